@@ -1,0 +1,535 @@
+//! cloudscan's AWS adapter: collects with the real AWS SDK clients (live, recorded or replayed)
+//! and normalizes into the cloud-neutral inventory.
+//!
+//! Only read-only calls are made (`Describe*`, `List*`, `Get*`); `policies/aws/cloudscan-readonly.json`
+//! lists every one of them.
+
+pub mod collect;
+pub mod error;
+pub mod fixture;
+pub mod normalize;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use cloudscan_inventory::{Coverage, CoverageStatus, Inventory};
+use collect::Limiter;
+use error::CollectError;
+use futures::future::join_all;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::{AwsError, FailureKind};
+
+/// How to run an AWS scan.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// A named profile from the shared config files (`--profile`).
+    pub profile: Option<String>,
+    /// Regions to scan; empty = every region enabled for the account.
+    pub regions: Vec<String>,
+    /// Serve every API call from this fixture directory (no network, no credentials).
+    pub replay: Option<PathBuf>,
+    /// Record every API call of a live scan into this directory.
+    pub record: Option<PathBuf>,
+    /// How many API calls may run at once.
+    pub concurrency: usize,
+    /// Attempts per API call (retries with backoff on throttling and transient errors).
+    pub max_attempts: u32,
+}
+
+/// Progress events, for a progress display.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// The caller identity is known.
+    Identity { account: String, arn: String },
+    /// The regions to scan are known; `tasks` collectors will run.
+    Plan { regions: Vec<String>, tasks: usize },
+    /// A collector finished.
+    Done { task: String, ok: bool },
+}
+
+pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// The result of an AWS scan.
+#[derive(Debug)]
+pub struct ScanOutput {
+    pub inventory: Inventory,
+    /// Number of distinct requests written when recording.
+    pub recorded: Option<usize>,
+}
+
+struct Session {
+    config: SdkConfig,
+    home_region: String,
+    recorder: Option<fixture::Recorder>,
+    scenario: Option<fixture::Scenario>,
+}
+
+async fn session(opts: &ScanOptions) -> Result<Session, AwsError> {
+    if let Some(dir) = &opts.replay {
+        if opts.record.is_some() {
+            return Err(AwsError::Usage(
+                "--replay and --record cannot be used together".to_string(),
+            ));
+        }
+        let (client, scenario) = fixture::ReplayClient::load(dir)?;
+        let home_region = scenario.home_region.clone();
+        let config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(home_region.clone()))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "AKIDREPLAYREPLAY",
+                "replay",
+                None,
+                None,
+                "cloudscan-replay",
+            )))
+            .http_client(client)
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(opts.max_attempts.max(1))
+                    .with_initial_backoff(Duration::from_millis(5))
+                    .with_max_backoff(Duration::from_millis(20)),
+            )
+            .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+            .time_source(aws_smithy_async::time::SystemTimeSource::new())
+            .build();
+        return Ok(Session {
+            config,
+            home_region,
+            recorder: None,
+            scenario: Some(scenario),
+        });
+    }
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::adaptive().with_max_attempts(opts.max_attempts.max(1)));
+    if let Some(profile) = &opts.profile {
+        loader = loader.profile_name(profile);
+    }
+    let mut config = loader.load().await;
+    let home_region = config
+        .region()
+        .map(|r| r.as_ref().to_string())
+        .or_else(|| opts.regions.first().cloned())
+        .unwrap_or_else(|| "us-east-1".to_string());
+    if config.region().is_none() {
+        config = config
+            .into_builder()
+            .region(Region::new(home_region.clone()))
+            .build();
+    }
+    let mut recorder = None;
+    if opts.record.is_some() {
+        // The SDK resolves its default client lazily; build the same one explicitly to wrap it.
+        let inner = match config.http_client() {
+            Some(client) => client,
+            None => {
+                use aws_smithy_http_client::tls;
+                aws_smithy_http_client::Builder::new()
+                    .tls_provider(tls::Provider::Rustls(
+                        tls::rustls_provider::CryptoMode::AwsLc,
+                    ))
+                    .build_https()
+            }
+        };
+        let r = fixture::Recorder::new(inner);
+        config = config.into_builder().http_client(r.clone()).build();
+        recorder = Some(r);
+    }
+    Ok(Session {
+        config,
+        home_region,
+        recorder,
+        scenario: None,
+    })
+}
+
+/// The region IAM is signed for in the partition of `home_region`.
+fn iam_region(home_region: &str) -> &'static str {
+    if home_region.starts_with("cn-") {
+        "cn-north-1"
+    } else if home_region.starts_with("us-gov-") {
+        "us-gov-west-1"
+    } else {
+        "us-east-1"
+    }
+}
+
+fn partition_of(arn: &str) -> String {
+    arn.split(':').nth(1).unwrap_or("aws").to_string()
+}
+
+/// Builds coverage entries.
+struct CoverageLog {
+    account: String,
+    entries: Vec<Coverage>,
+}
+
+impl CoverageLog {
+    /// Records one (service, region): complete when `errors` is empty; partial when some data
+    /// was still collected; otherwise the status of the first error.
+    fn record(&mut self, service: &str, region: &str, errors: &[CollectError], partial: bool) {
+        let status = match errors.first() {
+            None => CoverageStatus::Complete,
+            Some(_) if partial => CoverageStatus::Partial,
+            Some(e) => e.coverage_status(),
+        };
+        let detail = if errors.is_empty() {
+            None
+        } else {
+            let mut parts: Vec<String> = errors.iter().take(3).map(|e| e.to_string()).collect();
+            if errors.len() > 3 {
+                parts.push(format!("and {} more", errors.len() - 3));
+            }
+            Some(parts.join("; "))
+        };
+        self.entries.push(Coverage {
+            scope: self.account.clone(),
+            service: service.to_string(),
+            region: region.to_string(),
+            status,
+            detail,
+        });
+    }
+}
+
+/// Everything collected in one region.
+#[derive(Default)]
+struct RegionData {
+    clusters: Vec<collect::RawCluster>,
+    pod_identities: HashMap<String, Option<Vec<collect::RawPodIdentity>>>,
+    access_entries: HashMap<String, Option<Vec<collect::RawAccessEntry>>>,
+    instances: Vec<collect::RawInstance>,
+    volumes: Vec<collect::RawVolume>,
+    ebs_default: Option<bool>,
+    launch_templates: Vec<collect::RawLaunchTemplateVersion>,
+    keys: Vec<collect::RawKey>,
+    trails: Vec<collect::RawTrail>,
+    /// (service, errors, partial)
+    coverage: Vec<(String, Vec<CollectError>, bool)>,
+}
+
+async fn scan_region(
+    config: &SdkConfig,
+    region: &str,
+    limiter: &Limiter,
+    progress: &ProgressFn,
+) -> RegionData {
+    let region_config = config
+        .to_builder()
+        .region(Region::new(region.to_string()))
+        .build();
+    let eks = aws_sdk_eks::Client::new(&region_config);
+    let ec2 = aws_sdk_ec2::Client::new(&region_config);
+    let kms = aws_sdk_kms::Client::new(&region_config);
+    let trail = aws_sdk_cloudtrail::Client::new(&region_config);
+    let done = |task: &str, ok: bool| {
+        progress(Progress::Done {
+            task: format!("{task} {region}"),
+            ok,
+        })
+    };
+    let mut data = RegionData::default();
+
+    let (eks_result, instances, ebs, trails) = tokio::join!(
+        collect::eks_clusters(&eks, limiter, region),
+        collect::instances(&ec2, limiter, region),
+        collect::ebs_encryption_default(&ec2, limiter),
+        collect::trails(&trail, limiter),
+    );
+
+    let (clusters, eks_errors) = eks_result;
+    done("eks", eks_errors.is_empty());
+    data.coverage
+        .push(("eks".to_string(), eks_errors, !clusters.is_empty()));
+    data.clusters = clusters;
+
+    let mut ec2_errors = Vec::new();
+    match instances {
+        Ok(i) => data.instances = i,
+        Err(e) => ec2_errors.push(e),
+    }
+    match ebs {
+        Ok(enabled) => {
+            data.ebs_default = enabled;
+            data.coverage
+                .push(("ec2/ebs-default".to_string(), vec![], false));
+        }
+        Err(e) => data
+            .coverage
+            .push(("ec2/ebs-default".to_string(), vec![e], false)),
+    }
+    match trails {
+        Ok((t, errors)) => {
+            done("cloudtrail", errors.is_empty());
+            let partial = !t.is_empty();
+            data.trails = t;
+            data.coverage
+                .push(("cloudtrail".to_string(), errors, partial));
+        }
+        Err(e) => {
+            done("cloudtrail", false);
+            data.coverage
+                .push(("cloudtrail".to_string(), vec![e], false));
+        }
+    }
+
+    // Second phase: what depends on the clusters and instances.
+    let clusters = data.clusters.clone();
+    let per_cluster = join_all(clusters.iter().map(|c| {
+        let eks = &eks;
+        async move {
+            let (pods, entries) = tokio::join!(
+                collect::pod_identities(eks, limiter, &c.name),
+                collect::access_entries(eks, limiter, &c.name),
+            );
+            (c.arn.clone(), pods, entries)
+        }
+    }))
+    .await;
+    let mut pod_errors = Vec::new();
+    let mut entry_errors = Vec::new();
+    for (arn, pods, entries) in per_cluster {
+        match pods {
+            Ok(p) => {
+                data.pod_identities.insert(arn.clone(), Some(p));
+            }
+            Err(e) => {
+                data.pod_identities.insert(arn.clone(), None);
+                pod_errors.push(e);
+            }
+        }
+        match entries {
+            Ok(e) => {
+                data.access_entries.insert(arn, Some(e));
+            }
+            Err(e) => {
+                data.access_entries.insert(arn, None);
+                entry_errors.push(e);
+            }
+        }
+    }
+    dedup_errors(&mut pod_errors);
+    dedup_errors(&mut entry_errors);
+    done("eks/pod-identity", pod_errors.is_empty());
+    let pod_ok = data.pod_identities.values().any(Option::is_some);
+    data.coverage
+        .push(("eks/pod-identity".to_string(), pod_errors, pod_ok));
+    let entries_ok = data.access_entries.values().any(Option::is_some);
+    data.coverage
+        .push(("eks/access-entries".to_string(), entry_errors, entries_ok));
+
+    // Launch templates of node groups.
+    let mut refs: BTreeSet<collect::LaunchTemplateRef> = BTreeSet::new();
+    for c in &clusters {
+        for ng in &c.nodegroups {
+            if let Some(r) = &ng.launch_template {
+                refs.insert(r.clone());
+            }
+        }
+    }
+    let node_ids: Vec<String> = data
+        .instances
+        .iter()
+        .filter(|i| normalize::instance_cluster(i).is_some())
+        .map(|i| i.id.clone())
+        .collect();
+    let keys: BTreeSet<String> = clusters
+        .iter()
+        .flat_map(|c| c.encryption.iter().filter_map(|(_, k)| k.clone()))
+        .collect();
+    let (lts, vols, key_results) = tokio::join!(
+        join_all(
+            refs.iter()
+                .map(|r| collect::launch_template_version(&ec2, limiter, region, r))
+        ),
+        async {
+            if node_ids.is_empty() {
+                Ok(Vec::new())
+            } else {
+                collect::volumes(&ec2, limiter, region, &node_ids).await
+            }
+        },
+        join_all(keys.iter().map(|k| collect::kms_key(&kms, limiter, k))),
+    );
+    for lt in lts {
+        match lt {
+            Ok(Some(v)) => data.launch_templates.push(v),
+            Ok(None) => {}
+            Err(e) => ec2_errors.push(e),
+        }
+    }
+    match vols {
+        Ok(v) => data.volumes = v,
+        Err(e) => ec2_errors.push(e),
+    }
+    let mut kms_errors = Vec::new();
+    for k in key_results {
+        match k {
+            Ok(k) => data.keys.push(k),
+            Err(e) => kms_errors.push(e),
+        }
+    }
+    done("ec2", ec2_errors.is_empty());
+    let ec2_partial = !data.instances.is_empty();
+    data.coverage
+        .push(("ec2".to_string(), ec2_errors, ec2_partial));
+    let kms_partial = !data.keys.is_empty();
+    data.coverage
+        .push(("kms".to_string(), kms_errors, kms_partial));
+    data
+}
+
+fn dedup_errors(errors: &mut Vec<CollectError>) {
+    let mut seen = BTreeSet::new();
+    errors.retain(|e| seen.insert(e.to_string()));
+}
+
+/// Runs a whole AWS scan and normalizes it.
+pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput, AwsError> {
+    let session = session(opts).await?;
+    let limiter = Limiter::new(if opts.concurrency == 0 {
+        16
+    } else {
+        opts.concurrency
+    });
+    let config = &session.config;
+
+    let sts = aws_sdk_sts::Client::new(config);
+    let identity = collect::caller_identity(&sts, &limiter)
+        .await
+        .map_err(|e| match e.kind {
+            FailureKind::Credentials => AwsError::NoCredentials {
+                hint: match &opts.profile {
+                    Some(p) => format!(" for profile `{p}`"),
+                    None => String::new(),
+                },
+                detail: e.message.clone(),
+            },
+            _ => AwsError::CallerIdentity(e),
+        })?;
+    progress(Progress::Identity {
+        account: identity.account.clone(),
+        arn: identity.arn.clone(),
+    });
+    let mut coverage = CoverageLog {
+        account: identity.account.clone(),
+        entries: Vec::new(),
+    };
+
+    let recorded_regions = session.scenario.as_ref().and_then(|s| s.regions.clone());
+    let regions: Vec<String> = if !opts.regions.is_empty() {
+        opts.regions.clone()
+    } else if let Some(regions) = recorded_regions {
+        regions
+    } else {
+        let ec2 = aws_sdk_ec2::Client::new(config);
+        match collect::enabled_regions(&ec2, &limiter).await {
+            Ok(r) if !r.is_empty() => r,
+            Ok(_) => vec![session.home_region.clone()],
+            Err(e) => {
+                coverage.record("ec2/regions", "global", &[e], false);
+                vec![session.home_region.clone()]
+            }
+        }
+    };
+    progress(Progress::Plan {
+        regions: regions.clone(),
+        tasks: 2 + regions.len() * 4,
+    });
+
+    let iam_config = config
+        .to_builder()
+        .region(Region::new(iam_region(&session.home_region)))
+        .build();
+    let iam = aws_sdk_iam::Client::new(&iam_config);
+    let iam_task = async {
+        let (raw, errors) = collect::iam(&iam, &limiter).await;
+        progress(Progress::Done {
+            task: "iam".into(),
+            ok: errors.is_empty(),
+        });
+        let (oidc, oidc_errors) = collect::oidc_providers(&iam, &limiter).await;
+        progress(Progress::Done {
+            task: "iam/oidc".into(),
+            ok: oidc_errors.is_empty(),
+        });
+        (raw, errors, oidc, oidc_errors)
+    };
+    let regions_task = join_all(
+        regions
+            .iter()
+            .map(|r| scan_region(config, r, &limiter, &progress)),
+    );
+    let ((raw_iam, iam_errors, oidc, oidc_errors), region_data) =
+        tokio::join!(iam_task, regions_task);
+
+    let iam_failed_outright = !iam_errors.is_empty() && raw_iam.roles.is_empty();
+    coverage.record("iam", "global", &iam_errors, !raw_iam.roles.is_empty());
+    let oidc_failed = oidc_errors
+        .iter()
+        .any(|e| e.operation == "iam:ListOpenIDConnectProviders");
+    coverage.record("iam/oidc", "global", &oidc_errors, !oidc.is_empty());
+
+    let mut raw = normalize::RawScan {
+        account: identity.account.clone(),
+        partition: partition_of(&identity.arn),
+        caller: identity.arn.clone(),
+        regions: regions.clone(),
+        iam: if iam_failed_outright {
+            None
+        } else {
+            Some(raw_iam)
+        },
+        oidc: if oidc_failed { None } else { Some(oidc) },
+        ..Default::default()
+    };
+    let mut by_service: BTreeMap<(String, String), (Vec<CollectError>, bool)> = BTreeMap::new();
+    for (region, data) in regions.iter().zip(region_data) {
+        raw.clusters.extend(data.clusters);
+        raw.pod_identities.extend(data.pod_identities);
+        raw.access_entries.extend(data.access_entries);
+        raw.instances.extend(data.instances);
+        raw.volumes.extend(data.volumes);
+        raw.ebs_defaults.push((region.clone(), data.ebs_default));
+        raw.launch_templates.extend(data.launch_templates);
+        raw.keys.extend(data.keys);
+        raw.trails.extend(data.trails);
+        for (service, errors, partial) in data.coverage {
+            by_service.insert((service, region.clone()), (errors, partial));
+        }
+    }
+    for ((service, region), (errors, partial)) in by_service {
+        coverage.record(&service, &region, &errors, partial);
+    }
+    raw.coverage = coverage.entries;
+    let inventory = normalize::normalize(raw);
+
+    let recorded = match (&session.recorder, &opts.record) {
+        (Some(recorder), Some(dir)) => {
+            let scenario = fixture::Scenario {
+                description: Some(format!(
+                    "recorded scan of account {} by cloudscan",
+                    identity.account
+                )),
+                home_region: session.home_region.clone(),
+                regions: if opts.regions.is_empty() {
+                    None
+                } else {
+                    Some(opts.regions.clone())
+                },
+                recorded_with: Some(format!("cloudscan {}", env!("CARGO_PKG_VERSION"))),
+            };
+            Some(recorder.write(dir, &scenario)?)
+        }
+        _ => None,
+    };
+    Ok(ScanOutput {
+        inventory,
+        recorded,
+    })
+}

@@ -1,0 +1,405 @@
+//! The command line. `main` calls [`run`] and exits with the code it returns.
+
+use crate::finding::{Finding, Severity};
+use crate::report::{self, Mode, Report};
+use crate::rules;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use cloudscan_inventory::Inventory;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// Exit codes. Distinct so a pipeline can tell "found problems" from "could not scan".
+pub mod exit {
+    /// Scan complete, no finding at or above `--fail-on`.
+    pub const OK: u8 = 0;
+    /// Findings at or above `--fail-on`.
+    pub const FINDINGS: u8 = 1;
+    /// The tool could not run: bad flags, no credentials, unreadable input.
+    pub const ERROR: u8 = 2;
+    /// The scan finished but some collectors failed (see the coverage table); takes precedence
+    /// over FINDINGS unless `--allow-incomplete` is given.
+    pub const INCOMPLETE: u8 = 3;
+}
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 clean, 1 findings at or above --fail-on, 2 tool error (bad flags, no credentials,
+unreadable input), 3 scan incomplete (some API could not be read; see the coverage table).
+
+Examples:
+  cloudscan aws --profile prod                     scan every enabled region of an account
+  cloudscan aws --region eu-west-1 --fail-on high  gate a pipeline on high findings
+  cloudscan aws --replay mocks/aws/insecure        scan recorded fixtures, no credentials needed
+  cloudscan aws --profile prod --record ./rec      record a scrubbed copy of a live scan
+  cloudscan scan --inventory inv.json --format json
+  cloudscan rules node-metadata-exposed            explain one rule";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cloudscan",
+    version,
+    about = "Audit the cloud layer under Kubernetes clusters (EKS today; GKE and AKS next)",
+    long_about = "cloudscan audits the Cloud layer under managed Kubernetes: node identities and \
+what pods can do through them, workload identity bindings, API server exposure, secrets and volume \
+encryption, and audit logging. It makes read-only API calls only, and every finding carries the \
+evidence that proves it. Anything it could not read is reported as incomplete coverage, never as \
+a pass.",
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Scan an AWS account: EKS clusters, node groups, node and workload roles, encryption, logging
+    Aws(AwsArgs),
+    /// Re-run the rules on an inventory saved with --save-inventory (offline)
+    Scan(ScanArgs),
+    /// List the rules, or explain one in full
+    Rules(RulesArgs),
+    /// IAM policy tools
+    Iam(IamArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = AFTER_HELP)]
+pub struct AwsArgs {
+    /// Named profile from ~/.aws/config (SSO, assume-role, web identity, credential_process all
+    /// work); default: the standard chain (environment, profile, SSO, container, instance)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Region to scan; repeat or comma-separate. Default: every region enabled for the account
+    #[arg(long = "region", value_name = "REGION", value_delimiter = ',')]
+    pub regions: Vec<String>,
+
+    /// Scan recorded API fixtures in DIR instead of AWS (no credentials, no network)
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["record", "profile"])]
+    pub replay: Option<PathBuf>,
+
+    /// Record every API response of this live scan into DIR (credentials, signatures, tokens and
+    /// secret values scrubbed), for --replay later
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+
+    /// Maximum API calls in flight at once
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+
+    /// Attempts per API call; throttled calls back off and retry (adaptive rate limiting)
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+
+    /// Write the normalized inventory to FILE (re-run rules later with `cloudscan scan`)
+    #[arg(long, value_name = "FILE")]
+    pub save_inventory: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// An inventory written by `--save-inventory`
+    #[arg(long, value_name = "FILE")]
+    pub inventory: PathBuf,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct OutputArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Exit with code 1 when a finding at or above this severity exists
+    /// (info, low, medium, high, critical, or never)
+    #[arg(long, value_name = "SEVERITY", default_value = "never", value_parser = parse_fail_on)]
+    pub fail_on: FailOn,
+
+    /// Do not turn an incomplete scan into exit code 3 (the report still shows the gaps)
+    #[arg(long)]
+    pub allow_incomplete: bool,
+
+    /// No progress display on standard error
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    Never,
+    At(Severity),
+}
+
+fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    if s.eq_ignore_ascii_case("never") || s.eq_ignore_ascii_case("none") {
+        return Ok(FailOn::Never);
+    }
+    s.parse::<Severity>().map(FailOn::At)
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// Findings grouped by severity, coverage per service, summary
+    Table,
+    /// The versioned JSON report (schema cloudscan.report/v1)
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    /// Explain this rule (description, remediation, references, compliance)
+    pub id: Option<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct IamArgs {
+    #[command(subcommand)]
+    pub command: IamCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IamCommand {
+    /// Evaluate AWS policy cases from JSON Lines (one case per line; `-` for standard input)
+    Simulate {
+        /// JSON Lines file of cases
+        #[arg(long, value_name = "FILE")]
+        batch: PathBuf,
+    },
+}
+
+/// Parses the command line and runs it.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Aws(args) => run_aws(args),
+        Command::Scan(args) => run_scan(args),
+        Command::Rules(args) => run_rules(args),
+        Command::Iam(IamArgs {
+            command: IamCommand::Simulate { batch },
+        }) => run_simulate(&batch),
+    };
+    ExitCode::from(code)
+}
+
+fn fail(message: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {message}");
+    exit::ERROR
+}
+
+fn run_aws(args: AwsArgs) -> u8 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    let opts = cloudscan_aws::ScanOptions {
+        profile: args.profile.clone(),
+        regions: args.regions.clone(),
+        replay: args.replay.clone(),
+        record: args.record.clone(),
+        concurrency: usize::from(args.concurrency),
+        max_attempts: args.max_attempts,
+    };
+    let mode = if args.replay.is_some() {
+        Mode::Replay
+    } else {
+        Mode::Live
+    };
+    let show_progress = !args.output.no_progress && std::io::stderr().is_terminal();
+    let progress = crate::progress::Display::new(show_progress);
+    let callback = {
+        let progress = progress.clone();
+        Arc::new(move |event| progress.event(event)) as cloudscan_aws::ProgressFn
+    };
+    let started_at = SystemTime::now();
+    let result = runtime.block_on(cloudscan_aws::scan(&opts, callback));
+    progress.finish();
+    let output = match result {
+        Ok(output) => output,
+        Err(e) => return fail(e),
+    };
+    if let (Some(dir), Some(n)) = (&args.record, output.recorded) {
+        eprintln!("recorded {n} API exchange(s) into {}", dir.display());
+    }
+    if let Some(path) = &args.save_inventory {
+        let text = serde_json::to_string_pretty(&output.inventory).unwrap_or_default();
+        if let Err(e) = write_file(path, &(text + "\n")) {
+            return fail(e);
+        }
+    }
+    finish(&output.inventory, mode, started_at, &args.output)
+}
+
+fn run_scan(args: ScanArgs) -> u8 {
+    let started_at = SystemTime::now();
+    let inventory = match load_inventory(&args.inventory) {
+        Ok(inv) => inv,
+        Err(e) => return fail(e),
+    };
+    finish(&inventory, Mode::Inventory, started_at, &args.output)
+}
+
+/// Reads a saved inventory, with an error that names the file, line and column.
+pub fn load_inventory(path: &Path) -> Result<Inventory, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read inventory `{}`: {e}", path.display()))?;
+    let inventory: Inventory = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "`{}` is not a cloudscan inventory: {e} (line {}, column {})",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    if !inventory
+        .schema_version
+        .starts_with("cloudscan.inventory/v1")
+    {
+        return Err(format!(
+            "`{}` has schema_version `{}`; this cloudscan reads `{}`",
+            path.display(),
+            inventory.schema_version,
+            cloudscan_inventory::INVENTORY_SCHEMA
+        ));
+    }
+    Ok(inventory)
+}
+
+fn finish(inventory: &Inventory, mode: Mode, started_at: SystemTime, out: &OutputArgs) -> u8 {
+    let findings: Vec<Finding> = rules::evaluate(inventory);
+    let report = Report {
+        inventory,
+        findings: &findings,
+        mode,
+        started_at,
+        finished_at: SystemTime::now(),
+    };
+    let text = match out.format {
+        Format::Table => report::table::render(&report),
+        Format::Json => report::json::render(&report),
+    };
+    if let Err(e) = emit(out.output.as_deref(), &text) {
+        return fail(e);
+    }
+    let failing = match out.fail_on {
+        FailOn::Never => false,
+        FailOn::At(threshold) => findings.iter().any(|f| f.severity >= threshold),
+    };
+    if !report.complete() && !out.allow_incomplete {
+        let gaps = report.gaps().count();
+        eprintln!(
+            "warning: scan incomplete: {gaps} service/region(s) could not be read fully (see coverage); exit code {}",
+            exit::INCOMPLETE
+        );
+        return exit::INCOMPLETE;
+    }
+    if failing {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    }
+}
+
+fn emit(path: Option<&Path>, text: &str) -> Result<(), String> {
+    match path {
+        Some(path) => write_file(path, text),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush())
+                .map_err(|e| format!("cannot write the report: {e}"))
+        }
+    }
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+}
+
+fn run_rules(args: RulesArgs) -> u8 {
+    let registry = rules::registry();
+    let selected: Vec<_> = match &args.id {
+        Some(id) => match rules::find(id) {
+            Some(rule) => vec![rule],
+            None => {
+                let known: Vec<&str> = registry.iter().map(|r| r.meta().id).collect();
+                return fail(format!("no rule `{id}`; known rules: {}", known.join(", ")));
+            }
+        },
+        None => registry,
+    };
+    let text = match args.format {
+        Format::Json => {
+            let metas: Vec<_> = selected.iter().map(|r| r.meta()).collect();
+            serde_json::to_string_pretty(&metas).unwrap_or_default() + "\n"
+        }
+        Format::Table if args.id.is_some() => {
+            let mut s = String::new();
+            for rule in &selected {
+                let m = rule.meta();
+                s.push_str(&format!(
+                    "{} ({}, default severity {})\n{}\n\n{}\n\nRemediation: {}\n\nCompliance: {}\nReferences:\n",
+                    m.id,
+                    m.layer,
+                    m.severity,
+                    m.title,
+                    m.description,
+                    m.remediation,
+                    m.compliance.join(", ")
+                ));
+                for r in m.references {
+                    s.push_str(&format!("  {r}\n"));
+                }
+            }
+            s
+        }
+        Format::Table => {
+            let mut s = String::new();
+            for rule in &selected {
+                let m = rule.meta();
+                s.push_str(&format!("{:<30} {:<8} {}\n", m.id, m.severity, m.title));
+            }
+            s.push_str("\n`cloudscan rules ID` explains one rule.\n");
+            s
+        }
+    };
+    match emit(None, &text) {
+        Ok(()) => exit::OK,
+        Err(e) => fail(e),
+    }
+}
+
+fn run_simulate(batch: &Path) -> u8 {
+    let _ = batch;
+    fail("`cloudscan iam simulate` is not available in this build yet")
+}

@@ -1,0 +1,10 @@
+//! cloudscan: audits the Cloud layer under Kubernetes clusters.
+//!
+//! `providers/*` collect and normalize; this crate holds the rules, the reports and the CLI.
+
+pub mod cli;
+pub mod finding;
+pub mod net;
+pub mod progress;
+pub mod report;
+pub mod rules;

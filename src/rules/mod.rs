@@ -1,0 +1,198 @@
+//! The shared Cloud-layer rules. One file per rule; each rule is a unit struct whose metadata
+//! (id, title, severity, remediation, references, compliance ids, docs) lives in one
+//! [`RuleMeta`] constant, so the report, `cloudscan rules` and the docs cannot drift apart.
+//!
+//! Rules read only the cloud-neutral inventory. A rule never reports the absence of something
+//! unless the coverage says the service was read completely: an unknown is not a pass and not a
+//! finding; the coverage table shows it.
+
+mod api_endpoint_public;
+mod audit_logging_disabled;
+mod cloud_audit_trail_missing;
+mod local_auth_enabled;
+mod node_metadata_exposed;
+mod secrets_encryption_disabled;
+mod volume_encryption_disabled;
+mod workload_identity_disabled;
+
+use crate::finding::{fingerprint, Evidence, Finding, Severity};
+use cloudscan_inventory::Inventory;
+use serde::Serialize;
+
+/// Everything a rule knows about one rule id.
+#[derive(Debug, Serialize)]
+pub struct RuleMeta {
+    pub id: &'static str,
+    pub title: &'static str,
+    /// The default severity; a rule may raise or lower it per finding and says why.
+    pub severity: Severity,
+    /// The 4C layer.
+    pub layer: &'static str,
+    /// What the rule checks and why it matters.
+    pub description: &'static str,
+    pub remediation: &'static str,
+    pub references: &'static [&'static str],
+    /// Compliance ids (CIS EKS 1.8, CIS GKE 1.9, CIS AKS 1.8, ...).
+    pub compliance: &'static [&'static str],
+}
+
+/// What rules are evaluated against. The access engine's facts join here when the identity
+/// rules land.
+pub struct RuleContext<'a> {
+    pub inventory: &'a Inventory,
+}
+
+/// A Cloud-layer rule.
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>);
+}
+
+/// Every rule, in catalog order. Identity rules (`identity-*`, `workload-identity-trust-too-broad`)
+/// plug in here with the access engine.
+pub fn registry() -> Vec<&'static dyn Rule> {
+    vec![
+        &api_endpoint_public::ApiEndpointPublic,
+        &secrets_encryption_disabled::SecretsEncryptionDisabled,
+        &volume_encryption_disabled::VolumeEncryptionDisabled,
+        &audit_logging_disabled::AuditLoggingDisabled,
+        &cloud_audit_trail_missing::CloudAuditTrailMissing,
+        &node_metadata_exposed::NodeMetadataExposed,
+        &workload_identity_disabled::WorkloadIdentityDisabled,
+        &local_auth_enabled::LocalAuthEnabled,
+    ]
+}
+
+/// Finds a rule by id.
+pub fn find(id: &str) -> Option<&'static dyn Rule> {
+    registry().into_iter().find(|r| r.meta().id == id)
+}
+
+/// Runs every rule; findings come out sorted by severity (worst first), rule and resource.
+pub fn evaluate(inventory: &Inventory) -> Vec<Finding> {
+    let ctx = RuleContext { inventory };
+    let mut findings = Vec::new();
+    for rule in registry() {
+        rule.check(&ctx, &mut findings);
+    }
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.rule_id.cmp(&b.rule_id))
+            .then_with(|| a.resource.cmp(&b.resource))
+    });
+    findings
+}
+
+/// Builds a finding from a rule's metadata.
+pub(crate) struct FindingBuilder {
+    finding: Finding,
+    discriminator: String,
+}
+
+impl FindingBuilder {
+    pub(crate) fn new(
+        meta: &'static RuleMeta,
+        scope: &str,
+        resource: &str,
+        message: String,
+    ) -> Self {
+        FindingBuilder {
+            finding: Finding {
+                rule_id: meta.id.to_string(),
+                title: meta.title.to_string(),
+                severity: meta.severity,
+                resource: resource.to_string(),
+                scope: scope.to_string(),
+                region: None,
+                cluster: None,
+                node_pool: None,
+                message,
+                evidence: Vec::new(),
+                remediation: meta.remediation.to_string(),
+                compliance: meta.compliance.iter().map(|c| c.to_string()).collect(),
+                fingerprint: String::new(),
+            },
+            discriminator: String::new(),
+        }
+    }
+
+    pub(crate) fn region(mut self, region: &str) -> Self {
+        self.finding.region = Some(region.to_string()).filter(|r| !r.is_empty());
+        self
+    }
+
+    pub(crate) fn cluster(mut self, cluster: &str) -> Self {
+        self.finding.cluster = Some(cluster.to_string());
+        self
+    }
+
+    pub(crate) fn node_pool(mut self, pool: &str) -> Self {
+        self.finding.node_pool = Some(pool.to_string());
+        self
+    }
+
+    pub(crate) fn severity(mut self, severity: Severity) -> Self {
+        self.finding.severity = severity;
+        self
+    }
+
+    pub(crate) fn evidence(mut self, evidence: Evidence) -> Self {
+        self.finding.evidence.push(evidence);
+        self
+    }
+
+    /// Distinguishes two findings of one rule on one resource (e.g. two causes).
+    pub(crate) fn discriminator(mut self, d: &str) -> Self {
+        self.discriminator = d.to_string();
+        self
+    }
+
+    pub(crate) fn build(mut self) -> Finding {
+        self.finding.fingerprint = fingerprint(
+            &self.finding.rule_id,
+            &self.finding.scope,
+            &self.finding.resource,
+            &self.discriminator,
+        );
+        self.finding
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use cloudscan_inventory::{Coverage, CoverageStatus, Inventory, Provider};
+
+    /// An inventory with complete coverage for the given (service, region) pairs.
+    pub fn inventory_with_coverage(pairs: &[(&str, &str)]) -> Inventory {
+        let mut inv = Inventory::new(Provider::Aws);
+        inv.scopes.push(cloudscan_inventory::Scope {
+            id: "111122223333".into(),
+            name: None,
+            partition: Some("aws".into()),
+        });
+        for (service, region) in pairs {
+            inv.coverage.push(Coverage {
+                scope: "111122223333".into(),
+                service: service.to_string(),
+                region: region.to_string(),
+                status: CoverageStatus::Complete,
+                detail: None,
+            });
+        }
+        inv
+    }
+
+    /// Loads an inventory from a JSON fixture under `tests/rules/`.
+    pub fn load(name: &str) -> Inventory {
+        let path = format!("{}/tests/rules/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    pub fn run(rule: &dyn super::Rule, inv: &Inventory) -> Vec<super::Finding> {
+        let mut out = Vec::new();
+        rule.check(&super::RuleContext { inventory: inv }, &mut out);
+        out
+    }
+}
