@@ -161,34 +161,7 @@ impl FindingBuilder {
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    use cloudscan_inventory::{Coverage, CoverageStatus, Inventory, Provider};
-
-    /// An inventory with complete coverage for the given (service, region) pairs.
-    pub fn inventory_with_coverage(pairs: &[(&str, &str)]) -> Inventory {
-        let mut inv = Inventory::new(Provider::Aws);
-        inv.scopes.push(cloudscan_inventory::Scope {
-            id: "111122223333".into(),
-            name: None,
-            partition: Some("aws".into()),
-        });
-        for (service, region) in pairs {
-            inv.coverage.push(Coverage {
-                scope: "111122223333".into(),
-                service: service.to_string(),
-                region: region.to_string(),
-                status: CoverageStatus::Complete,
-                detail: None,
-            });
-        }
-        inv
-    }
-
-    /// Loads an inventory from a JSON fixture under `tests/rules/`.
-    pub fn load(name: &str) -> Inventory {
-        let path = format!("{}/tests/rules/{name}", env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use cloudscan_inventory::Inventory;
 
     pub fn run(rule: &dyn super::Rule, inv: &Inventory) -> Vec<super::Finding> {
         let mut out = Vec::new();

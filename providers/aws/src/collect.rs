@@ -997,21 +997,20 @@ pub struct RawTrail {
     /// Advanced selectors: the `eventCategory` values they select.
     pub advanced_categories: Option<Vec<Vec<String>>>,
     pub readonly_filters: Vec<String>,
-    pub errors: Vec<String>,
 }
 
-/// Trails visible from the region (including shadow copies of multi-region trails), with their
-/// status and event selectors.
+/// Trails visible from the region, including shadow copies of multi-region and organization
+/// trails (their status and selectors are read once per trail, with [`trail_details`]).
 pub async fn trails(
     client: &aws_sdk_cloudtrail::Client,
     limiter: &Limiter,
-) -> Result<(Vec<RawTrail>, Vec<CollectError>), CollectError> {
+) -> Result<Vec<RawTrail>, CollectError> {
     let out = call!(
         limiter,
         "cloudtrail:DescribeTrails",
         client.describe_trails().include_shadow_trails(true).send()
     )?;
-    let listed: Vec<RawTrail> = out
+    let mut trails: Vec<RawTrail> = out
         .trail_list()
         .iter()
         .filter_map(|t| {
@@ -1027,65 +1026,61 @@ pub async fn trails(
             })
         })
         .collect();
-    let results: Vec<(RawTrail, Vec<CollectError>)> = stream::iter(listed)
-        .map(|mut trail| async move {
-            let mut errors = Vec::new();
-            match call!(
-                limiter,
-                "cloudtrail:GetTrailStatus",
-                client.get_trail_status().name(&trail.arn).send()
-            ) {
-                Ok(status) => trail.logging = status.is_logging(),
-                Err(e) => errors.push(e),
-            }
-            match call!(
-                limiter,
-                "cloudtrail:GetEventSelectors",
-                client.get_event_selectors().trail_name(&trail.arn).send()
-            ) {
-                Ok(sel) => {
-                    if !sel.advanced_event_selectors().is_empty() {
-                        let mut categories = Vec::new();
-                        for adv in sel.advanced_event_selectors() {
-                            let mut cats = Vec::new();
-                            for f in adv.field_selectors() {
-                                if f.field() == "eventCategory" {
-                                    cats.extend(f.equals().iter().cloned());
-                                }
-                                if f.field() == "readOnly" {
-                                    trail.readonly_filters.extend(f.equals().iter().cloned());
-                                }
-                            }
-                            categories.push(cats);
-                        }
-                        trail.advanced_categories = Some(categories);
-                    } else {
-                        trail.selectors = Some(
-                            sel.event_selectors()
-                                .iter()
-                                .map(|s| {
-                                    (
-                                        s.read_write_type().map(|r| r.as_str().to_string()),
-                                        s.include_management_events(),
-                                    )
-                                })
-                                .collect(),
-                        );
-                    }
-                }
-                Err(e) => errors.push(e),
-            }
-            (trail, errors)
-        })
-        .buffer_unordered(FAN_OUT)
-        .collect()
-        .await;
-    let mut trails = Vec::new();
-    let mut errors = Vec::new();
-    for (trail, errs) in results {
-        trails.push(trail);
-        errors.extend(errs);
-    }
     trails.sort_by(|a, b| a.arn.cmp(&b.arn));
-    Ok((trails, errors))
+    Ok(trails)
+}
+
+/// Status and event selectors of one trail; `client` should be in the trail's home region.
+pub async fn trail_details(
+    client: &aws_sdk_cloudtrail::Client,
+    limiter: &Limiter,
+    mut trail: RawTrail,
+) -> (RawTrail, Vec<CollectError>) {
+    let mut errors = Vec::new();
+    match call!(
+        limiter,
+        "cloudtrail:GetTrailStatus",
+        client.get_trail_status().name(&trail.arn).send()
+    ) {
+        Ok(status) => trail.logging = status.is_logging(),
+        Err(e) => errors.push(e),
+    }
+    match call!(
+        limiter,
+        "cloudtrail:GetEventSelectors",
+        client.get_event_selectors().trail_name(&trail.arn).send()
+    ) {
+        Ok(sel) => {
+            if !sel.advanced_event_selectors().is_empty() {
+                let mut categories = Vec::new();
+                for adv in sel.advanced_event_selectors() {
+                    let mut cats = Vec::new();
+                    for f in adv.field_selectors() {
+                        if f.field() == "eventCategory" {
+                            cats.extend(f.equals().iter().cloned());
+                        }
+                        if f.field() == "readOnly" {
+                            trail.readonly_filters.extend(f.equals().iter().cloned());
+                        }
+                    }
+                    categories.push(cats);
+                }
+                trail.advanced_categories = Some(categories);
+            } else {
+                trail.selectors = Some(
+                    sel.event_selectors()
+                        .iter()
+                        .map(|s| {
+                            (
+                                s.read_write_type().map(|r| r.as_str().to_string()),
+                                s.include_management_events(),
+                            )
+                        })
+                        .collect(),
+                );
+            }
+        }
+        Err(e) => errors.push(e),
+    }
+    (trail, errors)
 }

@@ -1,14 +1,18 @@
 //! Errors of the AWS adapter, and the classification of SDK errors into coverage.
 
-use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use cloudscan_inventory::CoverageStatus;
 use std::fmt;
 
 /// A fatal error: the scan cannot start or cannot establish who it is scanning.
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {
-    #[error("no AWS credentials found{hint}: {detail}")]
-    NoCredentials { hint: String, detail: String },
+    #[error("no AWS credentials found{hint} (tried environment variables, the shared config and credentials files, web identity, container and instance credentials): pass --profile, set AWS_PROFILE or AWS_ACCESS_KEY_ID, or run `aws sso login` for an SSO profile")]
+    NoCredentials { hint: String },
+    #[error("AWS profile `{profile}` is not defined in {files}")]
+    UnknownProfile { profile: String, files: String },
+    #[error("the AWS credentials were rejected: {0}")]
+    BadCredentials(String),
     #[error("cannot establish the caller identity (sts:GetCallerIdentity): {0}")]
     CallerIdentity(CollectError),
     #[error(transparent)]
@@ -120,7 +124,7 @@ const CREDENTIALS: &[&str] = &[
 pub fn classify<E, R>(operation: &str, err: &SdkError<E, R>) -> CollectError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: fmt::Debug + HasStatus,
+    R: fmt::Debug + HasStatus + 'static,
 {
     let mut out = CollectError {
         operation: operation.to_string(),
@@ -135,7 +139,11 @@ where
             out.message = e.message().unwrap_or_default().to_string();
             let status = ctx.raw().status_code();
             let code = out.code.as_deref().unwrap_or("");
-            out.kind = if ACCESS_DENIED.contains(&code) {
+            out.kind = if (200..300).contains(&status) {
+                // A successful status whose body the SDK could not parse.
+                out.message = one_line(&error_chain(e));
+                FailureKind::Malformed
+            } else if ACCESS_DENIED.contains(&code) {
                 FailureKind::AccessDenied
             } else if THROTTLED.contains(&code) || status == 429 {
                 FailureKind::Throttled
@@ -161,10 +169,10 @@ where
         }
         SdkError::ResponseError(_) => {
             out.kind = FailureKind::Malformed;
-            out.message = one_line(&DisplayErrorContext(err).to_string());
+            out.message = one_line(&error_chain(err));
         }
         SdkError::DispatchFailure(d) => {
-            let text = one_line(&DisplayErrorContext(err).to_string());
+            let text = one_line(&error_chain(err));
             out.kind = if text.contains("credentials") || text.contains("Credentials") {
                 FailureKind::Credentials
             } else if d.is_user() {
@@ -179,7 +187,7 @@ where
             out.message = "timed out".to_string();
         }
         _ => {
-            let text = one_line(&DisplayErrorContext(err).to_string());
+            let text = one_line(&error_chain(err));
             out.kind = if text.contains("credential") {
                 FailureKind::Credentials
             } else {
@@ -200,6 +208,20 @@ impl HasStatus for aws_smithy_runtime_api::client::orchestrator::HttpResponse {
     fn status_code(&self) -> u16 {
         self.status().as_u16()
     }
+}
+
+/// The Display of an error and of each of its sources, joined with `: ` (no Debug output).
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
 }
 
 /// Keeps messages on one line, and short.

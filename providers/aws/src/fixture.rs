@@ -196,7 +196,7 @@ pub fn request_key(request: &HttpRequest) -> RequestKey {
     } else if let Some(target) = headers.get("x-amz-target") {
         target.rsplit('.').next().unwrap_or(target).to_string()
     } else {
-        format!("{} {}", request.method(), path)
+        rest_operation(request.method(), path)
     };
     params.remove("Action");
     params.remove("Version");
@@ -209,6 +209,27 @@ pub fn request_key(request: &HttpRequest) -> RequestKey {
         params,
         body,
     }
+}
+
+/// Names a REST-JSON (EKS) request by its operation, from the path template; unknown shapes keep
+/// `METHOD path`.
+fn rest_operation(method: &str, path: &str) -> String {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let name = match (method, segments.as_slice()) {
+        ("GET", ["clusters"]) => "ListClusters",
+        ("GET", ["clusters", _]) => "DescribeCluster",
+        ("GET", ["clusters", _, "node-groups"]) => "ListNodegroups",
+        ("GET", ["clusters", _, "node-groups", _]) => "DescribeNodegroup",
+        ("GET", ["clusters", _, "pod-identity-associations"]) => "ListPodIdentityAssociations",
+        ("GET", ["clusters", _, "pod-identity-associations", _]) => {
+            "DescribePodIdentityAssociation"
+        }
+        ("GET", ["clusters", _, "access-entries"]) => "ListAccessEntries",
+        ("GET", ["clusters", _, "access-entries", _]) => "DescribeAccessEntry",
+        ("GET", ["clusters", _, "addons"]) => "ListAddons",
+        _ => return format!("{method} {path}"),
+    };
+    name.to_string()
 }
 
 /// Extracts `(service, region)` from `AWS4-HMAC-SHA256 Credential=AKID/date/region/service/aws4_request, ...`.
@@ -664,7 +685,7 @@ fn redact_access_key_ids(text: &str) -> String {
                 && matches!(prefix, b"AKIA" | b"ASIA")
             {
                 out.push_str(&text[last..i]);
-                out.push_str("AKIAREDACTEDREDACTED");
+                out.push_str("REDACTED-ACCESS-KEY-ID");
                 i += 20;
                 last = i;
                 continue;

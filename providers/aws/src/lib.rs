@@ -264,12 +264,11 @@ async fn scan_region(
             .push(("ec2/ebs-default".to_string(), vec![e], false)),
     }
     match trails {
-        Ok((t, errors)) => {
-            done("cloudtrail", errors.is_empty());
-            let partial = !t.is_empty();
+        Ok(t) => {
+            done("cloudtrail", true);
             data.trails = t;
             data.coverage
-                .push(("cloudtrail".to_string(), errors, partial));
+                .push(("cloudtrail".to_string(), vec![], false));
         }
         Err(e) => {
             done("cloudtrail", false);
@@ -389,6 +388,60 @@ fn dedup_errors(errors: &mut Vec<CollectError>) {
     errors.retain(|e| seen.insert(e.to_string()));
 }
 
+/// Turns a failed sts:GetCallerIdentity into the one clear line a user needs.
+fn credentials_error(opts: &ScanOptions, e: CollectError) -> AwsError {
+    if e.kind != FailureKind::Credentials {
+        return AwsError::CallerIdentity(e);
+    }
+    // An API answer such as InvalidClientTokenId means credentials were found but rejected.
+    if e.code.is_some() {
+        return AwsError::BadCredentials(e.to_string());
+    }
+    if let Some(profile) = &opts.profile {
+        let files = profile_files();
+        let defined = files.iter().any(|(path, is_config)| {
+            std::fs::read_to_string(path).is_ok_and(|text| {
+                text.lines().any(|line| {
+                    let l = line.trim();
+                    l == format!("[{profile}]")
+                        || (*is_config && l == format!("[profile {profile}]"))
+                })
+            })
+        });
+        if !defined {
+            return AwsError::UnknownProfile {
+                profile: profile.clone(),
+                files: files
+                    .iter()
+                    .map(|(p, _)| format!("`{}`", p.display()))
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            };
+        }
+    }
+    AwsError::NoCredentials {
+        hint: opts
+            .profile
+            .as_ref()
+            .map(|p| format!(" for profile `{p}`"))
+            .unwrap_or_default(),
+    }
+}
+
+/// The shared config and credentials files aws-config reads: (path, is the config file).
+fn profile_files() -> Vec<(PathBuf, bool)> {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let config = std::env::var_os("AWS_CONFIG_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".aws/config"));
+    let credentials = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".aws/credentials"));
+    vec![(config, true), (credentials, false)]
+}
+
 /// Runs a whole AWS scan and normalizes it.
 pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput, AwsError> {
     let session = session(opts).await?;
@@ -402,16 +455,7 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
     let sts = aws_sdk_sts::Client::new(config);
     let identity = collect::caller_identity(&sts, &limiter)
         .await
-        .map_err(|e| match e.kind {
-            FailureKind::Credentials => AwsError::NoCredentials {
-                hint: match &opts.profile {
-                    Some(p) => format!(" for profile `{p}`"),
-                    None => String::new(),
-                },
-                detail: e.message.clone(),
-            },
-            _ => AwsError::CallerIdentity(e),
-        })?;
+        .map_err(|e| credentials_error(opts, e))?;
     progress(Progress::Identity {
         account: identity.account.clone(),
         arn: identity.arn.clone(),
@@ -489,7 +533,21 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
         ..Default::default()
     };
     let mut by_service: BTreeMap<(String, String), (Vec<CollectError>, bool)> = BTreeMap::new();
+    // Trail ARN -> (trail, region to read its status and selectors in).
+    let mut trails: BTreeMap<String, (collect::RawTrail, String)> = BTreeMap::new();
     for (region, data) in regions.iter().zip(region_data) {
+        for t in &data.trails {
+            // A multi-region trail shows up in every region; read it once, in its home region
+            // when that was scanned, else in the first region it was seen in.
+            let read_in = t
+                .home_region
+                .clone()
+                .filter(|h| regions.contains(h))
+                .unwrap_or_else(|| region.clone());
+            trails
+                .entry(t.arn.clone())
+                .or_insert_with(|| (t.clone(), read_in));
+        }
         raw.clusters.extend(data.clusters);
         raw.pod_identities.extend(data.pod_identities);
         raw.access_entries.extend(data.access_entries);
@@ -498,10 +556,36 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
         raw.ebs_defaults.push((region.clone(), data.ebs_default));
         raw.launch_templates.extend(data.launch_templates);
         raw.keys.extend(data.keys);
-        raw.trails.extend(data.trails);
         for (service, errors, partial) in data.coverage {
             by_service.insert((service, region.clone()), (errors, partial));
         }
+    }
+    // Trail status and selectors, once per trail, in the region it is read from.
+    let details = join_all(trails.into_values().map(|(trail, read_in)| {
+        let client = aws_sdk_cloudtrail::Client::new(
+            &config
+                .to_builder()
+                .region(Region::new(read_in.clone()))
+                .build(),
+        );
+        let limiter = &limiter;
+        async move {
+            (
+                read_in,
+                collect::trail_details(&client, limiter, trail).await,
+            )
+        }
+    }))
+    .await;
+    for (read_in, (trail, errors)) in details {
+        if !errors.is_empty() {
+            let entry = by_service
+                .entry(("cloudtrail".to_string(), read_in))
+                .or_default();
+            entry.0.extend(errors);
+            entry.1 = true;
+        }
+        raw.trails.push(trail);
     }
     for ((service, region), (errors, partial)) in by_service {
         coverage.record(&service, &region, &errors, partial);

@@ -36,6 +36,10 @@ pub struct Inventory {
     pub volumes: Vec<Volume>,
     pub audit_trails: Vec<AuditTrail>,
     pub coverage: Vec<Coverage>,
+    /// Role definitions (GCP predefined and custom roles) that bindings in `Identity::role_bindings`
+    /// refer to, with their permissions.
+    #[serde(default)]
+    pub role_definitions: Vec<RoleDefinition>,
 }
 
 impl Inventory {
@@ -74,6 +78,11 @@ impl Inventory {
     /// Finds an identity by its id (ARN, email or resource id).
     pub fn identity(&self, id: &str) -> Option<&Identity> {
         self.identities.iter().find(|i| i.id == id)
+    }
+
+    /// Finds a role definition by its name (`roles/editor`, `projects/p/roles/custom`).
+    pub fn role_definition(&self, name: &str) -> Option<&RoleDefinition> {
+        self.role_definitions.iter().find(|r| r.name == name)
     }
 }
 
@@ -248,6 +257,19 @@ pub struct NodePool {
     pub nodes: Vec<Node>,
     /// Launch template reference (EKS), if any.
     pub launch_template: Option<String>,
+    /// OAuth scopes granted to the nodes' service account (GKE); they cap what its tokens can do.
+    #[serde(default)]
+    pub oauth_scopes: Vec<String>,
+    /// The nodes run as the provider's default compute identity (GKE: the Compute Engine default
+    /// service account, `PROJECT_NUMBER-compute@developer.gserviceaccount.com`). None = unknown.
+    #[serde(default)]
+    pub default_service_account: Option<bool>,
+    /// Customer-managed key that encrypts the nodes' boot disks (GKE `bootDiskKmsKey`).
+    #[serde(default)]
+    pub boot_disk_kms_key: Option<String>,
+    /// Where the pool's identity facts came from, for evidence.
+    #[serde(default)]
+    pub source: String,
 }
 
 /// Metadata-service (IMDS) settings at one level: a node group default, a launch template version,
@@ -296,6 +318,55 @@ pub struct Identity {
     pub boundary: Option<PolicyDoc>,
     /// Instance profiles (AWS) that carry this role.
     pub instance_profiles: Vec<String>,
+    /// Role bindings that grant this identity a role (GCP: project and service-account policies).
+    #[serde(default)]
+    pub role_bindings: Vec<RoleBinding>,
+    /// The identity is disabled (GCP service accounts).
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+/// One role granted to an identity by an allow policy (GCP IAM binding).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RoleBinding {
+    /// The resource whose policy holds the binding (`projects/p`,
+    /// `projects/p/serviceAccounts/sa@p.iam.gserviceaccount.com`).
+    pub resource: String,
+    /// The role name; its permissions are in `Inventory::role_definitions`.
+    pub role: String,
+    /// The member string that matched this identity (`serviceAccount:…`, `principal://…`).
+    pub member: String,
+    /// An IAM condition limits the binding; rules must treat it as "allowed when …".
+    pub condition: Option<BindingCondition>,
+    /// The API call the binding came from, for evidence.
+    pub source: String,
+}
+
+/// An IAM Condition (CEL expression) on a binding.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct BindingCondition {
+    pub title: Option<String>,
+    pub expression: String,
+    pub description: Option<String>,
+}
+
+/// A role and its permissions (GCP predefined or custom role).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RoleDefinition {
+    /// `roles/editor`, `projects/p/roles/x`, `organizations/o/roles/x`.
+    pub name: String,
+    pub title: Option<String>,
+    /// `GA`, `BETA`, `ALPHA`, `DEPRECATED`, `DISABLED`, `EAP`.
+    pub stage: Option<String>,
+    pub custom: bool,
+    pub deleted: Option<bool>,
+    /// The permissions; None when the role could not be read (coverage says why).
+    pub permissions: Option<Vec<String>>,
+    pub error: Option<String>,
+    pub source: String,
 }
 
 /// Who can become an identity.
