@@ -33,6 +33,8 @@ Examples:
   cloudscan aws --region eu-west-1 --fail-on high  gate a pipeline on high findings
   cloudscan aws --replay mocks/aws/insecure        scan recorded fixtures, no credentials needed
   cloudscan aws --profile prod --record ./rec      record a scrubbed copy of a live scan
+  cloudscan gcp --project my-project               scan GKE in one project (application default credentials)
+  cloudscan gcp --replay mocks/gcp/insecure        the same, on recorded fixtures
   cloudscan scan --inventory inv.json --format json
   cloudscan rules node-metadata-exposed            explain one rule";
 
@@ -40,7 +42,7 @@ Examples:
 #[command(
     name = "cloudscan",
     version,
-    about = "Audit the cloud layer under Kubernetes clusters (EKS today; GKE and AKS next)",
+    about = "Audit the cloud layer under Kubernetes clusters (EKS and GKE; AKS next)",
     long_about = "cloudscan audits the Cloud layer under managed Kubernetes: node identities and \
 what pods can do through them, workload identity bindings, API server exposure, secrets and volume \
 encryption, and audit logging. It makes read-only API calls only, and every finding carries the \
@@ -57,6 +59,9 @@ pub struct Cli {
 pub enum Command {
     /// Scan an AWS account: EKS clusters, node groups, node and workload roles, encryption, logging
     Aws(AwsArgs),
+    /// Scan Google Cloud projects: GKE clusters, node pools and service accounts, IAM bindings,
+    /// Workload Identity, encryption, audit configuration
+    Gcp(GcpArgs),
     /// Re-run the rules on an inventory saved with --save-inventory (offline)
     Scan(ScanArgs),
     /// List the rules, or explain one in full
@@ -91,6 +96,41 @@ pub struct AwsArgs {
     pub concurrency: u16,
 
     /// Attempts per API call; throttled calls back off and retry (adaptive rate limiting)
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+
+    /// Write the normalized inventory to FILE (re-run rules later with `cloudscan scan`)
+    #[arg(long, value_name = "FILE")]
+    pub save_inventory: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = AFTER_HELP)]
+pub struct GcpArgs {
+    /// Project id to scan; repeat or comma-separate
+    #[arg(long = "project", value_name = "PROJECT", value_delimiter = ',', required_unless_present_any = ["all_projects", "replay"])]
+    pub projects: Vec<String>,
+
+    /// Scan every project the credentials can list
+    #[arg(long, conflicts_with = "projects")]
+    pub all_projects: bool,
+
+    /// Scan recorded API fixtures in DIR instead of Google Cloud (no credentials, no network)
+    #[arg(long, value_name = "DIR", conflicts_with = "record")]
+    pub replay: Option<PathBuf>,
+
+    /// Record every API response of this live scan into DIR (tokens scrubbed)
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+
+    /// Maximum API calls in flight at once
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+
+    /// Attempts per API call (429 and 5xx back off and retry, honouring Retry-After)
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
 
@@ -199,6 +239,7 @@ pub fn run() -> ExitCode {
     };
     let code = match cli.command {
         Command::Aws(args) => run_aws(args),
+        Command::Gcp(args) => run_gcp(args),
         Command::Scan(args) => run_scan(args),
         Command::Rules(args) => run_rules(args),
         Command::Iam(IamArgs {
@@ -213,13 +254,17 @@ fn fail(message: impl std::fmt::Display) -> u8 {
     exit::ERROR
 }
 
-fn run_aws(args: AwsArgs) -> u8 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
+        .map_err(|e| fail(format!("cannot start the async runtime: {e}")))
+}
+
+fn run_aws(args: AwsArgs) -> u8 {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+        Err(code) => return code,
     };
     let opts = cloudscan_aws::ScanOptions {
         profile: args.profile.clone(),
@@ -229,34 +274,98 @@ fn run_aws(args: AwsArgs) -> u8 {
         concurrency: usize::from(args.concurrency),
         max_attempts: args.max_attempts,
     };
-    let mode = if args.replay.is_some() {
-        Mode::Replay
-    } else {
-        Mode::Live
-    };
-    let show_progress = !args.output.no_progress && std::io::stderr().is_terminal();
-    let progress = crate::progress::Display::new(show_progress);
+    let progress =
+        crate::progress::Display::new(!args.output.no_progress && std::io::stderr().is_terminal());
     let callback = {
         let progress = progress.clone();
-        Arc::new(move |event| progress.event(event)) as cloudscan_aws::ProgressFn
+        Arc::new(move |event| progress.aws(event)) as cloudscan_aws::ProgressFn
     };
     let started_at = SystemTime::now();
     let result = runtime.block_on(cloudscan_aws::scan(&opts, callback));
     progress.finish();
-    let output = match result {
-        Ok(output) => output,
-        Err(e) => return fail(e),
+    match result {
+        Ok(output) => conclude(
+            &output.inventory,
+            output.recorded,
+            Scanned {
+                replay: args.replay.is_some(),
+                record: args.record.as_deref(),
+                save_inventory: args.save_inventory.as_deref(),
+                started_at,
+            },
+            &args.output,
+        ),
+        Err(e) => fail(e),
+    }
+}
+
+fn run_gcp(args: GcpArgs) -> u8 {
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
     };
-    if let (Some(dir), Some(n)) = (&args.record, output.recorded) {
+    let opts = cloudscan_gcp::ScanOptions {
+        projects: args.projects.clone(),
+        all_projects: args.all_projects,
+        replay: args.replay.clone(),
+        record: args.record.clone(),
+        concurrency: usize::from(args.concurrency),
+        max_attempts: args.max_attempts,
+    };
+    let progress =
+        crate::progress::Display::new(!args.output.no_progress && std::io::stderr().is_terminal());
+    let callback = {
+        let progress = progress.clone();
+        Arc::new(move |event| progress.gcp(event)) as cloudscan_gcp::ProgressFn
+    };
+    let started_at = SystemTime::now();
+    let result = runtime.block_on(cloudscan_gcp::scan(&opts, callback));
+    progress.finish();
+    match result {
+        Ok(output) => conclude(
+            &output.inventory,
+            output.recorded,
+            Scanned {
+                replay: args.replay.is_some(),
+                record: args.record.as_deref(),
+                save_inventory: args.save_inventory.as_deref(),
+                started_at,
+            },
+            &args.output,
+        ),
+        Err(e) => fail(e),
+    }
+}
+
+/// How a provider scan ran, for the common ending.
+struct Scanned<'a> {
+    replay: bool,
+    record: Option<&'a Path>,
+    save_inventory: Option<&'a Path>,
+    started_at: SystemTime,
+}
+
+fn conclude(
+    inventory: &Inventory,
+    recorded: Option<usize>,
+    scanned: Scanned<'_>,
+    out: &OutputArgs,
+) -> u8 {
+    if let (Some(dir), Some(n)) = (scanned.record, recorded) {
         eprintln!("recorded {n} API exchange(s) into {}", dir.display());
     }
-    if let Some(path) = &args.save_inventory {
-        let text = serde_json::to_string_pretty(&output.inventory).unwrap_or_default();
+    if let Some(path) = scanned.save_inventory {
+        let text = serde_json::to_string_pretty(inventory).unwrap_or_default();
         if let Err(e) = write_file(path, &(text + "\n")) {
             return fail(e);
         }
     }
-    finish(&output.inventory, mode, started_at, &args.output)
+    let mode = if scanned.replay {
+        Mode::Replay
+    } else {
+        Mode::Live
+    };
+    finish(inventory, mode, scanned.started_at, out)
 }
 
 fn run_scan(args: ScanArgs) -> u8 {
@@ -400,6 +509,29 @@ fn run_rules(args: RulesArgs) -> u8 {
 }
 
 fn run_simulate(batch: &Path) -> u8 {
-    let _ = batch;
-    fail("`cloudscan iam simulate` is not available in this build yet")
+    let stdout = std::io::stdout();
+    let result = if batch == Path::new("-") {
+        cloudscan_access::simulate::run_batch(std::io::stdin().lock(), stdout.lock())
+    } else {
+        match std::fs::File::open(batch) {
+            Ok(file) => {
+                cloudscan_access::simulate::run_batch(std::io::BufReader::new(file), stdout.lock())
+            }
+            Err(e) => return fail(format!("cannot read `{}`: {e}", batch.display())),
+        }
+    };
+    match result {
+        Ok(stats) => {
+            eprintln!(
+                "{} case(s): {} allowed, {} implicitly denied, {} explicitly denied, {} invalid",
+                stats.cases,
+                stats.allowed,
+                stats.implicitly_denied,
+                stats.explicitly_denied,
+                stats.errors
+            );
+            exit::OK
+        }
+        Err(e) => fail(format!("cannot run the batch: {e}")),
+    }
 }

@@ -1,6 +1,5 @@
 //! Progress on standard error while a live scan runs (only on a terminal).
 
-use cloudscan_aws::Progress;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,38 +30,65 @@ impl Display {
         }
     }
 
-    pub fn event(&self, event: Progress) {
+    /// An AWS adapter event.
+    pub fn aws(&self, event: cloudscan_aws::Progress) {
+        use cloudscan_aws::Progress as P;
         match event {
-            // Who is scanned is always said, terminal or not: it is part of the audit trail.
-            Progress::Identity { account, arn } => {
-                let line = format!("scanning AWS account {account} as {arn}");
-                match &self.bar {
-                    Some(bar) => bar.println(line),
-                    None => eprintln!("{line}"),
-                }
+            P::Identity { account, arn } => {
+                self.say(format!("scanning AWS account {account} as {arn}"))
             }
-            Progress::Plan { regions, tasks } => {
-                if let Some(bar) = &self.bar {
-                    bar.set_length(tasks as u64);
-                    bar.set_message(format!("{} region(s)", regions.len()));
-                }
+            P::Plan { regions, tasks } => self.plan(format!("{} region(s)", regions.len()), tasks),
+            P::Done { task, ok } => self.done(task, ok),
+        }
+    }
+
+    /// A GCP adapter event.
+    pub fn gcp(&self, event: cloudscan_gcp::Progress) {
+        use cloudscan_gcp::Progress as P;
+        match event {
+            P::Authenticated { principal } => self.say(format!(
+                "scanning Google Cloud as {}",
+                principal
+                    .as_deref()
+                    .unwrap_or("the application default credentials")
+            )),
+            P::Plan { projects, tasks } => {
+                self.say(format!("projects: {}", projects.join(", ")));
+                self.plan(format!("{} project(s)", projects.len()), tasks)
             }
-            Progress::Done { task, ok } => {
-                if !ok {
-                    if let Ok(mut n) = self.failed.lock() {
-                        *n += 1;
-                    }
-                }
-                if let Some(bar) = &self.bar {
-                    bar.inc(1);
-                    let failed = self.failed.lock().map(|n| *n).unwrap_or(0);
-                    bar.set_message(if failed > 0 {
-                        format!("{task} ({failed} incomplete)")
-                    } else {
-                        task
-                    });
-                }
+            P::Done { task, ok } => self.done(task, ok),
+        }
+    }
+
+    /// Who is scanned is always said, terminal or not: it is part of the audit trail.
+    fn say(&self, line: String) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn plan(&self, message: String, tasks: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(tasks as u64);
+            bar.set_message(message);
+        }
+    }
+
+    fn done(&self, task: String, ok: bool) {
+        if !ok {
+            if let Ok(mut n) = self.failed.lock() {
+                *n += 1;
             }
+        }
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            let failed = self.failed.lock().map(|n| *n).unwrap_or(0);
+            bar.set_message(if failed > 0 {
+                format!("{task} ({failed} incomplete)")
+            } else {
+                task
+            });
         }
     }
 

@@ -16,14 +16,23 @@ Anyone on those networks can probe the API server, try stolen or leaked credenti
 API-server vulnerabilities. Every public CIDR counts, not only 0.0.0.0/0: an allow-list of public \
 ranges still exposes the API to everyone behind them. Open to the whole internet is high; \
 restricted to specific public ranges is medium.",
-    remediation: "Turn on the private endpoint and turn off public access \
+    remediation: "EKS: turn on the private endpoint and turn off public access \
 (`aws eks update-cluster-config --resources-vpc-config endpointPublicAccess=false,endpointPrivateAccess=true`), \
-or at least restrict `publicAccessCidrs` to the few ranges that need it (VPN egress, CI runners).",
+or at least restrict `publicAccessCidrs` to the few ranges that need it (VPN egress, CI runners). \
+GKE: enable master authorized networks with only the ranges that need access, or disable the \
+public endpoint (`gcloud container clusters update C --enable-master-authorized-networks --master-authorized-networks CIDR`).",
     references: &[
         "https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html",
         "https://docs.aws.amazon.com/eks/latest/best-practices/subnets.html",
+        "https://cloud.google.com/kubernetes-engine/docs/how-to/authorized-networks",
     ],
-    compliance: &["CIS EKS 1.8 5.4.1", "CIS EKS 1.8 5.4.2", "4C Cloud: network perimeter"],
+    compliance: &[
+        "CIS EKS 1.8 5.4.1",
+        "CIS EKS 1.8 5.4.2",
+        "CIS GKE 1.9 5.6.3",
+        "CIS GKE 1.9 5.6.4",
+        "4C Cloud: network perimeter",
+    ],
 };
 
 impl Rule for ApiEndpointPublic {

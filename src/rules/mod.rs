@@ -10,13 +10,14 @@ mod api_endpoint_public;
 mod audit_logging_disabled;
 mod cloud_audit_trail_missing;
 mod local_auth_enabled;
+mod node_default_service_account;
 mod node_metadata_exposed;
 mod secrets_encryption_disabled;
 mod volume_encryption_disabled;
 mod workload_identity_disabled;
 
 use crate::finding::{fingerprint, Evidence, Finding, Severity};
-use cloudscan_inventory::Inventory;
+use cloudscan_inventory::{Inventory, Provider};
 use serde::Serialize;
 
 /// Everything a rule knows about one rule id.
@@ -58,9 +59,20 @@ pub fn registry() -> Vec<&'static dyn Rule> {
         &audit_logging_disabled::AuditLoggingDisabled,
         &cloud_audit_trail_missing::CloudAuditTrailMissing,
         &node_metadata_exposed::NodeMetadataExposed,
+        &node_default_service_account::NodeDefaultServiceAccount,
         &workload_identity_disabled::WorkloadIdentityDisabled,
         &local_auth_enabled::LocalAuthEnabled,
     ]
+}
+
+/// Whether a compliance id belongs to the provider's benchmarks (4C ids apply everywhere).
+fn compliance_applies(id: &str, provider: Provider) -> bool {
+    let prefixes: &[&str] = match provider {
+        Provider::Aws => &["CIS EKS", "CIS AWS"],
+        Provider::Gcp => &["CIS GKE", "CIS GCP"],
+        Provider::Azure => &["CIS AKS", "CIS Azure"],
+    };
+    !id.starts_with("CIS ") || prefixes.iter().any(|p| id.starts_with(p))
 }
 
 /// Finds a rule by id.
@@ -74,6 +86,10 @@ pub fn evaluate(inventory: &Inventory) -> Vec<Finding> {
     let mut findings = Vec::new();
     for rule in registry() {
         rule.check(&ctx, &mut findings);
+    }
+    for f in &mut findings {
+        f.compliance
+            .retain(|id| compliance_applies(id, inventory.provider));
     }
     findings.sort_by(|a, b| {
         b.severity
@@ -139,6 +155,11 @@ impl FindingBuilder {
 
     pub(crate) fn evidence(mut self, evidence: Evidence) -> Self {
         self.finding.evidence.push(evidence);
+        self
+    }
+
+    pub(crate) fn evidences(mut self, evidence: Vec<Evidence>) -> Self {
+        self.finding.evidence.extend(evidence);
         self
     }
 

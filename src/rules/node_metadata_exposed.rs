@@ -2,6 +2,7 @@
 
 use super::{FindingBuilder, Rule, RuleContext, RuleMeta};
 use crate::finding::{Evidence, Finding, Severity};
+use cloudscan_inventory::Provider;
 
 pub struct NodeMetadataExposed;
 
@@ -10,21 +11,28 @@ static META: RuleMeta = RuleMeta {
     title: "Pods can reach the node identity through the metadata service",
     severity: Severity::High,
     layer: "cloud",
-    description: "Any pod that can call the instance metadata service (IMDS) gets the node's \
-credentials and acts as the node role. IMDSv1 (session tokens optional) answers any GET, \
-including from pods and from SSRF bugs; IMDSv2 with a response hop limit above 1 still lets the \
-token response reach pods on the pod network. Checked per launch template version (what new \
-nodes get) and per running instance (what nodes have now). IMDSv1 allowed is high; IMDSv2 with \
-a hop limit above 1 is medium.",
-    remediation: "Require IMDSv2 and set the hop limit to 1 in the node group's launch template \
-(`MetadataOptions: {HttpTokens: required, HttpPutResponseHopLimit: 1}`), then roll the nodes; \
-give workloads their own identity with IRSA or EKS Pod Identity instead of the node role. Fix \
-running instances with `aws ec2 modify-instance-metadata-options`.",
+    description: "Any pod that can call the instance metadata service gets the node's \
+credentials and acts as the node identity. On EKS, IMDSv1 (session tokens optional) answers any \
+GET, including from pods and from SSRF bugs, and IMDSv2 with a response hop limit above 1 still \
+lets the token response reach pods on the pod network; checked per launch template version (what \
+new nodes get) and per running instance (what nodes have now). On GKE, a node pool that does not \
+run the GKE metadata server (`GKE_METADATA`) serves the node service account's token to every \
+pod. IMDSv1 allowed and GCE_METADATA are high; IMDSv2 with a hop limit above 1 is medium.",
+    remediation: "EKS: require IMDSv2 and set the hop limit to 1 in the node group's launch \
+template (`MetadataOptions: {HttpTokens: required, HttpPutResponseHopLimit: 1}`), then roll the \
+nodes; fix running instances with `aws ec2 modify-instance-metadata-options`. GKE: enable \
+Workload Identity and set the node pool's metadata mode to GKE_METADATA \
+(`gcloud container node-pools update POOL --workload-metadata=GKE_METADATA`). Give workloads \
+their own identity (IRSA, EKS Pod Identity, GKE Workload Identity) instead of the node's.",
     references: &[
         "https://docs.aws.amazon.com/eks/latest/best-practices/identity-and-access-management.html",
         "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html",
     ],
-    compliance: &["4C Cloud: workload identity", "4C Cloud: IAM least privilege"],
+    compliance: &[
+        "CIS GKE 1.9 5.4.1",
+        "4C Cloud: workload identity",
+        "4C Cloud: IAM least privilege",
+    ],
 };
 
 impl Rule for NodeMetadataExposed {
@@ -41,25 +49,36 @@ impl Rule for NodeMetadataExposed {
                     }
                     let v1 = m.tokens_required == Some(false);
                     let hops = m.hop_limit.filter(|h| *h > 1);
-                    if !v1 && hops.is_none() {
+                    let gce = m.mode.as_deref() == Some("GCE_METADATA");
+                    if !v1 && hops.is_none() && !gce {
                         continue;
                     }
                     let mut why = Vec::new();
+                    if gce {
+                        why.push(
+                            "the pool uses the GCE metadata server, not GKE_METADATA".to_string(),
+                        );
+                    }
                     if v1 {
                         why.push("IMDSv1 is allowed (session tokens optional)".to_string());
                     }
                     if let Some(h) = hops {
                         why.push(format!("the hop limit is {h}"));
                     }
+                    let kind = match ctx.inventory.provider {
+                        Provider::Aws => "node role",
+                        Provider::Gcp => "node service account",
+                        Provider::Azure => "kubelet identity",
+                    };
                     let identity = pool
                         .identity
                         .as_deref()
-                        .map(|r| format!("node role `{r}`"))
+                        .map(|r| format!("{kind} `{r}`"))
                         .unwrap_or_else(|| "the node identity".to_string());
-                    let what = if m.level == "launch-template" {
-                        "nodes launched from this template"
-                    } else {
-                        "this node"
+                    let what = match m.level.as_str() {
+                        "launch-template" => "nodes launched from this template",
+                        "node-pool" => "every node of the pool",
+                        _ => "this node",
                     };
                     out.push(
                         FindingBuilder::new(
@@ -73,24 +92,26 @@ impl Rule for NodeMetadataExposed {
                                 why.join(" and ")
                             ),
                         )
-                        .severity(if v1 { Severity::High } else { Severity::Medium })
+                        .severity(if v1 || gce { Severity::High } else { Severity::Medium })
                         .region(&c.region)
                         .cluster(&c.name)
                         .node_pool(&pool.name)
-                        .evidence(Evidence::new(
-                            &m.source,
-                            "HttpTokens",
-                            match m.tokens_required {
-                                Some(true) => "required",
-                                Some(false) => "optional",
-                                None => "not set",
-                            },
-                        ))
-                        .evidence(Evidence::new(
-                            &m.source,
-                            "HttpPutResponseHopLimit",
-                            m.hop_limit,
-                        ))
+                        .evidences(if gce {
+                            vec![Evidence::new(&m.source, "workloadMetadataConfig.mode", "GCE_METADATA")]
+                        } else {
+                            vec![
+                                Evidence::new(
+                                    &m.source,
+                                    "HttpTokens",
+                                    match m.tokens_required {
+                                        Some(true) => "required",
+                                        Some(false) => "optional",
+                                        None => "not set",
+                                    },
+                                ),
+                                Evidence::new(&m.source, "HttpPutResponseHopLimit", m.hop_limit),
+                            ]
+                        })
                         .build(),
                     );
                 }

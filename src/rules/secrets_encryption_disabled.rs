@@ -3,7 +3,7 @@
 
 use super::{FindingBuilder, Rule, RuleContext, RuleMeta};
 use crate::finding::{Evidence, Finding, Severity};
-use cloudscan_inventory::KeyState;
+use cloudscan_inventory::{KeyState, Provider};
 
 pub struct SecretsEncryptionDisabled;
 
@@ -16,7 +16,8 @@ static META: RuleMeta = RuleMeta {
 the provider's default at-rest encryption: anyone who obtains an etcd backup or snapshot reads \
 them, and you cannot revoke access by revoking a key. A configured key that is disabled or pending \
 deletion is as bad, and worse operationally: the control plane can no longer decrypt secrets.",
-    remediation: "Enable secrets encryption with a customer-managed KMS key \
+    remediation: "Enable secrets encryption with a customer-managed KMS key (GKE: application-layer \
+secrets encryption with a Cloud KMS key; EKS: \
 (`aws eks associate-encryption-config --encryption-config resources=secrets,provider={keyArn=...}`). \
 If the key is disabled or scheduled for deletion, re-enable it or cancel the deletion \
 (`aws kms enable-key`, `aws kms cancel-key-deletion`) before the cluster loses access.",
@@ -24,7 +25,11 @@ If the key is disabled or scheduled for deletion, re-enable it or cancel the del
         "https://docs.aws.amazon.com/eks/latest/userguide/enable-kms.html",
         "https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html",
     ],
-    compliance: &["CIS EKS 1.8 5.3.1", "4C Cloud: encryption at rest"],
+    compliance: &[
+        "CIS EKS 1.8 5.3.1",
+        "CIS GKE 1.9 5.3.1",
+        "4C Cloud: encryption at rest",
+    ],
 };
 
 impl Rule for SecretsEncryptionDisabled {
@@ -48,8 +53,8 @@ impl Rule for SecretsEncryptionDisabled {
                     ))
                     .evidence(Evidence::new(
                         &enc.source,
-                        "encryptionConfig",
-                        serde_json::json!([]),
+                        "secrets encryption",
+                        "not configured",
                     ))
                     .build(),
                 ),
@@ -74,11 +79,12 @@ the control plane cannot decrypt them",
                                 "encryptionConfig[].provider.keyArn",
                                 key.id.clone(),
                             ))
-                            .evidence(Evidence::new(
-                                "kms:DescribeKey KeyMetadata",
-                                "KeyState",
-                                state,
-                            ))
+                            .evidence(match ctx.inventory.provider {
+                                Provider::Aws => {
+                                    Evidence::new("kms:DescribeKey KeyMetadata", "KeyState", state)
+                                }
+                                _ => Evidence::new(&enc.source, "key state", state),
+                            })
                             .build(),
                         );
                     }

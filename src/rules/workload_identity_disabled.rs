@@ -2,6 +2,7 @@
 
 use super::{FindingBuilder, Rule, RuleContext, RuleMeta};
 use crate::finding::{Evidence, Finding, Severity};
+use cloudscan_inventory::Provider;
 
 pub struct WorkloadIdentityDisabled;
 
@@ -10,18 +11,26 @@ static META: RuleMeta = RuleMeta {
     title: "Cluster has no workload identity",
     severity: Severity::Medium,
     layer: "cloud",
-    description: "Without IRSA (an IAM OIDC provider for the cluster's issuer) or EKS Pod \
-Identity associations, every workload that needs cloud access uses the node role, so every pod \
-gets the union of all workloads' permissions. Fires only when both were read: the OIDC providers \
-(IAM) and the Pod Identity associations (EKS); if either could not be read the coverage says so.",
-    remediation: "Create an IAM OIDC provider for the cluster's issuer \
+    description: "Without workload identity, every workload that needs cloud access uses the \
+node identity, so every pod gets the union of all workloads' permissions. EKS: neither IRSA (an \
+IAM OIDC provider for the cluster's issuer) nor EKS Pod Identity associations; fires only when \
+both were read (IAM and EKS), otherwise the coverage says what is unknown. GKE: no \
+`workloadIdentityConfig.workloadPool` on the cluster.",
+    remediation: "EKS: create an IAM OIDC provider for the cluster's issuer \
 (`eksctl utils associate-iam-oidc-provider --cluster NAME --approve`) or install the EKS Pod \
-Identity Agent add-on, then give each workload its own narrowly scoped role.",
+Identity Agent add-on. GKE: enable Workload Identity \
+(`gcloud container clusters update C --workload-pool=PROJECT.svc.id.goog`) and set node pools \
+to GKE_METADATA. Then give each workload its own narrowly scoped identity.",
     references: &[
         "https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html",
         "https://docs.aws.amazon.com/eks/latest/userguide/pod-identities.html",
+        "https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity",
     ],
-    compliance: &["CIS EKS 1.8 5.2.1", "4C Cloud: workload identity"],
+    compliance: &[
+        "CIS EKS 1.8 5.2.1",
+        "CIS GKE 1.9 5.2.2",
+        "4C Cloud: workload identity",
+    ],
 };
 
 impl Rule for WorkloadIdentityDisabled {
@@ -35,34 +44,48 @@ impl Rule for WorkloadIdentityDisabled {
             if wi.enabled != Some(false) {
                 continue;
             }
-            out.push(
-                FindingBuilder::new(
-                    &META,
-                    &c.scope,
-                    &c.id,
+            let (message, evidence) = match ctx.inventory.provider {
+                Provider::Aws => (
                     format!(
                         "cluster `{}` has neither an IAM OIDC provider for its issuer nor Pod Identity associations: workloads can only use the node role",
                         c.name
                     ),
-                )
-                .region(&c.region)
-                .cluster(&c.name)
-                .evidence(Evidence::new(
-                    "eks:DescribeCluster cluster.identity.oidc",
-                    "issuer",
-                    wi.issuer.clone(),
-                ))
-                .evidence(Evidence::new(
-                    "iam:ListOpenIDConnectProviders",
-                    "provider for issuer",
-                    wi.provider_registered,
-                ))
-                .evidence(Evidence::new(
-                    "eks:ListPodIdentityAssociations",
-                    "associations",
-                    wi.pod_identity_associations,
-                ))
-                .build(),
+                    vec![
+                        Evidence::new(
+                            "eks:DescribeCluster cluster.identity.oidc",
+                            "issuer",
+                            wi.issuer.clone(),
+                        ),
+                        Evidence::new(
+                            "iam:ListOpenIDConnectProviders",
+                            "provider for issuer",
+                            wi.provider_registered,
+                        ),
+                        Evidence::new(
+                            "eks:ListPodIdentityAssociations",
+                            "associations",
+                            wi.pod_identity_associations,
+                        ),
+                    ],
+                ),
+                _ => (
+                    format!(
+                        "cluster `{}` has no workload identity: workloads can only use the node service account",
+                        c.name
+                    ),
+                    vec![Evidence::new(
+                        "cluster configuration",
+                        "workload identity pool",
+                        wi.issuer.clone(),
+                    )],
+                ),
+            };
+            out.push(
+                FindingBuilder::new(&META, &c.scope, &c.id, message)
+                    .region(&c.region)
+                    .cluster(&c.name)
+                    .evidences(evidence)
+                    .build(),
             );
         }
     }

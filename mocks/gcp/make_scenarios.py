@@ -1,0 +1,369 @@
+#!/usr/bin/env python3
+"""Writes the hand-written GCP fixture scenarios (`insecure`, `hardened`) in the exchange format of
+mocks/README.md. The response bodies follow the documented REST shapes (proto3 JSON: default values
+omitted, int64 as strings); large predefined roles are trimmed to a true subset of their
+permissions. Re-run after editing: `python3 mocks/gcp/make_scenarios.py`."""
+
+import hashlib
+import json
+import os
+import shutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
+NODE_SCOPES = [
+    "https://www.googleapis.com/auth/devstorage.read_only",
+    "https://www.googleapis.com/auth/logging.write",
+    "https://www.googleapis.com/auth/monitoring",
+]
+CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUVMRENDQXBTZ0F3SUJBZ0lRRmFrZUNB"
+
+ROLES = {
+    "roles/editor": ("Editor", ["compute.disks.create", "compute.instances.setMetadata",
+        "container.clusters.get", "container.secrets.get", "iam.serviceAccountKeys.create",
+        "iam.serviceAccounts.actAs", "storage.buckets.get"]),
+    "roles/owner": ("Owner", ["compute.instances.setMetadata", "container.secrets.get",
+        "iam.serviceAccountKeys.create", "iam.serviceAccounts.actAs",
+        "resourcemanager.projects.setIamPolicy", "secretmanager.versions.access"]),
+    "roles/storage.objectViewer": ("Storage Object Viewer", ["resourcemanager.projects.get",
+        "resourcemanager.projects.list", "storage.folders.get", "storage.folders.list",
+        "storage.managedFolders.get", "storage.managedFolders.list", "storage.objects.get",
+        "storage.objects.list"]),
+    "roles/iam.workloadIdentityUser": ("Workload Identity User", ["iam.serviceAccounts.get",
+        "iam.serviceAccounts.getAccessToken", "iam.serviceAccounts.getOpenIdToken",
+        "iam.serviceAccounts.list"]),
+    "roles/iam.serviceAccountTokenCreator": ("Service Account Token Creator", [
+        "iam.serviceAccounts.get", "iam.serviceAccounts.getAccessToken",
+        "iam.serviceAccounts.getOpenIdToken", "iam.serviceAccounts.implicitDelegation",
+        "iam.serviceAccounts.list", "iam.serviceAccounts.signBlob", "iam.serviceAccounts.signJwt",
+        "resourcemanager.projects.get", "resourcemanager.projects.list"]),
+    "roles/container.defaultNodeServiceAccount": ("Kubernetes Engine Default Node Service Account", [
+        "autoscaling.sites.writeMetrics", "logging.logEntries.create",
+        "monitoring.metricDescriptors.create", "monitoring.metricDescriptors.list",
+        "monitoring.timeSeries.create", "resourcemanager.projects.get"]),
+    "roles/container.admin": ("Kubernetes Engine Admin", ["container.clusters.create",
+        "container.clusters.delete", "container.clusters.get", "container.clusters.list",
+        "container.clusters.update", "container.secrets.get"]),
+}
+
+
+def canonical(req):
+    ordered = {k: req[k] for k in ["service", "region", "operation", "method", "path", "params"]}
+    if req.get("body") is not None:
+        ordered["body"] = sort(req["body"])
+    return json.dumps(ordered, separators=(",", ":"), ensure_ascii=False)
+
+
+def sort(v):
+    if isinstance(v, dict):
+        return {k: sort(v[k]) for k in sorted(v)}
+    if isinstance(v, list):
+        return [sort(x) for x in v]
+    return v
+
+
+class Scenario:
+    def __init__(self, name, description, projects):
+        self.dir = os.path.join(HERE, name)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        with open(os.path.join(self.dir, "scenario.json"), "w") as f:
+            json.dump({"description": description, "projects": projects,
+                       "recorded_with": "hand-written (mocks/gcp/make_scenarios.py)"}, f, indent=2)
+            f.write("\n")
+
+    def add(self, service, operation, method, path, responses, params=None, body=None, region="global"):
+        req = {"service": service, "region": region, "operation": operation, "method": method,
+               "path": path, "params": params or {}}
+        if body is not None:
+            req["body"] = body
+        digest = hashlib.sha256(canonical(req).encode()).hexdigest()[:8]
+        op = "".join(c if c.isalnum() else "_" for c in operation).strip("_")
+        out = os.path.join(self.dir, "exchanges", service, region, f"{op}-{digest}.json")
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        with open(out, "w") as f:
+            json.dump({"request": req, "responses": responses}, f, indent=2)
+            f.write("\n")
+
+    # Helpers for the calls cloudscan makes.
+    def project(self, pid, number, display):
+        self.add("cloudresourcemanager", "projects.get", "GET", f"/v3/projects/{pid}", [ok({
+            "name": f"projects/{number}", "parent": "organizations/555555555555", "projectId": pid,
+            "state": "ACTIVE", "displayName": display, "createTime": "2024-03-01T10:00:00.000Z",
+            "updateTime": "2024-03-01T10:00:00.000Z", "etag": "W/\"6c9c0b3a0f2e1d4b\""})])
+
+    def policy(self, pid, policy):
+        self.add("cloudresourcemanager", "projects.getIamPolicy", "POST",
+                 f"/v3/projects/{pid}:getIamPolicy", [ok(policy)],
+                 body={"options": {"requestedPolicyVersion": 3}})
+
+    def clusters(self, pid, clusters, missing=None):
+        body = {"clusters": clusters}
+        if missing:
+            body["missingZones"] = missing
+        self.add("container", "projects.locations.clusters.list", "GET",
+                 f"/v1/projects/{pid}/locations/-/clusters", [ok(body)])
+
+    def service_accounts(self, pid, pages):
+        token = None
+        for i, accounts in enumerate(pages):
+            params = {"pageSize": "100"}
+            if token:
+                params["pageToken"] = token
+            body = {"accounts": accounts}
+            token = f"sa-page-{i + 2}" if i + 1 < len(pages) else None
+            if token:
+                body["nextPageToken"] = token
+            self.add("iam", "projects.serviceAccounts.list", "GET",
+                     f"/v1/projects/{pid}/serviceAccounts", [ok(body)], params=params)
+
+    def sa_policy(self, pid, email, policy):
+        self.add("iam", "projects.serviceAccounts.getIamPolicy", "POST",
+                 f"/v1/projects/{pid}/serviceAccounts/{email}:getIamPolicy", [ok(policy)],
+                 params={"options.requestedPolicyVersion": "3"})
+
+    def role(self, name, title=None, perms=None, custom_stage="GA"):
+        if title is None:
+            title, perms = ROLES[name]
+        body = {"name": name, "title": title, "includedPermissions": perms, "stage": custom_stage,
+                "etag": "AA=="}
+        if name.startswith("roles/"):
+            body["description"] = f"{title} (permissions trimmed to a subset for this fixture)"
+            op = "roles.get"
+        else:
+            op = "projects.roles.get"
+        self.add("iam", op, "GET", f"/v1/{name}", [ok(body)])
+
+    def disks(self, pid, pages):
+        token = None
+        for i, items in enumerate(pages):
+            params = {"maxResults": "500", "returnPartialSuccess": "true"}
+            if token:
+                params["pageToken"] = token
+            body = {"kind": "compute#diskAggregatedList",
+                    "id": f"projects/{pid}/aggregated/disks",
+                    "items": items,
+                    "selfLink": f"https://www.googleapis.com/compute/v1/projects/{pid}/aggregated/disks"}
+            token = f"disk-page-{i + 2}" if i + 1 < len(pages) else None
+            if token:
+                body["nextPageToken"] = token
+            self.add("compute", "disks.aggregatedList", "GET",
+                     f"/compute/v1/projects/{pid}/aggregated/disks", [ok(body)], params=params)
+
+
+def ok(body):
+    return {"status": 200, "headers": {"content-type": "application/json; charset=UTF-8"}, "json": body}
+
+
+def sa(pid, email, display, uid):
+    out = {"name": f"projects/{pid}/serviceAccounts/{email}", "projectId": pid, "uniqueId": uid,
+           "email": email, "etag": "MDEwMjE5MjA=", "oauth2ClientId": uid}
+    if display:
+        out["displayName"] = display
+    return out
+
+
+def disk(pid, zone, name, users, labels=None, kms=None):
+    base = f"https://www.googleapis.com/compute/v1/projects/{pid}/zones/{zone}"
+    d = {"kind": "compute#disk", "id": str(int(hashlib.sha256(name.encode()).hexdigest()[:15], 16)), "creationTimestamp":
+         "2024-06-01T08:00:00.000-07:00", "name": name, "sizeGb": "100",
+         "zone": base, "status": "READY", "selfLink": f"{base}/disks/{name}",
+         "sourceImage": "https://www.googleapis.com/compute/v1/projects/gke-node-images/global/images/gke-1305-gke1014001-cos-113-18244-151-14-c-pre",
+         "type": f"{base}/diskTypes/pd-balanced",
+         "users": [f"{base}/instances/{u}" for u in users],
+         "physicalBlockSizeBytes": "4096"}
+    if labels:
+        d["labels"] = labels
+    if kms:
+        d["diskEncryptionKey"] = {"kmsKeyName": kms + "/cryptoKeyVersions/1",
+                                  "kmsKeyServiceAccount": "service-0@compute-system.iam.gserviceaccount.com"}
+    return d
+
+
+def node_pool(pid, loc, cluster, name, config, igm_zone, igm_hash):
+    return {"name": name, "config": config, "initialNodeCount": 1,
+            "locations": [igm_zone],
+            "selfLink": f"https://container.googleapis.com/v1/projects/{pid}/locations/{loc}/clusters/{cluster}/nodePools/{name}",
+            "version": "1.30.5-gke.1014001",
+            "instanceGroupUrls": [f"https://www.googleapis.com/compute/v1/projects/{pid}/zones/{igm_zone}/instanceGroupManagers/gke-{cluster}-{name}-{igm_hash}-grp"],
+            "status": "RUNNING",
+            "management": {"autoUpgrade": True, "autoRepair": True},
+            "podIpv4CidrSize": 24}
+
+
+def cluster_base(pid, loc, name):
+    return {"name": name, "location": loc,
+            "selfLink": f"https://container.googleapis.com/v1/projects/{pid}/locations/{loc}/clusters/{name}",
+            "status": "RUNNING", "currentMasterVersion": "1.30.5-gke.1014001",
+            "currentNodeVersion": "1.30.5-gke.1014001", "createTime": "2024-06-01T15:00:00+00:00",
+            "network": "default", "subnetwork": "default", "clusterIpv4Cidr": "10.8.0.0/14",
+            "releaseChannel": {"channel": "REGULAR"}}
+
+
+# -------------------------------------------------------------------------------------------
+def insecure():
+    pid, num = "acme-insecure", "123456789012"
+    default_sa = f"{num}-compute@developer.gserviceaccount.com"
+    nodes_sa = f"gke-nodes@{pid}.iam.gserviceaccount.com"
+    payments_sa = f"payments@{pid}.iam.gserviceaccount.com"
+    pool = f"{pid}.svc.id.goog"
+    s = Scenario("insecure", "GCP project where every GKE rule fires: public endpoints (no authorized "
+                 "networks, and a public office range), no secrets encryption and a key in error, "
+                 "no Data Access audit logs, GCE_METADATA pools, a cluster without workload identity, "
+                 "legacy ABAC and client certificates, nodes on the default compute SA with the "
+                 "cloud-platform scope", [pid])
+    s.project(pid, num, "ACME insecure")
+    s.policy(pid, {"version": 3, "etag": "BwYb2H8kLm0=", "bindings": [
+        {"role": "projects/acme-insecure/roles/nodeDebugger", "members": [f"serviceAccount:{nodes_sa}"],
+         "condition": {"title": "business hours", "expression": "request.time.getHours('UTC') < 18"}},
+        {"role": "roles/editor", "members": [f"serviceAccount:{default_sa}", f"serviceAccount:{nodes_sa}"]},
+        {"role": "roles/owner", "members": ["user:alice@example.com"]},
+        {"role": "roles/storage.objectViewer", "members": [
+            f"principal://iam.googleapis.com/projects/{num}/locations/global/workloadIdentityPools/{pool}/subject/ns/batch/sa/runner"]},
+    ], "auditConfigs": [{"service": "storage.googleapis.com", "auditLogConfigs": [{"logType": "DATA_READ"}]}]})
+
+    prod = cluster_base(pid, "us-central1", "prod-public")
+    prod.update({
+        "endpoint": "34.123.45.67", "resourceLabels": {"env": "prod"},
+        "masterAuth": {"clusterCaCertificate": CA, "clientCertificate": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMxekNDQWIrZ0F3SUJBZ0lRYw==",
+                       "clientKey": "REDACTED", "clientCertificateConfig": {"issueClientCertificate": True}},
+        "legacyAbac": {"enabled": True},
+        "controlPlaneEndpointsConfig": {
+            "dnsEndpointConfig": {"endpoint": "gke-0a1b2c3d4e5f-123456789012.us-central1.gke.goog"},
+            "ipEndpointsConfig": {"enabled": True, "enablePublicEndpoint": True, "globalAccess": False,
+                                  "authorizedNetworksConfig": {}, "publicEndpoint": "34.123.45.67",
+                                  "privateEndpoint": "10.128.0.2"}},
+        "databaseEncryption": {"state": "DECRYPTED", "currentState": "CURRENT_STATE_DECRYPTED"},
+        "loggingService": "logging.googleapis.com/kubernetes",
+        "loggingConfig": {"componentConfig": {"enableComponents": ["SYSTEM_COMPONENTS", "WORKLOADS"]}},
+        "monitoringService": "monitoring.googleapis.com/kubernetes",
+        "nodePools": [node_pool(pid, "us-central1", "prod-public", "default-pool", {
+            "machineType": "e2-standard-4", "diskSizeGb": 100, "oauthScopes": [CLOUD_PLATFORM],
+            "serviceAccount": "default", "metadata": {"disable-legacy-endpoints": "true"},
+            "imageType": "COS_CONTAINERD", "diskType": "pd-balanced"}, "us-central1-a", "1a2b3c4d")],
+    })
+    staging = cluster_base(pid, "europe-west1-b", "staging-wi")
+    staging.update({
+        "endpoint": "35.205.1.2",
+        "masterAuth": {"clusterCaCertificate": CA, "clientCertificateConfig": {}},
+        "legacyAbac": {},
+        "masterAuthorizedNetworksConfig": {"enabled": True, "cidrBlocks": [
+            {"displayName": "office", "cidrBlock": "203.0.113.0/24"}]},
+        "databaseEncryption": {"state": "ENCRYPTED",
+                               "keyName": f"projects/{pid}/locations/europe-west1/keyRings/gke/cryptoKeys/etcd",
+                               "currentState": "CURRENT_STATE_ENCRYPTION_ERROR",
+                               "lastOperationErrors": [{"keyName": f"projects/{pid}/locations/europe-west1/keyRings/gke/cryptoKeys/etcd",
+                                                        "errorMessage": "Cloud KMS key is disabled",
+                                                        "timestamp": "2024-07-01T12:00:00Z"}]},
+        "workloadIdentityConfig": {"workloadPool": pool},
+        "loggingService": "logging.googleapis.com/kubernetes",
+        "loggingConfig": {"componentConfig": {"enableComponents": ["SYSTEM_COMPONENTS", "APISERVER", "WORKLOADS"]}},
+        "nodePools": [
+            node_pool(pid, "europe-west1-b", "staging-wi", "apps", {
+                "machineType": "e2-standard-4", "diskSizeGb": 100, "oauthScopes": [CLOUD_PLATFORM],
+                "serviceAccount": nodes_sa, "workloadMetadataConfig": {"mode": "GKE_METADATA"},
+                "bootDiskKmsKey": f"projects/{pid}/locations/europe-west1/keyRings/gke/cryptoKeys/disks",
+                "imageType": "COS_CONTAINERD"}, "europe-west1-b", "5e6f7a8b"),
+            node_pool(pid, "europe-west1-b", "staging-wi", "legacy", {
+                "machineType": "e2-medium", "diskSizeGb": 50, "oauthScopes": NODE_SCOPES,
+                "serviceAccount": nodes_sa, "workloadMetadataConfig": {"mode": "GCE_METADATA"},
+                "imageType": "COS_CONTAINERD"}, "europe-west1-b", "9c0d1e2f"),
+        ],
+    })
+    s.clusters(pid, [prod, staging])
+    s.service_accounts(pid, [
+        [sa(pid, default_sa, "Compute Engine default service account", "104000000000000000001"),
+         sa(pid, nodes_sa, "GKE nodes", "104000000000000000002")],
+        [sa(pid, payments_sa, "", "104000000000000000003")],
+    ])
+    s.sa_policy(pid, default_sa, {"etag": "ACAB"})
+    s.sa_policy(pid, nodes_sa, {"etag": "ACAB"})
+    s.sa_policy(pid, payments_sa, {"version": 1, "etag": "BwYb2H9aQ1E=", "bindings": [
+        {"role": "roles/iam.serviceAccountTokenCreator", "members": [f"serviceAccount:{nodes_sa}"]},
+        {"role": "roles/iam.workloadIdentityUser", "members": [
+            f"serviceAccount:{pool}[payments/api]",
+            f"principalSet://iam.googleapis.com/projects/{num}/locations/global/workloadIdentityPools/{pool}/namespace/billing"]},
+    ]})
+    for r in ["roles/editor", "roles/owner", "roles/storage.objectViewer",
+              "roles/iam.workloadIdentityUser", "roles/iam.serviceAccountTokenCreator"]:
+        s.role(r)
+    s.role(f"projects/{pid}/roles/nodeDebugger", "Node debugger",
+           ["compute.instances.get", "compute.instances.getSerialPortOutput", "compute.instances.setMetadata"])
+    s.disks(pid, [
+        {"zones/us-central1-a": {"disks": [
+            disk(pid, "us-central1-a", "gke-prod-public-default-pool-1a2b3c4d-x7k2",
+                 ["gke-prod-public-default-pool-1a2b3c4d-x7k2"],
+                 {"goog-gke-node": "", "goog-k8s-cluster-name": "prod-public", "goog-k8s-node-pool-name": "default-pool"}),
+            disk(pid, "us-central1-a", "bastion", ["bastion"])]},
+         "zones/us-central1-b": {"warning": {"code": "NO_RESULTS_ON_PAGE",
+            "message": "There are no results for scope 'zones/us-central1-b' on this page.",
+            "data": [{"key": "scope", "value": "zones/us-central1-b"}]}}},
+        {"zones/europe-west1-b": {"disks": [
+            disk(pid, "europe-west1-b", "gke-staging-wi-apps-5e6f7a8b-q1w2", ["gke-staging-wi-apps-5e6f7a8b-q1w2"],
+                 kms=f"projects/{pid}/locations/europe-west1/keyRings/gke/cryptoKeys/disks"),
+            disk(pid, "europe-west1-b", "gke-staging-wi-legacy-9c0d1e2f-z9z9", ["gke-staging-wi-legacy-9c0d1e2f-z9z9"])]}},
+    ])
+
+
+def hardened():
+    pid, num = "acme-hardened", "210987654321"
+    nodes_sa = f"gke-nodes@{pid}.iam.gserviceaccount.com"
+    orders_sa = f"orders@{pid}.iam.gserviceaccount.com"
+    pool = f"{pid}.svc.id.goog"
+    key = f"projects/{pid}/locations/us-central1/keyRings/gke/cryptoKeys/etcd"
+    disk_key = f"projects/{pid}/locations/us-central1/keyRings/gke/cryptoKeys/disks"
+    s = Scenario("hardened", "The same shape of GCP project with every GKE finding fixed: no rule fires",
+                 [pid])
+    s.project(pid, num, "ACME hardened")
+    s.policy(pid, {"version": 1, "etag": "BwYb2H8kLm1=", "bindings": [
+        {"role": "roles/container.admin", "members": ["group:platform@example.com"]},
+        {"role": "roles/container.defaultNodeServiceAccount", "members": [f"serviceAccount:{nodes_sa}"]},
+    ], "auditConfigs": [{"service": "allServices", "auditLogConfigs": [
+        {"logType": "ADMIN_READ"}, {"logType": "DATA_READ"}, {"logType": "DATA_WRITE"}]}]})
+    c = cluster_base(pid, "us-central1", "prod-private")
+    c.update({
+        "privateClusterConfig": {"enablePrivateNodes": True, "enablePrivateEndpoint": True,
+                                 "masterIpv4CidrBlock": "172.16.0.0/28", "privateEndpoint": "10.10.0.2",
+                                 "publicEndpoint": "34.66.1.2"},
+        "masterAuthorizedNetworksConfig": {"enabled": True, "cidrBlocks": [
+            {"displayName": "corp", "cidrBlock": "10.10.0.0/16"}], "privateEndpointEnforcementEnabled": True},
+        "controlPlaneEndpointsConfig": {
+            "dnsEndpointConfig": {"endpoint": "gke-9f8e7d6c5b4a-210987654321.us-central1.gke.goog"},
+            "ipEndpointsConfig": {"enabled": True, "enablePublicEndpoint": False, "globalAccess": False,
+                                  "authorizedNetworksConfig": {"enabled": True, "cidrBlocks": [
+                                      {"displayName": "corp", "cidrBlock": "10.10.0.0/16"}],
+                                      "privateEndpointEnforcementEnabled": True},
+                                  "privateEndpoint": "10.10.0.2", "publicEndpoint": "34.66.1.2"}},
+        "masterAuth": {"clusterCaCertificate": CA, "clientCertificateConfig": {}},
+        "legacyAbac": {},
+        "databaseEncryption": {"state": "ENCRYPTED", "keyName": key, "currentState": "CURRENT_STATE_ENCRYPTED"},
+        "workloadIdentityConfig": {"workloadPool": pool},
+        "shieldedNodes": {"enabled": True},
+        "loggingService": "logging.googleapis.com/kubernetes",
+        "loggingConfig": {"componentConfig": {"enableComponents": [
+            "SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]}},
+        "nodePools": [node_pool(pid, "us-central1", "prod-private", "apps", {
+            "machineType": "e2-standard-4", "diskSizeGb": 100, "oauthScopes": NODE_SCOPES,
+            "serviceAccount": nodes_sa, "workloadMetadataConfig": {"mode": "GKE_METADATA"},
+            "bootDiskKmsKey": disk_key, "imageType": "COS_CONTAINERD",
+            "shieldedInstanceConfig": {"enableSecureBoot": True, "enableIntegrityMonitoring": True}},
+            "us-central1-a", "7f6e5d4c")],
+    })
+    s.clusters(pid, [c])
+    s.service_accounts(pid, [[sa(pid, nodes_sa, "GKE nodes", "105000000000000000001"),
+                              sa(pid, orders_sa, "orders API", "105000000000000000002")]])
+    s.sa_policy(pid, nodes_sa, {"etag": "ACAB"})
+    s.sa_policy(pid, orders_sa, {"version": 1, "etag": "BwYb2H9aQ1F=", "bindings": [
+        {"role": "roles/iam.workloadIdentityUser", "members": [f"serviceAccount:{pool}[orders/api]"]}]})
+    for r in ["roles/container.admin", "roles/container.defaultNodeServiceAccount",
+              "roles/iam.workloadIdentityUser"]:
+        s.role(r)
+    s.disks(pid, [{"zones/us-central1-a": {"disks": [
+        disk(pid, "us-central1-a", "gke-prod-private-apps-7f6e5d4c-a1b2", ["gke-prod-private-apps-7f6e5d4c-a1b2"],
+             {"goog-gke-node": "", "goog-k8s-cluster-name": "prod-private", "goog-k8s-node-pool-name": "apps"},
+             kms=disk_key)]}}])
+
+
+if __name__ == "__main__":
+    insecure()
+    hardened()

@@ -1,0 +1,608 @@
+//! Collectors: read-only Google API calls, decoded at once into small raw records that follow the
+//! REST JSON (proto3 JSON: default values are omitted, so every field is optional). Every list
+//! method that pages is followed through `nextPageToken`.
+
+use crate::client::{Api, Service};
+use crate::error::{CollectError, FailureKind};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use tokio::sync::OnceCell;
+
+fn decode<T: DeserializeOwned>(
+    value: serde_json::Value,
+    operation: &str,
+    target: &str,
+    what: &str,
+) -> Result<T, CollectError> {
+    serde_json::from_value(value).map_err(|e| {
+        CollectError::new(
+            operation,
+            target,
+            FailureKind::Malformed,
+            format!("unexpected {what}: {e}"),
+        )
+    })
+}
+
+/// Decodes each element of `items` on its own, so one odd item does not hide the others.
+fn decode_each<T: DeserializeOwned>(
+    items: Option<&serde_json::Value>,
+    operation: &str,
+    target: &str,
+    what: &str,
+    errors: &mut Vec<CollectError>,
+) -> Vec<T> {
+    let Some(items) = items else {
+        return Vec::new();
+    };
+    let Some(array) = items.as_array() else {
+        errors.push(CollectError::new(
+            operation,
+            target,
+            FailureKind::Malformed,
+            format!("`{what}` is not a list"),
+        ));
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for item in array {
+        match serde_json::from_value::<T>(item.clone()) {
+            Ok(v) => out.push(v),
+            Err(e) => errors.push(CollectError::new(
+                operation,
+                target,
+                FailureKind::Malformed,
+                format!("unexpected {what} entry: {e}"),
+            )),
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resource Manager
+
+/// `google.cloud.resourcemanager.v3.Project`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RawProject {
+    /// `projects/PROJECT_NUMBER`.
+    pub name: String,
+    pub project_id: String,
+    pub display_name: Option<String>,
+    pub parent: Option<String>,
+    pub state: Option<String>,
+}
+
+impl RawProject {
+    pub fn number(&self) -> Option<String> {
+        self.name
+            .strip_prefix("projects/")
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_string)
+    }
+}
+
+pub async fn project(api: &Api, project: &str) -> Result<RawProject, CollectError> {
+    let target = format!("projects/{project}");
+    let value = api
+        .call(
+            Service::ResourceManager,
+            reqwest::Method::GET,
+            &format!("/v3/projects/{project}"),
+            &[],
+            None,
+            &target,
+        )
+        .await?;
+    decode(
+        value,
+        "cloudresourcemanager projects.get",
+        &target,
+        "project",
+    )
+}
+
+/// Every active project the caller can see (`--all-projects`).
+pub async fn search_projects(api: &Api) -> (Vec<RawProject>, Vec<CollectError>) {
+    let (pages, error) = api
+        .pages(
+            Service::ResourceManager,
+            "/v3/projects:search",
+            &[],
+            "projects",
+        )
+        .await;
+    let mut errors: Vec<CollectError> = error.into_iter().collect();
+    let mut out = Vec::new();
+    for page in &pages {
+        let projects: Vec<RawProject> = decode_each(
+            page.get("projects"),
+            "cloudresourcemanager projects.search",
+            "projects",
+            "project",
+            &mut errors,
+        );
+        out.extend(
+            projects
+                .into_iter()
+                .filter(|p| p.state.as_deref().is_none_or(|s| s == "ACTIVE")),
+        );
+    }
+    out.sort_by(|a, b| a.project_id.cmp(&b.project_id));
+    out.dedup_by(|a, b| a.project_id == b.project_id);
+    (out, errors)
+}
+
+/// `google.iam.v1.Policy`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Policy {
+    pub version: Option<i64>,
+    pub bindings: Vec<Binding>,
+    pub audit_configs: Vec<AuditConfig>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Binding {
+    pub role: String,
+    pub members: Vec<String>,
+    pub condition: Option<Expr>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Expr {
+    pub expression: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AuditConfig {
+    pub service: String,
+    pub audit_log_configs: Vec<AuditLogConfig>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AuditLogConfig {
+    pub log_type: String,
+    pub exempted_members: Vec<String>,
+}
+
+/// The project's allow policy with conditional bindings and audit configs (policy version 3).
+pub async fn project_policy(api: &Api, project: &str) -> Result<Policy, CollectError> {
+    let target = format!("projects/{project}");
+    let value = api
+        .call(
+            Service::ResourceManager,
+            reqwest::Method::POST,
+            &format!("/v3/projects/{project}:getIamPolicy"),
+            &[],
+            Some(serde_json::json!({"options": {"requestedPolicyVersion": 3}})),
+            &target,
+        )
+        .await?;
+    decode(
+        value,
+        "cloudresourcemanager projects.getIamPolicy",
+        &target,
+        "policy",
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// GKE
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Enabled {
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CidrBlock {
+    pub display_name: Option<String>,
+    pub cidr_block: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AuthorizedNetworks {
+    pub enabled: Option<bool>,
+    pub cidr_blocks: Vec<CidrBlock>,
+    pub gcp_public_cidrs_access_enabled: Option<bool>,
+    pub private_endpoint_enforcement_enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PrivateClusterConfig {
+    pub enable_private_nodes: Option<bool>,
+    pub enable_private_endpoint: Option<bool>,
+    pub private_endpoint: Option<String>,
+    pub public_endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct IpEndpointsConfig {
+    pub enabled: Option<bool>,
+    pub enable_public_endpoint: Option<bool>,
+    pub global_access: Option<bool>,
+    pub authorized_networks_config: Option<AuthorizedNetworks>,
+    pub public_endpoint: Option<String>,
+    pub private_endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DnsEndpointConfig {
+    pub endpoint: Option<String>,
+    pub allow_external_traffic: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ControlPlaneEndpointsConfig {
+    pub dns_endpoint_config: Option<DnsEndpointConfig>,
+    pub ip_endpoints_config: Option<IpEndpointsConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ClientCertificateConfig {
+    pub issue_client_certificate: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct MasterAuth {
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub client_certificate_config: Option<ClientCertificateConfig>,
+    pub client_certificate: Option<String>,
+    pub client_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DatabaseEncryption {
+    pub state: Option<String>,
+    pub key_name: Option<String>,
+    pub current_state: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ComponentConfig {
+    pub enable_components: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct LoggingConfig {
+    pub component_config: Option<ComponentConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct WorkloadIdentityConfig {
+    pub workload_pool: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct WorkloadMetadataConfig {
+    pub mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NodeConfig {
+    pub service_account: Option<String>,
+    pub oauth_scopes: Vec<String>,
+    pub workload_metadata_config: Option<WorkloadMetadataConfig>,
+    pub boot_disk_kms_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RawNodePool {
+    pub name: String,
+    pub self_link: Option<String>,
+    pub version: Option<String>,
+    pub status: Option<String>,
+    pub config: Option<NodeConfig>,
+    pub instance_group_urls: Vec<String>,
+}
+
+/// `google.container.v1.Cluster`, the fields cloudscan reads.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RawCluster {
+    pub name: String,
+    pub location: String,
+    pub self_link: Option<String>,
+    pub id: Option<String>,
+    pub current_master_version: Option<String>,
+    pub resource_labels: BTreeMap<String, String>,
+    pub autopilot: Option<Enabled>,
+    pub master_authorized_networks_config: Option<AuthorizedNetworks>,
+    pub private_cluster_config: Option<PrivateClusterConfig>,
+    pub control_plane_endpoints_config: Option<ControlPlaneEndpointsConfig>,
+    pub master_auth: Option<MasterAuth>,
+    pub legacy_abac: Option<Enabled>,
+    pub database_encryption: Option<DatabaseEncryption>,
+    pub logging_config: Option<LoggingConfig>,
+    pub logging_service: Option<String>,
+    pub workload_identity_config: Option<WorkloadIdentityConfig>,
+    pub node_pools: Vec<RawNodePool>,
+}
+
+/// Every cluster of the project in all locations (`locations/-`; the method does not page), and
+/// the zones that did not answer (`missingZones`).
+pub async fn clusters(
+    api: &Api,
+    project: &str,
+) -> Result<(Vec<RawCluster>, Vec<String>, Vec<CollectError>), CollectError> {
+    let target = format!("projects/{project}");
+    let operation = "container projects.locations.clusters.list";
+    let value = api
+        .call(
+            Service::Container,
+            reqwest::Method::GET,
+            &format!("/v1/projects/{project}/locations/-/clusters"),
+            &[],
+            None,
+            &target,
+        )
+        .await?;
+    if !value.is_object() {
+        return Err(CollectError::new(
+            operation,
+            &target,
+            FailureKind::Malformed,
+            "the response is not a JSON object",
+        ));
+    }
+    let mut errors = Vec::new();
+    let clusters = decode_each(
+        value.get("clusters"),
+        operation,
+        &target,
+        "cluster",
+        &mut errors,
+    );
+    let missing: Vec<String> = decode_each(
+        value.get("missingZones"),
+        operation,
+        &target,
+        "missingZones",
+        &mut errors,
+    );
+    Ok((clusters, missing, errors))
+}
+
+// ---------------------------------------------------------------------------------------------
+// IAM
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RawServiceAccount {
+    pub name: String,
+    pub project_id: String,
+    pub unique_id: Option<String>,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub disabled: Option<bool>,
+}
+
+pub async fn service_accounts(
+    api: &Api,
+    project: &str,
+) -> (Vec<RawServiceAccount>, Vec<CollectError>) {
+    let target = format!("projects/{project}");
+    let (pages, error) = api
+        .pages(
+            Service::Iam,
+            &format!("/v1/projects/{project}/serviceAccounts"),
+            &[("pageSize", "100")],
+            &target,
+        )
+        .await;
+    let mut errors: Vec<CollectError> = error.into_iter().collect();
+    let mut out = Vec::new();
+    for page in &pages {
+        out.extend(decode_each::<RawServiceAccount>(
+            page.get("accounts"),
+            "iam projects.serviceAccounts.list",
+            &target,
+            "service account",
+            &mut errors,
+        ));
+    }
+    out.retain(|sa| !sa.email.is_empty());
+    (out, errors)
+}
+
+/// The IAM policy of one service account: who can act as it.
+pub async fn service_account_policy(
+    api: &Api,
+    project: &str,
+    email: &str,
+) -> Result<Policy, CollectError> {
+    let value = api
+        .call(
+            Service::Iam,
+            reqwest::Method::POST,
+            &format!("/v1/projects/{project}/serviceAccounts/{email}:getIamPolicy"),
+            &[("options.requestedPolicyVersion", "3".to_string())],
+            None,
+            email,
+        )
+        .await?;
+    decode(
+        value,
+        "iam projects.serviceAccounts.getIamPolicy",
+        email,
+        "policy",
+    )
+}
+
+/// `google.iam.admin.v1.Role`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RawRole {
+    pub name: String,
+    pub title: Option<String>,
+    pub stage: Option<String>,
+    pub included_permissions: Vec<String>,
+    pub deleted: Option<bool>,
+}
+
+/// Role definitions fetched once per run, shared by every project (concurrent lookups of the
+/// same role wait for one request).
+type RoleCell = Arc<OnceCell<Result<RawRole, CollectError>>>;
+
+#[derive(Debug, Clone, Default)]
+pub struct RoleCache {
+    cells: Arc<Mutex<HashMap<String, RoleCell>>>,
+}
+
+impl RoleCache {
+    pub async fn get(&self, api: &Api, role: &str) -> Result<RawRole, CollectError> {
+        let cell = {
+            let mut cells = self
+                .cells
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            cells.entry(role.to_string()).or_default().clone()
+        };
+        cell.get_or_init(|| fetch_role(api, role)).await.clone()
+    }
+
+    /// Every role looked up so far, with its result.
+    pub fn snapshot(&self) -> BTreeMap<String, Result<RawRole, CollectError>> {
+        let cells = self
+            .cells
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cells
+            .iter()
+            .filter_map(|(k, cell)| cell.get().map(|r| (k.clone(), r.clone())))
+            .collect()
+    }
+}
+
+/// `roles/X` (predefined), `projects/P/roles/X` or `organizations/O/roles/X` (custom).
+async fn fetch_role(api: &Api, role: &str) -> Result<RawRole, CollectError> {
+    let valid = role.split('/').all(|s| !s.is_empty())
+        && (role.starts_with("roles/")
+            || role.starts_with("projects/")
+            || role.starts_with("organizations/"));
+    if !valid {
+        return Err(CollectError::new(
+            "iam roles.get",
+            role,
+            FailureKind::Other,
+            "not a role name cloudscan can look up",
+        ));
+    }
+    let value = api
+        .call(
+            Service::Iam,
+            reqwest::Method::GET,
+            &format!("/v1/{role}"),
+            &[],
+            None,
+            role,
+        )
+        .await?;
+    decode(value, "iam roles.get", role, "role")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compute
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DiskEncryptionKey {
+    pub kms_key_name: Option<String>,
+    pub sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RawDisk {
+    pub name: String,
+    pub id: Option<String>,
+    pub zone: Option<String>,
+    pub region: Option<String>,
+    pub self_link: Option<String>,
+    pub users: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub disk_encryption_key: Option<DiskEncryptionKey>,
+}
+
+/// Every disk of the project (aggregated over zones and regions), and the scopes that could not
+/// be read (`unreachables`, or per-scope warnings other than "no results").
+pub async fn disks(api: &Api, project: &str) -> (Vec<RawDisk>, Vec<String>, Vec<CollectError>) {
+    let target = format!("projects/{project}");
+    let operation = "compute disks.aggregatedList";
+    let (pages, error) = api
+        .pages(
+            Service::Compute,
+            &format!("/compute/v1/projects/{project}/aggregated/disks"),
+            &[("maxResults", "500"), ("returnPartialSuccess", "true")],
+            &target,
+        )
+        .await;
+    let mut errors: Vec<CollectError> = error.into_iter().collect();
+    let mut disks = Vec::new();
+    let mut unreachable = Vec::new();
+    for page in &pages {
+        if let Some(list) = page.get("unreachables").and_then(|u| u.as_array()) {
+            unreachable.extend(list.iter().filter_map(|u| u.as_str().map(str::to_string)));
+        }
+        let Some(items) = page.get("items") else {
+            continue;
+        };
+        let Some(items) = items.as_object() else {
+            errors.push(CollectError::new(
+                operation,
+                &target,
+                FailureKind::Malformed,
+                "`items` is not a map of scopes",
+            ));
+            continue;
+        };
+        for (scope, scoped) in items {
+            if let Some(code) = scoped
+                .get("warning")
+                .and_then(|w| w.get("code"))
+                .and_then(|c| c.as_str())
+            {
+                if code != "NO_RESULTS_ON_PAGE" {
+                    unreachable.push(format!("{scope} ({code})"));
+                }
+            }
+            disks.extend(decode_each::<RawDisk>(
+                scoped.get("disks"),
+                operation,
+                &target,
+                "disk",
+                &mut errors,
+            ));
+        }
+    }
+    unreachable.sort();
+    unreachable.dedup();
+    (disks, unreachable, errors)
+}

@@ -1,0 +1,514 @@
+//! cloudscan's GCP adapter: collects GKE, IAM, Resource Manager and Compute facts over the
+//! Google REST APIs (reqwest, bearer tokens from google-cloud-auth Application Default
+//! Credentials), live, recorded or replayed, and normalizes them into the cloud-neutral inventory.
+//!
+//! Only read-only calls are made: `clusters.list`, `projects.get`, `projects.search`,
+//! `projects.getIamPolicy`, `serviceAccounts.list`, `serviceAccounts.getIamPolicy`,
+//! `roles.get`, `disks.aggregatedList`.
+//!
+//! Base URLs can be overridden for local servers: `CLOUDSCAN_GCP_BASE_URL` (every service under
+//! `{base}/{service}`), or per service `CLOUDSCAN_GCP_CONTAINER_URL`, `CLOUDSCAN_GCP_CRM_URL`,
+//! `CLOUDSCAN_GCP_IAM_URL`, `CLOUDSCAN_GCP_COMPUTE_URL` (each replacing `https://SERVICE.googleapis.com`).
+
+pub mod client;
+pub mod collect;
+pub mod error;
+pub mod fixture;
+pub mod normalize;
+
+use client::{Api, Endpoints, RetryPolicy, Service, TokenSource};
+use cloudscan_inventory::{Coverage, CoverageStatus, Inventory};
+use collect::RoleCache;
+use futures::future::join_all;
+use normalize::{ProjectScan, RawScan};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use error::{CollectError, FailureKind, GcpError};
+
+/// How to run a GCP scan.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Projects to scan (`--project`, repeatable).
+    pub projects: Vec<String>,
+    /// Scan every active project the credentials can see (`projects.search`).
+    pub all_projects: bool,
+    /// Serve every API call from this fixture directory (no network, no real credentials).
+    pub replay: Option<PathBuf>,
+    /// Record every API call of a live scan into this directory.
+    pub record: Option<PathBuf>,
+    /// How many API calls may run at once (0 = 16).
+    pub concurrency: usize,
+    /// Attempts per API call (retries with backoff on 429 and transient errors; 0 = 5).
+    pub max_attempts: u32,
+}
+
+/// Progress events, for a progress display.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// Credentials are usable; `principal` is the service account email when the ADC file names one.
+    Authenticated { principal: Option<String> },
+    /// The projects to scan are known; `tasks` collectors will run.
+    Plan { projects: Vec<String>, tasks: usize },
+    /// A collector finished.
+    Done { task: String, ok: bool },
+}
+
+pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// The result of a GCP scan.
+#[derive(Debug)]
+pub struct ScanOutput {
+    pub inventory: Inventory,
+    /// Number of distinct requests written when recording.
+    pub recorded: Option<usize>,
+}
+
+/// The identity used to sign tokens in replay; its key is generated per run and never stored.
+pub const REPLAY_CLIENT_EMAIL: &str = "cloudscan-replay@cloudscan-replay.iam.gserviceaccount.com";
+
+struct Session {
+    api: Api,
+    caller: Option<String>,
+    recorder: Option<fixture::Recorder>,
+    scenario: Option<fixture::Scenario>,
+    // Keeps the replay server alive for the whole scan.
+    _server: Option<fixture::ReplayServer>,
+}
+
+/// A throw-away service-account key (RSA 2048, PKCS#8 PEM) so that replay (and tests) run the real
+/// google-cloud-auth service-account flow, which signs its JWT locally.
+pub fn throwaway_service_account_key(token_uri: &str) -> Result<serde_json::Value, GcpError> {
+    use aws_lc_rs::encoding::AsDer;
+    use base64::Engine as _;
+    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+        .map_err(|_| GcpError::Credentials("cannot generate the replay signing key".into()))?;
+    let der = pair
+        .as_der()
+        .map_err(|_| GcpError::Credentials("cannot encode the replay signing key".into()))?;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+    let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(chunk));
+        pem.push('\n');
+    }
+    pem.push_str("-----END PRIVATE KEY-----\n");
+    Ok(serde_json::json!({
+        "type": "service_account",
+        "project_id": "cloudscan-replay",
+        "private_key_id": "cloudscan-replay",
+        "private_key": pem,
+        "client_email": REPLAY_CLIENT_EMAIL,
+        "client_id": "0",
+        "token_uri": token_uri,
+    }))
+}
+
+/// The service account email of the ADC file, when it is a service-account key.
+fn adc_principal() -> Option<String> {
+    let path = std::env::var_os("GOOGLE_APPLICATION_CREDENTIALS")?;
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    if value.get("type").and_then(|t| t.as_str()) != Some("service_account") {
+        return None;
+    }
+    value
+        .get("client_email")
+        .and_then(|e| e.as_str())
+        .map(str::to_string)
+}
+
+async fn session(opts: &ScanOptions) -> Result<Session, GcpError> {
+    let concurrency = if opts.concurrency == 0 {
+        16
+    } else {
+        opts.concurrency
+    };
+    let attempts = if opts.max_attempts == 0 {
+        5
+    } else {
+        opts.max_attempts
+    };
+    if let Some(dir) = &opts.replay {
+        if opts.record.is_some() {
+            return Err(GcpError::Usage(
+                "--replay and --record cannot be used together".to_string(),
+            ));
+        }
+        let (server, scenario) = fixture::ReplayServer::start(dir).await?;
+        let key = throwaway_service_account_key(&format!("{}/oauth2/token", server.base_url()))?;
+        let creds = google_cloud_auth::credentials::service_account::Builder::new(key)
+            .build_access_token_credentials()
+            .map_err(|e| GcpError::Credentials(error::one_line(&e.to_string())))?;
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .map_err(|e| GcpError::Http(e.to_string()))?;
+        let api = Api::new(
+            http,
+            TokenSource::new(creds),
+            Endpoints::under(server.base_url()),
+            concurrency,
+            RetryPolicy::replay(attempts),
+            None,
+        );
+        return Ok(Session {
+            api,
+            caller: Some(REPLAY_CLIENT_EMAIL.to_string()),
+            recorder: None,
+            scenario: Some(scenario),
+            _server: Some(server),
+        });
+    }
+    let endpoints = Endpoints::from_env()?;
+    let creds = google_cloud_auth::credentials::Builder::default()
+        .build_access_token_credentials()
+        .map_err(|e| GcpError::Credentials(error::one_line(&e.to_string())))?;
+    let tokens = TokenSource::new(creds);
+    // Fail fast, with one clear line, when no token can be had.
+    tokens.token().await.map_err(GcpError::Credentials)?;
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .user_agent(concat!("cloudscan/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| GcpError::Http(e.to_string()))?;
+    let recorder = opts.record.as_ref().map(|_| fixture::Recorder::new());
+    let api = Api::new(
+        http,
+        tokens,
+        endpoints,
+        concurrency,
+        RetryPolicy::live(attempts),
+        recorder.clone(),
+    );
+    Ok(Session {
+        api,
+        caller: adc_principal(),
+        recorder,
+        scenario: None,
+        _server: None,
+    })
+}
+
+/// Builds coverage entries.
+struct CoverageLog {
+    scope: String,
+    entries: Vec<Coverage>,
+}
+
+impl CoverageLog {
+    fn new(scope: &str) -> Self {
+        CoverageLog {
+            scope: scope.to_string(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// Records one (service, location): complete without errors; partial when some data was
+    /// still collected; otherwise the status of the first error.
+    fn record(&mut self, service: &str, region: &str, errors: &[CollectError], partial: bool) {
+        let status = match errors.first() {
+            None => CoverageStatus::Complete,
+            Some(_) if partial => CoverageStatus::Partial,
+            Some(e) => e.coverage_status(),
+        };
+        let detail = if errors.is_empty() {
+            None
+        } else {
+            let mut seen = BTreeSet::new();
+            let unique: Vec<String> = errors
+                .iter()
+                .map(|e| e.to_string())
+                .filter(|t| seen.insert(t.clone()))
+                .collect();
+            let mut parts: Vec<String> = unique.iter().take(3).cloned().collect();
+            if unique.len() > 3 {
+                parts.push(format!("and {} more", unique.len() - 3));
+            }
+            Some(parts.join("; "))
+        };
+        self.push(service, region, status, detail);
+    }
+
+    fn push(
+        &mut self,
+        service: &str,
+        region: &str,
+        status: CoverageStatus,
+        detail: Option<String>,
+    ) {
+        self.entries.push(Coverage {
+            scope: self.scope.clone(),
+            service: service.to_string(),
+            region: region.to_string(),
+            status,
+            detail,
+        });
+    }
+}
+
+/// Collects one project: every collector runs concurrently, then the roles its policies bind.
+async fn scan_project(
+    api: &Api,
+    project: &str,
+    known: Option<collect::RawProject>,
+    roles: &RoleCache,
+    progress: &ProgressFn,
+) -> (ProjectScan, Vec<Coverage>) {
+    let done = |task: &str, ok: bool| {
+        progress(Progress::Done {
+            task: format!("{task} {project}"),
+            ok,
+        })
+    };
+    let mut coverage = CoverageLog::new(project);
+    let mut scan = ProjectScan {
+        id: project.to_string(),
+        ..Default::default()
+    };
+    let crm = async {
+        let meta = match known {
+            Some(p) => Ok(p),
+            None => collect::project(api, project).await,
+        };
+        let policy = collect::project_policy(api, project).await;
+        (meta, policy)
+    };
+    let iam = async {
+        let (sas, mut errors) = collect::service_accounts(api, project).await;
+        let policies = join_all(sas.iter().map(|sa| async move {
+            (
+                sa.email.clone(),
+                collect::service_account_policy(api, project, &sa.email).await,
+            )
+        }))
+        .await;
+        let mut read = Vec::new();
+        for (email, result) in policies {
+            match result {
+                Ok(p) => read.push((email, p)),
+                Err(e) => errors.push(e),
+            }
+        }
+        (sas, read, errors)
+    };
+    let ((meta, policy), clusters, (sas, sa_policies, mut iam_errors), disks) = tokio::join!(
+        crm,
+        collect::clusters(api, project),
+        iam,
+        collect::disks(api, project),
+    );
+
+    // Resource Manager.
+    let mut crm_errors = Vec::new();
+    match meta {
+        Ok(p) => scan.project = Some(p),
+        Err(e) => crm_errors.push(e),
+    }
+    match policy {
+        Ok(p) => scan.policy = Some(p),
+        Err(e) => crm_errors.push(e),
+    }
+    let crm_partial = scan.project.is_some() || scan.policy.is_some();
+    done("cloudresourcemanager", crm_errors.is_empty());
+    coverage.record("cloudresourcemanager", "global", &crm_errors, crm_partial);
+
+    // GKE.
+    match clusters {
+        Ok((list, missing, errors)) => {
+            done("container", errors.is_empty() && missing.is_empty());
+            let mut all_errors = errors;
+            if !missing.is_empty() {
+                all_errors.push(CollectError::new(
+                    "container projects.locations.clusters.list",
+                    &format!("projects/{project}"),
+                    FailureKind::Other,
+                    format!(
+                        "missingZones {}: clusters in these zones were not listed",
+                        missing.join(", ")
+                    ),
+                ));
+            }
+            coverage.record("container", "global", &all_errors, true);
+            for zone in &missing {
+                coverage.push(
+                    "container",
+                    zone,
+                    CoverageStatus::Failed,
+                    Some(format!(
+                        "container projects.locations.clusters.list (projects/{project}): the zone did not answer (missingZones)"
+                    )),
+                );
+            }
+            scan.clusters = Some(list);
+        }
+        Err(e) => {
+            done("container", false);
+            coverage.record("container", "global", &[e], false);
+        }
+    }
+
+    // Compute.
+    let (disk_list, unreachable, compute_errors) = disks;
+    let listed_some = compute_errors.is_empty()
+        || compute_errors
+            .iter()
+            .any(|e| e.kind == FailureKind::Malformed)
+        || !disk_list.is_empty();
+    let mut all_compute_errors = compute_errors.clone();
+    if !unreachable.is_empty() {
+        all_compute_errors.push(CollectError::new(
+            "compute disks.aggregatedList",
+            &format!("projects/{project}"),
+            FailureKind::Other,
+            format!("unreachable scopes {}", unreachable.join(", ")),
+        ));
+    }
+    done("compute", all_compute_errors.is_empty());
+    coverage.record("compute", "global", &all_compute_errors, listed_some);
+    for scope in &unreachable {
+        let location = scope.split(' ').next().unwrap_or(scope);
+        let location = location.rsplit('/').next().unwrap_or(location);
+        coverage.push(
+            "compute",
+            location,
+            CoverageStatus::Failed,
+            Some(format!(
+                "compute disks.aggregatedList (projects/{project}): {scope} unreachable"
+            )),
+        );
+    }
+    // Without a hard failure of the list call itself, the disks that were read are usable.
+    let list_failed = compute_errors
+        .iter()
+        .any(|e| e.kind != FailureKind::Malformed)
+        && disk_list.is_empty();
+    if !list_failed {
+        scan.disks = Some(disk_list);
+    }
+
+    // IAM: service accounts, their policies, then every bound role.
+    let sa_list_failed = iam_errors
+        .iter()
+        .any(|e| e.operation == "iam projects.serviceAccounts.list")
+        && sas.is_empty();
+    if !sa_list_failed {
+        scan.service_accounts = Some(sas);
+    }
+    scan.sa_policies = sa_policies.into_iter().collect();
+    let mut bound: BTreeSet<String> = BTreeSet::new();
+    if let Some(p) = &scan.policy {
+        bound.extend(p.bindings.iter().map(|b| b.role.clone()));
+    }
+    for p in scan.sa_policies.values() {
+        bound.extend(p.bindings.iter().map(|b| b.role.clone()));
+    }
+    bound.retain(|r| !r.is_empty());
+    let role_results = join_all(bound.iter().map(|r| roles.get(api, r))).await;
+    let roles_read = role_results.iter().filter(|r| r.is_ok()).count();
+    iam_errors.extend(role_results.into_iter().filter_map(Result::err));
+    let iam_partial = scan.service_accounts.is_some() || roles_read > 0;
+    done("iam", iam_errors.is_empty());
+    coverage.record("iam", "global", &iam_errors, iam_partial);
+
+    (scan, coverage.entries)
+}
+
+/// Runs a whole GCP scan and normalizes it.
+pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput, GcpError> {
+    let session = session(opts).await?;
+    progress(Progress::Authenticated {
+        principal: session.caller.clone(),
+    });
+    let api = &session.api;
+    let mut coverage: Vec<Coverage> = Vec::new();
+
+    // Which projects.
+    let mut known: Vec<(String, Option<collect::RawProject>)> = Vec::new();
+    let recorded_projects = session.scenario.as_ref().and_then(|s| s.projects.clone());
+    if opts.all_projects {
+        let (found, errors) = collect::search_projects(api).await;
+        progress(Progress::Done {
+            task: "cloudresourcemanager projects.search".to_string(),
+            ok: errors.is_empty(),
+        });
+        if found.is_empty() {
+            if let Some(e) = errors.into_iter().next() {
+                return Err(GcpError::ProjectSearch(e));
+            }
+        } else {
+            let mut log = CoverageLog::new("*");
+            log.record("cloudresourcemanager/search", "global", &errors, true);
+            coverage.extend(log.entries);
+        }
+        known.extend(found.into_iter().map(|p| (p.project_id.clone(), Some(p))));
+    } else if !opts.projects.is_empty() {
+        known.extend(opts.projects.iter().map(|p| (p.clone(), None)));
+    } else if let Some(projects) = recorded_projects {
+        known.extend(projects.into_iter().map(|p| (p, None)));
+    }
+    let mut seen = BTreeSet::new();
+    known.retain(|(p, _)| !p.trim().is_empty() && seen.insert(p.clone()));
+    if known.is_empty() {
+        return Err(GcpError::NoProjects);
+    }
+    let projects: Vec<String> = known.iter().map(|(p, _)| p.clone()).collect();
+    progress(Progress::Plan {
+        projects: projects.clone(),
+        tasks: projects.len() * 4,
+    });
+
+    let roles = RoleCache::default();
+    let results = join_all(known.into_iter().map(|(p, meta)| {
+        let roles = &roles;
+        let progress = &progress;
+        async move { scan_project(api, &p, meta, roles, progress).await }
+    }))
+    .await;
+    let mut raw = RawScan {
+        caller: session.caller.clone(),
+        ..Default::default()
+    };
+    for (scan, entries) in results {
+        raw.projects.push(scan);
+        coverage.extend(entries);
+    }
+    raw.roles = roles
+        .snapshot()
+        .into_iter()
+        .map(|(k, v)| (k, v.map_err(|e| e.to_string())))
+        .collect();
+    raw.coverage = coverage;
+    let inventory = normalize::normalize(raw);
+
+    let recorded = match (&session.recorder, &opts.record) {
+        (Some(recorder), Some(dir)) => {
+            let scenario = fixture::Scenario {
+                description: Some(format!(
+                    "recorded scan of project(s) {} by cloudscan",
+                    projects.join(", ")
+                )),
+                projects: if opts.all_projects {
+                    None
+                } else {
+                    Some(projects.clone())
+                },
+                recorded_with: Some(format!("cloudscan {}", env!("CARGO_PKG_VERSION"))),
+            };
+            Some(recorder.write(dir, &scenario)?)
+        }
+        _ => None,
+    };
+    Ok(ScanOutput {
+        inventory,
+        recorded,
+    })
+}
+
+/// The services a scan covers, for documentation and progress displays.
+pub fn services() -> Vec<&'static str> {
+    Service::ALL.iter().map(|s| s.name()).collect()
+}

@@ -1,0 +1,904 @@
+//! Turns the raw GCP records into the cloud-neutral inventory. Pure and synchronous.
+
+use crate::collect::{
+    Binding, Policy, RawCluster, RawDisk, RawNodePool, RawProject, RawRole, RawServiceAccount,
+};
+use cloudscan_inventory::{
+    AuditLogging, AuditTrail, BindingCondition, Cluster, ClusterAuth, Coverage, Endpoint, Identity,
+    Inventory, KeyRef, KeyState, ManagementEvents, MetadataSetting, Node, NodePool, PolicyDoc,
+    Provider, RoleBinding, RoleDefinition, Scope, SecretsEncryption, UsedBy, Volume,
+    WorkloadBinding, WorkloadIdentity,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Everything collected in one project. `None` means "could not be collected" (see coverage).
+#[derive(Debug, Default, Clone)]
+pub struct ProjectScan {
+    pub id: String,
+    pub project: Option<RawProject>,
+    pub clusters: Option<Vec<RawCluster>>,
+    pub policy: Option<Policy>,
+    pub service_accounts: Option<Vec<RawServiceAccount>>,
+    /// Service account email → its IAM policy (only the ones that could be read).
+    pub sa_policies: BTreeMap<String, Policy>,
+    pub disks: Option<Vec<RawDisk>>,
+}
+
+/// Everything the collectors gathered.
+#[derive(Debug, Default, Clone)]
+pub struct RawScan {
+    pub caller: Option<String>,
+    pub projects: Vec<ProjectScan>,
+    /// Role name → definition, or why it could not be read.
+    pub roles: BTreeMap<String, Result<RawRole, String>>,
+    pub coverage: Vec<Coverage>,
+}
+
+pub const WORKLOAD_IDENTITY_USER: &str = "roles/iam.workloadIdentityUser";
+pub const TOKEN_CREATOR: &str = "roles/iam.serviceAccountTokenCreator";
+pub const MECHANISM: &str = "gke-workload-identity";
+const CLUSTERS_LIST: &str = "container projects.locations.clusters.list";
+const GET_IAM_POLICY: &str = "cloudresourcemanager projects.getIamPolicy";
+const SA_GET_IAM_POLICY: &str = "iam projects.serviceAccounts.getIamPolicy";
+/// Component logs GKE can send to Cloud Logging (`loggingConfig.componentConfig`).
+const LOG_COMPONENTS: &[&str] = &[
+    "SYSTEM_COMPONENTS",
+    "WORKLOADS",
+    "APISERVER",
+    "SCHEDULER",
+    "CONTROLLER_MANAGER",
+];
+
+/// The email of a project's Compute Engine default service account.
+pub fn default_compute_sa(project_number: &str) -> String {
+    format!("{project_number}-compute@developer.gserviceaccount.com")
+}
+
+/// A GKE workload identity member: `(pool, namespace, kubernetes service account)`, with `*`
+/// where the member covers a whole namespace or pool.
+///
+/// Recognised: `serviceAccount:POOL[NAMESPACE/KSA]`,
+/// `principal://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/POOL/subject/ns/NAMESPACE/sa/KSA`,
+/// `principalSet://…/workloadIdentityPools/POOL/namespace/NAMESPACE` and `principalSet://…/POOL/*`.
+pub fn workload_member(member: &str) -> Option<(String, String, String)> {
+    if let Some(rest) = member.strip_prefix("serviceAccount:") {
+        let (pool, subject) = rest.split_once('[')?;
+        let subject = subject.strip_suffix(']')?;
+        let (namespace, ksa) = subject.split_once('/')?;
+        if pool.is_empty() || namespace.is_empty() || ksa.is_empty() {
+            return None;
+        }
+        return Some((pool.to_string(), namespace.to_string(), ksa.to_string()));
+    }
+    let rest = member
+        .strip_prefix("principal://")
+        .or_else(|| member.strip_prefix("principalSet://"))?;
+    const POOLS: &str = "/workloadIdentityPools/";
+    let start = rest.find(POOLS)? + POOLS.len();
+    let (pool, tail) = rest[start..].split_once('/')?;
+    if pool.is_empty() {
+        return None;
+    }
+    let parts: Vec<&str> = tail.split('/').collect();
+    let (namespace, ksa) = match parts.as_slice() {
+        ["subject", "ns", ns, "sa", sa] if member.starts_with("principal://") => (*ns, *sa),
+        ["namespace", ns] if member.starts_with("principalSet://") => (*ns, "*"),
+        ["*"] if member.starts_with("principalSet://") => ("*", "*"),
+        _ => return None,
+    };
+    if namespace.is_empty() || ksa.is_empty() {
+        return None;
+    }
+    Some((pool.to_string(), namespace.to_string(), ksa.to_string()))
+}
+
+/// A plain service account member (`serviceAccount:EMAIL`, not a workload identity member).
+fn service_account_member(member: &str) -> Option<&str> {
+    member
+        .strip_prefix("serviceAccount:")
+        .filter(|email| !email.contains('[') && email.contains('@'))
+}
+
+fn condition(b: &Binding) -> Option<BindingCondition> {
+    b.condition.as_ref().map(|c| BindingCondition {
+        title: c.title.clone(),
+        expression: c.expression.clone(),
+        description: c.description.clone(),
+    })
+}
+
+/// A grant that lets a Kubernetes service account act as a cloud identity.
+#[derive(Debug, Clone)]
+struct WorkloadGrant {
+    pool: String,
+    namespace: String,
+    ksa: String,
+    /// The GSA email, or the principal itself for direct (SA-less) grants.
+    identity: String,
+}
+
+fn project_number(p: &ProjectScan) -> Option<String> {
+    if let Some(n) = p.project.as_ref().and_then(RawProject::number) {
+        return Some(n);
+    }
+    p.service_accounts.as_ref().and_then(|sas| {
+        sas.iter().find_map(|sa| {
+            sa.email
+                .strip_suffix("-compute@developer.gserviceaccount.com")
+                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_string)
+        })
+    })
+}
+
+/// Which Data Access / Admin Read audit log types are on for GKE, from a project's auditConfigs
+/// (`container.googleapis.com` or `allServices`).
+fn gke_audit_types(policy: &Policy) -> BTreeSet<String> {
+    policy
+        .audit_configs
+        .iter()
+        .filter(|c| c.service == "container.googleapis.com" || c.service == "allServices")
+        .flat_map(|c| c.audit_log_configs.iter().map(|l| l.log_type.clone()))
+        .collect()
+}
+
+fn all_services_types(policy: &Policy) -> BTreeSet<String> {
+    policy
+        .audit_configs
+        .iter()
+        .filter(|c| c.service == "allServices")
+        .flat_map(|c| c.audit_log_configs.iter().map(|l| l.log_type.clone()))
+        .collect()
+}
+
+fn policy_document(policy: &Policy) -> Option<serde_json::Value> {
+    serde_json::to_value(policy).ok()
+}
+
+fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|v| !v.trim().is_empty())
+}
+
+fn cluster_id(project: &str, rc: &RawCluster) -> String {
+    rc.self_link.clone().unwrap_or_else(|| {
+        format!(
+            "https://container.googleapis.com/v1/projects/{project}/locations/{}/clusters/{}",
+            rc.location, rc.name
+        )
+    })
+}
+
+/// API-server exposure, from the newer `controlPlaneEndpointsConfig` first and the legacy
+/// `privateClusterConfig` / `masterAuthorizedNetworksConfig` second.
+pub fn endpoint(rc: &RawCluster) -> Endpoint {
+    let ip = rc
+        .control_plane_endpoints_config
+        .as_ref()
+        .and_then(|c| c.ip_endpoints_config.as_ref());
+    let pcc = rc.private_cluster_config.as_ref();
+    let mut notes: Vec<String> = Vec::new();
+    let (public, public_from) = if ip.and_then(|i| i.enabled) == Some(false) {
+        (
+            false,
+            "controlPlaneEndpointsConfig.ipEndpointsConfig.enabled = false (DNS endpoint only)",
+        )
+    } else if let Some(p) = ip.and_then(|i| i.enable_public_endpoint) {
+        (
+            p,
+            "controlPlaneEndpointsConfig.ipEndpointsConfig.enablePublicEndpoint",
+        )
+    } else if pcc.and_then(|p| p.enable_private_endpoint) == Some(true) {
+        (false, "privateClusterConfig.enablePrivateEndpoint")
+    } else {
+        (
+            true,
+            "no private-endpoint setting: the public IP endpoint is on (GKE default)",
+        )
+    };
+    let private_endpoint = ip
+        .and_then(|i| non_empty(&i.private_endpoint))
+        .or_else(|| pcc.and_then(|p| non_empty(&p.private_endpoint)));
+    let (networks, networks_from) = match ip.and_then(|i| i.authorized_networks_config.as_ref()) {
+        Some(n) => (
+            Some(n),
+            "controlPlaneEndpointsConfig.ipEndpointsConfig.authorizedNetworksConfig",
+        ),
+        None => (
+            rc.master_authorized_networks_config.as_ref(),
+            "masterAuthorizedNetworksConfig",
+        ),
+    };
+    let mut cidrs = Vec::new();
+    match networks {
+        Some(n) if n.enabled == Some(true) => {
+            cidrs.extend(
+                n.cidr_blocks
+                    .iter()
+                    .map(|b| b.cidr_block.clone())
+                    .filter(|c| !c.is_empty()),
+            );
+            if n.gcp_public_cidrs_access_enabled == Some(true) {
+                notes.push(
+                    "gcpPublicCidrsAccessEnabled: Google Cloud public IP addresses may also connect"
+                        .to_string(),
+                );
+            }
+        }
+        _ if public => {
+            cidrs.push("0.0.0.0/0".to_string());
+            notes.push(format!(
+                "{networks_from} not enabled on a public endpoint: any address may connect"
+            ));
+        }
+        _ => {}
+    }
+    if let Some(dns) = rc
+        .control_plane_endpoints_config
+        .as_ref()
+        .and_then(|c| c.dns_endpoint_config.as_ref())
+    {
+        if dns.allow_external_traffic == Some(true) {
+            notes.push(
+                "dnsEndpointConfig.allowExternalTraffic: the DNS endpoint is reachable from the internet (IAM-authenticated)"
+                    .to_string(),
+            );
+        }
+    }
+    let mut source =
+        format!("{CLUSTERS_LIST} cluster.{networks_from}; public endpoint from {public_from}");
+    if !notes.is_empty() {
+        source.push_str(&format!(" ({})", notes.join("; ")));
+    }
+    Endpoint {
+        public_access: Some(public),
+        private_access: private_endpoint.map(|_| true),
+        public_cidrs: cidrs,
+        source,
+    }
+}
+
+fn secrets_encryption(rc: &RawCluster) -> SecretsEncryption {
+    let source = format!("{CLUSTERS_LIST} cluster.databaseEncryption");
+    let Some(de) = &rc.database_encryption else {
+        return SecretsEncryption {
+            enabled: None,
+            key: None,
+            source: format!("{source} (absent: state unknown)"),
+        };
+    };
+    let key_name = non_empty(&de.key_name).map(str::to_string);
+    let state = de.state.as_deref().unwrap_or("UNKNOWN");
+    let enabled = match state {
+        "ENCRYPTED" | "ALL_OBJECTS_ENCRYPTION_ENABLED" => Some(key_name.is_some()),
+        "DECRYPTED" => Some(false),
+        _ => match de.current_state.as_deref() {
+            Some("CURRENT_STATE_DECRYPTED") => Some(false),
+            _ => None,
+        },
+    };
+    // The KMS key itself is not described (no Cloud KMS call): GKE's currentState is the only
+    // signal, and an *_ERROR state means the control plane cannot use the key.
+    let key = key_name.filter(|_| enabled == Some(true)).map(|id| KeyRef {
+        id,
+        state: match de.current_state.as_deref() {
+            Some(s) if s.ends_with("_ERROR") => Some(KeyState::Unavailable),
+            _ => None,
+        },
+        raw_state: de.current_state.clone(),
+    });
+    SecretsEncryption {
+        enabled,
+        key,
+        source: format!("{source} (state {state})"),
+    }
+}
+
+fn auth(rc: &RawCluster) -> ClusterAuth {
+    let mut details = Vec::new();
+    if rc.legacy_abac.as_ref().and_then(|a| a.enabled) == Some(true) {
+        details.push("legacyAbac.enabled = true (legacy ABAC authorizer)".to_string());
+    }
+    let ma = rc.master_auth.clone().unwrap_or_default();
+    if non_empty(&ma.client_certificate).is_some() {
+        details.push(
+            "masterAuth.clientCertificate is set (a legacy client certificate was issued)"
+                .to_string(),
+        );
+    } else if ma
+        .client_certificate_config
+        .as_ref()
+        .and_then(|c| c.issue_client_certificate)
+        == Some(true)
+    {
+        details
+            .push("masterAuth.clientCertificateConfig.issueClientCertificate = true".to_string());
+    }
+    if non_empty(&ma.username).is_some() || non_empty(&ma.password).is_some() {
+        details.push("masterAuth.username/password are set (basic authentication)".to_string());
+    }
+    ClusterAuth {
+        mode: None,
+        local_auth_enabled: Some(!details.is_empty()),
+        details,
+        access_entries: Vec::new(),
+    }
+}
+
+fn audit_logging(rc: &RawCluster, policy: Option<&Policy>) -> AuditLogging {
+    let mut enabled: BTreeSet<String> = BTreeSet::new();
+    let mut disabled: BTreeSet<String> = BTreeSet::new();
+    let logging_off = rc.logging_service.as_deref() == Some("none");
+    match &rc.logging_config {
+        Some(cfg) if !logging_off => {
+            let on: BTreeSet<String> = cfg
+                .component_config
+                .as_ref()
+                .map(|c| c.enable_components.iter().cloned().collect())
+                .unwrap_or_default();
+            for c in LOG_COMPONENTS {
+                if !on.contains(*c) {
+                    disabled.insert(c.to_string());
+                }
+            }
+            enabled.extend(on);
+        }
+        _ if logging_off => {
+            disabled.extend(LOG_COMPONENTS.iter().map(|c| c.to_string()));
+        }
+        _ => {}
+    }
+    // Kubernetes API audit entries are Cloud Audit Logs: Admin Activity cannot be turned off;
+    // reads and data writes need Data Access logs for container.googleapis.com or allServices.
+    enabled.insert("cloudaudit:ADMIN_ACTIVITY".to_string());
+    let audit_enabled = policy.map(|p| {
+        let types = gke_audit_types(p);
+        for t in ["ADMIN_READ", "DATA_READ", "DATA_WRITE"] {
+            let name = format!("cloudaudit:{t}");
+            if types.contains(t) {
+                enabled.insert(name);
+            } else {
+                disabled.insert(name);
+            }
+        }
+        types.contains("DATA_READ") && types.contains("DATA_WRITE")
+    });
+    let source = match policy {
+        Some(_) => format!(
+            "{GET_IAM_POLICY} auditConfigs (container.googleapis.com or allServices with DATA_READ and DATA_WRITE; Admin Activity audit logs are always on) + {CLUSTERS_LIST} cluster.loggingConfig.componentConfig.enableComponents; folder/organization audit configs are not read"
+        ),
+        None => format!(
+            "{CLUSTERS_LIST} cluster.loggingConfig (the project IAM policy with its auditConfigs could not be read: Data Access audit logging unknown)"
+        ),
+    };
+    AuditLogging {
+        enabled_types: enabled.into_iter().collect(),
+        disabled_types: disabled.into_iter().collect(),
+        audit_enabled,
+        source,
+    }
+}
+
+/// The instance-name prefixes of a node pool's VMs, from its managed instance groups
+/// (`…/instanceGroupManagers/gke-CLUSTER-POOL-HASH-grp` → `gke-CLUSTER-POOL-HASH-`).
+fn pool_instance_prefixes(pool: &RawNodePool) -> Vec<String> {
+    pool.instance_group_urls
+        .iter()
+        .filter_map(|u| u.rsplit('/').next())
+        .map(|name| {
+            let base = name.strip_suffix("-grp").unwrap_or(name);
+            format!("{base}-")
+        })
+        .filter(|p| p.len() > 1)
+        .collect()
+}
+
+fn last_segment(url: &str) -> &str {
+    url.rsplit('/').next().unwrap_or(url)
+}
+
+/// The zone or region of a disk, from its URL.
+fn disk_location(d: &RawDisk) -> String {
+    d.zone
+        .as_deref()
+        .or(d.region.as_deref())
+        .map(last_segment)
+        .unwrap_or("global")
+        .to_string()
+}
+
+pub fn normalize(raw: RawScan) -> Inventory {
+    let mut inventory = Inventory::new(Provider::Gcp);
+    inventory.caller = raw.caller.clone();
+
+    // Workload identity grants and role bindings from every policy read.
+    let mut grants: Vec<WorkloadGrant> = Vec::new();
+    let mut bindings: BTreeMap<String, Vec<RoleBinding>> = BTreeMap::new();
+    let mut principals: BTreeMap<String, String> = BTreeMap::new(); // member -> project
+    for p in &raw.projects {
+        let project_sas: Vec<&str> = p
+            .service_accounts
+            .iter()
+            .flatten()
+            .map(|sa| sa.email.as_str())
+            .collect();
+        if let Some(policy) = &p.policy {
+            let resource = format!("projects/{}", p.id);
+            for b in &policy.bindings {
+                for member in &b.members {
+                    let binding = RoleBinding {
+                        resource: resource.clone(),
+                        role: b.role.clone(),
+                        member: member.clone(),
+                        condition: condition(b),
+                        source: GET_IAM_POLICY.to_string(),
+                    };
+                    if let Some(email) = service_account_member(member) {
+                        bindings.entry(email.to_string()).or_default().push(binding);
+                    } else if let Some((pool, namespace, ksa)) = workload_member(member) {
+                        // Direct grant to a Kubernetes service account (or namespace).
+                        principals.insert(member.clone(), p.id.clone());
+                        bindings.entry(member.clone()).or_default().push(binding);
+                        grants.push(WorkloadGrant {
+                            pool: pool.clone(),
+                            namespace: namespace.clone(),
+                            ksa: ksa.clone(),
+                            identity: member.clone(),
+                        });
+                        // Project-wide impersonation: every service account of the project.
+                        if b.role == WORKLOAD_IDENTITY_USER || b.role == TOKEN_CREATOR {
+                            for sa in &project_sas {
+                                grants.push(WorkloadGrant {
+                                    pool: pool.clone(),
+                                    namespace: namespace.clone(),
+                                    ksa: ksa.clone(),
+                                    identity: sa.to_string(),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (email, policy) in &p.sa_policies {
+            let resource = format!("projects/{}/serviceAccounts/{email}", p.id);
+            for b in &policy.bindings {
+                for member in &b.members {
+                    let binding = RoleBinding {
+                        resource: resource.clone(),
+                        role: b.role.clone(),
+                        member: member.clone(),
+                        condition: condition(b),
+                        source: SA_GET_IAM_POLICY.to_string(),
+                    };
+                    if let Some(holder) = service_account_member(member) {
+                        bindings
+                            .entry(holder.to_string())
+                            .or_default()
+                            .push(binding);
+                    } else if let Some((pool, namespace, ksa)) = workload_member(member) {
+                        if b.role == WORKLOAD_IDENTITY_USER || b.role == TOKEN_CREATOR {
+                            grants.push(WorkloadGrant {
+                                pool,
+                                namespace,
+                                ksa,
+                                identity: email.clone(),
+                            });
+                        } else {
+                            principals.insert(member.clone(), p.id.clone());
+                            bindings.entry(member.clone()).or_default().push(binding);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let mut used_by: BTreeMap<String, Vec<UsedBy>> = BTreeMap::new();
+    let mut node_sas: BTreeMap<String, String> = BTreeMap::new(); // email -> project
+    let mut regions: BTreeSet<String> = BTreeSet::new();
+
+    for p in &raw.projects {
+        let project = p.id.as_str();
+        inventory.scopes.push(Scope {
+            id: p.id.clone(),
+            name: p.project.as_ref().and_then(|rp| rp.display_name.clone()),
+            partition: None,
+        });
+        let number = project_number(p);
+        let default_sa = number.as_deref().map(default_compute_sa);
+
+        // Node disks, to find nodes and volumes.
+        let disks: &[RawDisk] = p.disks.as_deref().unwrap_or(&[]);
+
+        for rc in p.clusters.iter().flatten() {
+            regions.insert(rc.location.clone());
+            let id = cluster_id(project, rc);
+            let pool_name = rc
+                .workload_identity_config
+                .as_ref()
+                .and_then(|w| non_empty(&w.workload_pool))
+                .map(str::to_string);
+            let autopilot = rc.autopilot.as_ref().and_then(|a| a.enabled) == Some(true);
+            let mut cluster = Cluster {
+                id: id.clone(),
+                name: rc.name.clone(),
+                scope: p.id.clone(),
+                region: rc.location.clone(),
+                version: rc.current_master_version.clone(),
+                endpoint: endpoint(rc),
+                secrets_encryption: secrets_encryption(rc),
+                audit_logging: audit_logging(rc, p.policy.as_ref()),
+                auth: auth(rc),
+                tags: rc
+                    .resource_labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                ..Default::default()
+            };
+
+            // Workload identity.
+            let mut wi_bindings: Vec<WorkloadBinding> = Vec::new();
+            if let Some(pool) = &pool_name {
+                for g in grants.iter().filter(|g| &g.pool == pool) {
+                    let b = WorkloadBinding {
+                        namespace: g.namespace.clone(),
+                        service_account: g.ksa.clone(),
+                        identity: g.identity.clone(),
+                        mechanism: MECHANISM.to_string(),
+                    };
+                    if !wi_bindings.contains(&b) {
+                        wi_bindings.push(b);
+                    }
+                }
+            }
+            for b in &wi_bindings {
+                used_by
+                    .entry(b.identity.clone())
+                    .or_default()
+                    .push(UsedBy::Workload {
+                        cluster: rc.name.clone(),
+                        namespace: b.namespace.clone(),
+                        service_account: b.service_account.clone(),
+                        mechanism: b.mechanism.clone(),
+                    });
+            }
+            cluster.workload_identity = WorkloadIdentity {
+                issuer: pool_name.clone(),
+                provider_registered: Some(pool_name.is_some()),
+                pod_identity_associations: None,
+                enabled: Some(pool_name.is_some() || autopilot),
+                bindings: wi_bindings,
+            };
+
+            // Node pools.
+            for np in &rc.node_pools {
+                let config = np.config.clone().unwrap_or_default();
+                let configured = non_empty(&config.service_account).map(str::to_string);
+                let is_default = match configured.as_deref() {
+                    None | Some("default") => true,
+                    Some(email) => {
+                        default_sa.as_deref() == Some(email)
+                            || email.ends_with("-compute@developer.gserviceaccount.com")
+                    }
+                };
+                let identity = match configured.as_deref() {
+                    None | Some("default") => default_sa.clone(),
+                    Some(email) => Some(email.to_string()),
+                };
+                let sa_source = match configured.as_deref() {
+                    None => "config.serviceAccount unset: the Compute Engine default service account",
+                    Some("default") => "config.serviceAccount = \"default\": the Compute Engine default service account",
+                    Some(_) => "config.serviceAccount",
+                };
+                let (mode, mode_source) = match config
+                    .workload_metadata_config
+                    .as_ref()
+                    .and_then(|w| non_empty(&w.mode))
+                    .filter(|m| *m != "MODE_UNSPECIFIED")
+                {
+                    Some(m) => (m.to_string(), "config.workloadMetadataConfig.mode".to_string()),
+                    None if autopilot => (
+                        "GKE_METADATA".to_string(),
+                        "Autopilot cluster: the GKE metadata server is always on".to_string(),
+                    ),
+                    None if pool_name.is_some() => (
+                        "GKE_METADATA".to_string(),
+                        "config.workloadMetadataConfig unset: the cluster's workload identity default (GKE_METADATA)".to_string(),
+                    ),
+                    None => (
+                        "GCE_METADATA".to_string(),
+                        "config.workloadMetadataConfig unset and no workload identity: GCE_METADATA".to_string(),
+                    ),
+                };
+                let pool_id = np
+                    .self_link
+                    .clone()
+                    .unwrap_or_else(|| format!("{id}/nodePools/{}", np.name));
+                let exposed = mode == "GCE_METADATA";
+                let mut pool = NodePool {
+                    name: np.name.clone(),
+                    id: Some(pool_id.clone()),
+                    kind: "managed".to_string(),
+                    identity: identity.clone(),
+                    oauth_scopes: config.oauth_scopes.clone(),
+                    default_service_account: Some(is_default),
+                    boot_disk_kms_key: non_empty(&config.boot_disk_kms_key).map(str::to_string),
+                    source: format!(
+                        "{CLUSTERS_LIST} cluster.nodePools[{}].{sa_source}; config.oauthScopes",
+                        np.name
+                    ),
+                    ..Default::default()
+                };
+                pool.metadata.push(MetadataSetting {
+                    level: "node-pool".to_string(),
+                    resource: pool_id.clone(),
+                    // GCE_METADATA serves the node service account's token to any pod that
+                    // sends `Metadata-Flavor: Google`; the rule reads `mode`.
+                    tokens_required: None,
+                    hop_limit: None,
+                    endpoint_enabled: None,
+                    mode: Some(mode.clone()),
+                    source: format!(
+                        "{CLUSTERS_LIST} cluster.nodePools[{}].{mode_source}{}",
+                        np.name,
+                        if exposed {
+                            " (pods can read the node service account token from the Compute Engine metadata server)"
+                        } else {
+                            ""
+                        }
+                    ),
+                });
+                // Nodes and their disks.
+                let prefixes = pool_instance_prefixes(np);
+                let belongs = |d: &RawDisk| -> bool {
+                    let labelled = d.labels.get("goog-k8s-cluster-name") == Some(&rc.name)
+                        && d.labels.get("goog-k8s-node-pool-name") == Some(&np.name);
+                    labelled
+                        || d.users.iter().any(|u| {
+                            let name = last_segment(u);
+                            prefixes.iter().any(|p| name.starts_with(p.as_str()))
+                        })
+                };
+                let mut seen_nodes = BTreeSet::new();
+                for d in disks.iter().filter(|d| belongs(d)) {
+                    for user in &d.users {
+                        if seen_nodes.insert(user.clone()) {
+                            pool.nodes.push(Node {
+                                id: user.clone(),
+                                region: disk_location(d),
+                                identity: identity.clone(),
+                                state: None,
+                            });
+                        }
+                    }
+                    let key = d.disk_encryption_key.as_ref().and_then(|k| {
+                        non_empty(&k.kms_key_name).map(str::to_string).or_else(|| {
+                            non_empty(&k.sha256).map(|_| "customer-supplied key (CSEK)".to_string())
+                        })
+                    });
+                    inventory.volumes.push(Volume {
+                        id: d.self_link.clone().unwrap_or_else(|| {
+                            format!(
+                                "projects/{project}/zones/{}/disks/{}",
+                                disk_location(d),
+                                d.name
+                            )
+                        }),
+                        scope: p.id.clone(),
+                        region: disk_location(d),
+                        // Compute Engine encrypts every disk at rest: with Google-managed keys
+                        // unless diskEncryptionKey names a Cloud KMS key (CMEK) or a CSEK.
+                        encrypted: Some(true),
+                        key,
+                        attached_to: d.users.clone(),
+                        cluster: Some(rc.name.clone()),
+                        node_pool: Some(np.name.clone()),
+                    });
+                }
+                if let Some(sa) = &identity {
+                    node_sas.insert(sa.clone(), p.id.clone());
+                    used_by
+                        .entry(sa.clone())
+                        .or_default()
+                        .push(UsedBy::NodePool {
+                            cluster: rc.name.clone(),
+                            pool: np.name.clone(),
+                        });
+                }
+                cluster.node_pools.push(pool);
+            }
+            inventory.clusters.push(cluster);
+        }
+
+        // Cloud Audit Logs: Admin Activity is always on; ADMIN_READ on allServices adds reads.
+        if let Some(policy) = &p.policy {
+            let all = all_services_types(policy);
+            inventory.audit_trails.push(AuditTrail {
+                id: format!("projects/{project}/auditConfigs"),
+                name: "Cloud Audit Logs".to_string(),
+                scope: p.id.clone(),
+                region: "global".to_string(),
+                multi_region: Some(true),
+                logging: Some(true),
+                management_events: Some(if all.contains("ADMIN_READ") {
+                    ManagementEvents::All
+                } else {
+                    ManagementEvents::WriteOnly
+                }),
+                organization_trail: Some(false),
+                encrypted_with: None,
+            });
+        }
+    }
+
+    // Identities: every service account listed, then the ones only seen in use or in bindings.
+    let mut listed: BTreeSet<String> = BTreeSet::new();
+    for p in &raw.projects {
+        for sa in p.service_accounts.iter().flatten() {
+            if !listed.insert(sa.email.clone()) {
+                continue;
+            }
+            let trust = p.sa_policies.get(&sa.email).map(|policy| PolicyDoc {
+                kind: "iam-policy".to_string(),
+                name: format!("IAM policy of {}", sa.email),
+                document: policy_document(policy),
+                ..Default::default()
+            });
+            let trust = trust.or_else(|| {
+                Some(PolicyDoc {
+                    kind: "iam-policy".to_string(),
+                    name: format!("IAM policy of {}", sa.email),
+                    error: Some("the service account's IAM policy was not collected".to_string()),
+                    ..Default::default()
+                })
+            });
+            inventory.identities.push(Identity {
+                id: sa.email.clone(),
+                name: sa
+                    .display_name
+                    .clone()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| sa.email.split('@').next().unwrap_or(&sa.email).to_string()),
+                kind: "gcp-service-account".to_string(),
+                scope: p.id.clone(),
+                used_by: used_by.remove(&sa.email).unwrap_or_default(),
+                trust,
+                role_bindings: bindings.remove(&sa.email).unwrap_or_default(),
+                disabled: Some(sa.disabled == Some(true)),
+                ..Default::default()
+            });
+        }
+    }
+    for (member, project) in &principals {
+        inventory.identities.push(Identity {
+            id: member.clone(),
+            name: workload_member(member)
+                .map(|(_, ns, ksa)| format!("{ns}/{ksa}"))
+                .unwrap_or_else(|| member.clone()),
+            kind: "gcp-workload-principal".to_string(),
+            scope: project.clone(),
+            used_by: used_by.remove(member).unwrap_or_default(),
+            role_bindings: bindings.remove(member).unwrap_or_default(),
+            ..Default::default()
+        });
+    }
+    let leftover: BTreeSet<String> = used_by.keys().chain(bindings.keys()).cloned().collect();
+    for email in leftover {
+        let scope = node_sas.get(&email).cloned().unwrap_or_else(|| {
+            // `sa@PROJECT.iam.gserviceaccount.com`; other forms keep an empty scope.
+            email
+                .split('@')
+                .nth(1)
+                .and_then(|d| d.strip_suffix(".iam.gserviceaccount.com"))
+                .unwrap_or_default()
+                .to_string()
+        });
+        inventory.identities.push(Identity {
+            name: email.split('@').next().unwrap_or(&email).to_string(),
+            kind: "gcp-service-account".to_string(),
+            scope,
+            used_by: used_by.remove(&email).unwrap_or_default(),
+            role_bindings: bindings.remove(&email).unwrap_or_default(),
+            id: email,
+            ..Default::default()
+        });
+    }
+
+    for (name, role) in &raw.roles {
+        let custom = !name.starts_with("roles/");
+        inventory.role_definitions.push(match role {
+            Ok(r) => RoleDefinition {
+                name: name.clone(),
+                title: r.title.clone(),
+                stage: r.stage.clone(),
+                custom,
+                deleted: r.deleted,
+                permissions: Some(r.included_permissions.clone()),
+                error: None,
+                source: "iam roles.get includedPermissions".to_string(),
+            },
+            Err(e) => RoleDefinition {
+                name: name.clone(),
+                custom,
+                error: Some(e.clone()),
+                source: "iam roles.get".to_string(),
+                ..Default::default()
+            },
+        });
+    }
+
+    inventory.regions = regions.into_iter().collect();
+    inventory.coverage = raw.coverage;
+    inventory
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workload_identity_members_are_parsed() {
+        assert_eq!(
+            workload_member("serviceAccount:acme.svc.id.goog[payments/api]"),
+            Some(("acme.svc.id.goog".into(), "payments".into(), "api".into()))
+        );
+        assert_eq!(
+            workload_member("principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/acme.svc.id.goog/subject/ns/batch/sa/runner"),
+            Some(("acme.svc.id.goog".into(), "batch".into(), "runner".into()))
+        );
+        assert_eq!(
+            workload_member("principalSet://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/acme.svc.id.goog/namespace/jobs"),
+            Some(("acme.svc.id.goog".into(), "jobs".into(), "*".into()))
+        );
+        assert_eq!(
+            workload_member("serviceAccount:a@acme.iam.gserviceaccount.com"),
+            None
+        );
+        assert_eq!(workload_member("user:a@example.com"), None);
+        assert_eq!(
+            workload_member("serviceAccount:acme.svc.id.goog[broken"),
+            None
+        );
+    }
+
+    #[test]
+    fn public_endpoint_without_authorized_networks_is_open() {
+        let rc: RawCluster = serde_json::from_value(serde_json::json!({
+            "name": "c", "location": "us-central1"
+        }))
+        .expect("cluster");
+        let e = endpoint(&rc);
+        assert_eq!(e.public_access, Some(true));
+        assert_eq!(e.public_cidrs, vec!["0.0.0.0/0".to_string()]);
+        assert!(e.source.contains("any address"));
+
+        let private: RawCluster = serde_json::from_value(serde_json::json!({
+            "name": "c", "location": "us-central1",
+            "privateClusterConfig": {"enablePrivateEndpoint": true, "privateEndpoint": "10.0.0.2"},
+            "masterAuthorizedNetworksConfig": {"enabled": true, "cidrBlocks": [{"cidrBlock": "10.0.0.0/8"}]}
+        }))
+        .expect("cluster");
+        let e = endpoint(&private);
+        assert_eq!(e.public_access, Some(false));
+        assert_eq!(e.private_access, Some(true));
+        assert_eq!(e.public_cidrs, vec!["10.0.0.0/8".to_string()]);
+    }
+
+    #[test]
+    fn new_endpoint_config_wins_over_legacy_fields() {
+        let rc: RawCluster = serde_json::from_value(serde_json::json!({
+            "name": "c", "location": "us-central1",
+            "privateClusterConfig": {"enablePrivateEndpoint": true},
+            "controlPlaneEndpointsConfig": {"ipEndpointsConfig": {
+                "enabled": true, "enablePublicEndpoint": true,
+                "authorizedNetworksConfig": {"enabled": true, "cidrBlocks": [{"cidrBlock": "198.51.100.0/24"}]}
+            }}
+        }))
+        .expect("cluster");
+        let e = endpoint(&rc);
+        assert_eq!(e.public_access, Some(true));
+        assert_eq!(e.public_cidrs, vec!["198.51.100.0/24".to_string()]);
+        assert!(e.source.contains("ipEndpointsConfig"));
+    }
+}
