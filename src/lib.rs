@@ -2,6 +2,7 @@
 //!
 //! `providers/*` collect and normalize; this crate holds the rules, the reports and the CLI.
 
+pub mod access;
 pub mod cli;
 pub mod finding;
 pub mod net;

@@ -12,11 +12,17 @@ const ALL_AWS_RULES: &[&str] = &[
     "api-endpoint-public",
     "audit-logging-disabled",
     "cloud-audit-trail-missing",
+    "identity-admin-access",
+    "identity-privilege-escalation",
+    "identity-secrets-access",
+    "identity-storage-access",
+    "identity-wildcard-grant",
     "local-auth-enabled",
     "node-metadata-exposed",
     "secrets-encryption-disabled",
     "volume-encryption-disabled",
     "workload-identity-disabled",
+    "workload-identity-trust-too-broad",
 ];
 
 fn root() -> PathBuf {

@@ -9,13 +9,21 @@
 mod api_endpoint_public;
 mod audit_logging_disabled;
 mod cloud_audit_trail_missing;
+mod identity;
+mod identity_admin_access;
+mod identity_privilege_escalation;
+mod identity_secrets_access;
+mod identity_storage_access;
+mod identity_wildcard_grant;
 mod local_auth_enabled;
 mod node_default_service_account;
 mod node_metadata_exposed;
 mod secrets_encryption_disabled;
 mod volume_encryption_disabled;
 mod workload_identity_disabled;
+mod workload_identity_trust_too_broad;
 
+use crate::access::AccessFacts;
 use crate::finding::{fingerprint, Evidence, Finding, Severity};
 use cloudscan_inventory::{Inventory, Provider};
 use serde::Serialize;
@@ -37,10 +45,11 @@ pub struct RuleMeta {
     pub compliance: &'static [&'static str],
 }
 
-/// What rules are evaluated against. The access engine's facts join here when the identity
-/// rules land.
+/// What rules are evaluated against: the inventory, and the access engine's facts about every
+/// identity that nodes or workloads can use.
 pub struct RuleContext<'a> {
     pub inventory: &'a Inventory,
+    pub access: AccessFacts,
 }
 
 /// A Cloud-layer rule.
@@ -49,10 +58,15 @@ pub trait Rule: Sync {
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>);
 }
 
-/// Every rule, in catalog order. Identity rules (`identity-*`, `workload-identity-trust-too-broad`)
-/// plug in here with the access engine.
+/// Every rule, in catalog order.
 pub fn registry() -> Vec<&'static dyn Rule> {
     vec![
+        &identity_admin_access::IdentityAdminAccess,
+        &identity_secrets_access::IdentitySecretsAccess,
+        &identity_storage_access::IdentityStorageAccess,
+        &identity_privilege_escalation::IdentityPrivilegeEscalation,
+        &identity_wildcard_grant::IdentityWildcardGrant,
+        &workload_identity_trust_too_broad::WorkloadIdentityTrustTooBroad,
         &api_endpoint_public::ApiEndpointPublic,
         &secrets_encryption_disabled::SecretsEncryptionDisabled,
         &volume_encryption_disabled::VolumeEncryptionDisabled,
@@ -82,7 +96,10 @@ pub fn find(id: &str) -> Option<&'static dyn Rule> {
 
 /// Runs every rule; findings come out sorted by severity (worst first), rule and resource.
 pub fn evaluate(inventory: &Inventory) -> Vec<Finding> {
-    let ctx = RuleContext { inventory };
+    let ctx = RuleContext {
+        inventory,
+        access: AccessFacts::for_inventory(inventory),
+    };
     let mut findings = Vec::new();
     for rule in registry() {
         rule.check(&ctx, &mut findings);
@@ -186,7 +203,13 @@ pub(crate) mod test_support {
 
     pub fn run(rule: &dyn super::Rule, inv: &Inventory) -> Vec<super::Finding> {
         let mut out = Vec::new();
-        rule.check(&super::RuleContext { inventory: inv }, &mut out);
+        rule.check(
+            &super::RuleContext {
+                inventory: inv,
+                access: crate::access::AccessFacts::for_inventory(inv),
+            },
+            &mut out,
+        );
         out
     }
 }

@@ -58,7 +58,16 @@ NODE_MANAGED_POLICIES = (
 )
 NODE_EXTRA = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+    "Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"},
+        {
+            "Sid": "LaunchBuildAgents",
+            "Effect": "Allow",
+            "Action": ["iam:PassRole", "ec2:RunInstances"],
+            "Resource": "*",
+        },
+    ],
 }
 # app-secrets v1 (no longer the default) is broader than v2 (the default): a scanner that reads
 # the wrong version sees GetSecretValue on every secret.
@@ -225,6 +234,32 @@ class Seeder:
         if default != v2:
             sys.exit(f"app-secrets default version is {default}, wanted {v2}")
         iam.attach_role_policy(RoleName="app-irsa", PolicyArn=policy_arn)
+        if not self.hardened:
+            # A CI role any service account of namespace `ci` can assume, with no audience check,
+            # holding AdministratorAccess.
+            loose = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Federated": provider_arn},
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Condition": {
+                            "StringLike": {f"{host_path}:sub": "system:serviceaccount:ci:*"}
+                        },
+                    }
+                ],
+            }
+            iam.create_role(
+                RoleName="ci-deployer",
+                AssumeRolePolicyDocument=json.dumps(loose),
+                Description="IRSA role for CI deployers",
+            )
+            iam.attach_role_policy(
+                RoleName="ci-deployer",
+                PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess",
+            )
+            self.note("iam role ci-deployer (trust ci:* without aud, AdministratorAccess)")
         self.note(f"iam oidc provider {host_path}")
         self.note(f"iam role app-irsa (trust payments/api) + policy app-secrets (default {v2})")
 

@@ -1,0 +1,171 @@
+//! The bridge between the inventory and the access engine: for every identity that nodes or
+//! workloads can use, what it can do (capability classes, escalation paths, wildcard grants),
+//! and, in words, who can use it.
+
+use cloudscan_access::capability::{AccessProfile, Analyzer};
+use cloudscan_access::catalog::{Capabilities, Catalog};
+use cloudscan_access::{Identity as EngineIdentity, NamedPolicy, Policy};
+use cloudscan_inventory::{Identity, Inventory, Provider, UsedBy};
+use std::collections::BTreeMap;
+
+/// Who can act as an identity, as a finding states it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub text: String,
+    /// Reachable from pods: a workload binding, or a node pool whose metadata service pods can
+    /// reach.
+    pub pods: bool,
+    pub cluster: String,
+    pub node_pool: Option<String>,
+}
+
+/// What one identity can do, and who can use it.
+#[derive(Debug, Clone)]
+pub struct IdentityFacts {
+    pub profile: AccessProfile,
+    pub users: Vec<User>,
+    /// Policy documents that could not be parsed: the profile may miss what they grant.
+    pub unreadable: Vec<String>,
+}
+
+/// Access facts for an inventory, by identity id.
+#[derive(Debug, Clone, Default)]
+pub struct AccessFacts {
+    pub identities: BTreeMap<String, IdentityFacts>,
+}
+
+impl AccessFacts {
+    /// Analyzes every AWS identity used by a node pool or a workload.
+    pub fn for_inventory(inv: &Inventory) -> AccessFacts {
+        Self::analyze(inv, |i| !i.used_by.is_empty())
+    }
+
+    /// Analyzes the identities `keep` selects.
+    pub fn analyze(inv: &Inventory, keep: impl Fn(&Identity) -> bool) -> AccessFacts {
+        let mut facts = AccessFacts::default();
+        if inv.provider != Provider::Aws {
+            return facts;
+        }
+        let (Ok(caps), Ok(catalog)) = (Capabilities::try_bundled(), Catalog::try_bundled()) else {
+            return facts;
+        };
+        for identity in inv.identities.iter().filter(|i| keep(i)) {
+            let (engine, unreadable) = engine_identity(identity);
+            let profile = Analyzer::new(&engine).profile(caps, catalog);
+            facts.identities.insert(
+                identity.id.clone(),
+                IdentityFacts {
+                    profile,
+                    users: users(inv, identity),
+                    unreadable,
+                },
+            );
+        }
+        facts
+    }
+}
+
+/// The engine's view of an inventory identity: parsed identity policies and boundary.
+pub fn engine_identity(identity: &Identity) -> (EngineIdentity, Vec<String>) {
+    let mut unreadable = Vec::new();
+    let mut parse = |doc: &cloudscan_inventory::PolicyDoc| -> Option<NamedPolicy> {
+        let label = format!("{} {}", doc.kind, doc.name);
+        match &doc.document {
+            Some(value) => match Policy::from_value(value) {
+                Ok(policy) => Some(NamedPolicy::new(label, policy)),
+                Err(e) => {
+                    unreadable.push(format!("{label}: {e}"));
+                    None
+                }
+            },
+            None => {
+                unreadable.push(format!(
+                    "{label}: {}",
+                    doc.error.as_deref().unwrap_or("not collected")
+                ));
+                None
+            }
+        }
+    };
+    let policies = identity.policies.iter().filter_map(&mut parse).collect();
+    let boundary = identity.boundary.as_ref().and_then(&mut parse);
+    (
+        EngineIdentity {
+            principal: identity.id.clone(),
+            policies,
+            boundary,
+        },
+        unreadable,
+    )
+}
+
+/// Who can act as `identity`, worded for a finding.
+pub fn users(inv: &Inventory, identity: &Identity) -> Vec<User> {
+    identity
+        .used_by
+        .iter()
+        .map(|u| match u {
+            UsedBy::NodePool { cluster, pool } => {
+                let exposure = inv
+                    .clusters
+                    .iter()
+                    .find(|c| &c.name == cluster)
+                    .and_then(|c| c.node_pools.iter().find(|p| &p.name == pool))
+                    .map(|p| {
+                        let mut why = Vec::new();
+                        for m in &p.metadata {
+                            if m.endpoint_enabled == Some(false) {
+                                continue;
+                            }
+                            if m.tokens_required == Some(false) {
+                                why.push("IMDSv1 allowed".to_string());
+                            }
+                            if let Some(h) = m.hop_limit.filter(|h| *h > 1) {
+                                why.push(format!("IMDS hop limit {h}"));
+                            }
+                            if m.mode.as_deref() == Some("GCE_METADATA") {
+                                why.push("GCE metadata server".to_string());
+                            }
+                        }
+                        why.sort();
+                        why.dedup();
+                        why
+                    })
+                    .unwrap_or_default();
+                if exposure.is_empty() {
+                    User {
+                        text: format!(
+                            "processes on the nodes of node pool `{pool}` in cluster `{cluster}` (pods are not shown to reach the metadata service)"
+                        ),
+                        pods: false,
+                        cluster: cluster.clone(),
+                        node_pool: Some(pool.clone()),
+                    }
+                } else {
+                    User {
+                        text: format!(
+                            "every pod on node pool `{pool}` in cluster `{cluster}` ({})",
+                            exposure.join(", ")
+                        ),
+                        pods: true,
+                        cluster: cluster.clone(),
+                        node_pool: Some(pool.clone()),
+                    }
+                }
+            }
+            UsedBy::Workload {
+                cluster,
+                namespace,
+                service_account,
+                mechanism,
+            } => User {
+                text: format!(
+                    "service account `{namespace}/{service_account}` in cluster `{cluster}` ({mechanism})"
+                ),
+                pods: true,
+                cluster: cluster.clone(),
+                node_pool: None,
+            },
+        })
+        .collect()
+}

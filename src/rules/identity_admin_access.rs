@@ -1,0 +1,60 @@
+//! `identity-admin-access`: an identity used by nodes or workloads can do anything.
+
+use super::identity::{analyzed, IdentityIssue};
+use super::{Rule, RuleContext, RuleMeta};
+use crate::finding::{Evidence, Finding, Severity};
+
+pub struct IdentityAdminAccess;
+
+static META: RuleMeta = RuleMeta {
+    id: "identity-admin-access",
+    title: "Node or workload identity is an administrator",
+    severity: Severity::Critical,
+    layer: "cloud",
+    description: "An identity that nodes or workloads can use is allowed every action on every \
+resource (AdministratorAccess, `*:*`, or NotAction constructs that amount to it). One compromised \
+pod, or one SSRF bug on a node whose metadata service pods can reach, owns the whole account. \
+Decided by evaluating the identity's policies (Deny, boundary and conditions included) for a \
+privileged action in each major service, on every resource.",
+    remediation: "Replace the identity's policies with the few actions the workload needs on the \
+resources it needs; give nodes only the EKS worker policies and move workload permissions to IRSA \
+or Pod Identity roles.",
+    references: &[
+        "https://docs.aws.amazon.com/eks/latest/best-practices/identity-and-access-management.html",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege",
+    ],
+    compliance: &["CIS EKS 1.8 5.1.3", "4C Cloud: IAM least privilege"],
+};
+
+impl Rule for IdentityAdminAccess {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for (identity, facts) in analyzed(ctx) {
+            let Some(admin) = &facts.profile.admin else {
+                continue;
+            };
+            out.push(
+                IdentityIssue {
+                    meta: &META,
+                    identity,
+                    facts,
+                    what: "can perform every action on every resource".to_string(),
+                    statements: &admin.statements,
+                    allowed_when: admin.allowed_when.as_deref(),
+                    reachable: Severity::Critical,
+                    unreachable: Severity::High,
+                    discriminator: "",
+                    extra: vec![Evidence::new(
+                        "access engine",
+                        "allowed on every resource",
+                        cloudscan_access::capability::ADMIN_PROBES.to_vec(),
+                    )],
+                }
+                .build(),
+            );
+        }
+    }
+}

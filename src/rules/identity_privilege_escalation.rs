@@ -1,0 +1,74 @@
+//! `identity-privilege-escalation`: an identity used by nodes or workloads holds a known
+//! privilege-escalation path.
+
+use super::identity::{analyzed, IdentityIssue};
+use super::{Rule, RuleContext, RuleMeta};
+use crate::finding::{Evidence, Finding, Severity};
+
+pub struct IdentityPrivilegeEscalation;
+
+static META: RuleMeta = RuleMeta {
+    id: "identity-privilege-escalation",
+    title: "Node or workload identity can escalate its privileges",
+    severity: Severity::High,
+    layer: "cloud",
+    description: "An identity that nodes or workloads can use holds every permission of a \
+documented privilege-escalation technique (policies/aws/capabilities.json: 47 paths from Rhino \
+Security Labs, PMapper, pathfinding.cloud and EKS specifics), e.g. `iam:PassRole` with \
+`ec2:RunInstances`, `iam:CreatePolicyVersion`, `iam:AttachRolePolicy`. Each step is decided by \
+policy evaluation on at least one resource of its kind.",
+    remediation: "Remove the IAM write and PassRole permissions from node and workload roles; \
+if a workload really needs to pass a role, scope `iam:PassRole` to that role's ARN with an \
+`iam:PassedToService` condition.",
+    references: &[
+        "https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/",
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html",
+    ],
+    compliance: &["4C Cloud: IAM least privilege"],
+};
+
+impl Rule for IdentityPrivilegeEscalation {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for (identity, facts) in analyzed(ctx) {
+            if facts.profile.admin.is_some() || facts.profile.escalation_paths.is_empty() {
+                continue;
+            }
+            let paths = &facts.profile.escalation_paths;
+            let mut statements: Vec<String> = Vec::new();
+            for p in paths {
+                for s in &p.statements {
+                    if !statements.contains(s) {
+                        statements.push(s.clone());
+                    }
+                }
+            }
+            let names: Vec<String> = paths
+                .iter()
+                .map(|p| format!("{} ({})", p.id, p.steps.join(" + ")))
+                .collect();
+            out.push(
+                IdentityIssue {
+                    meta: &META,
+                    identity,
+                    facts,
+                    what: format!(
+                        "holds {} privilege-escalation path(s): {}",
+                        paths.len(),
+                        names.join("; ")
+                    ),
+                    statements: &statements,
+                    allowed_when: paths.iter().find_map(|p| p.allowed_when.as_deref()),
+                    reachable: Severity::High,
+                    unreachable: Severity::Medium,
+                    discriminator: "",
+                    extra: vec![Evidence::new("access engine", "open paths", names.clone())],
+                }
+                .build(),
+            );
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! `identity-secrets-access`: an identity used by nodes or workloads can read secrets scope-wide.
+
+use super::identity::{analyzed, IdentityIssue};
+use super::{Rule, RuleContext, RuleMeta};
+use crate::finding::{Evidence, Finding, Severity};
+use cloudscan_access::capability::Reach;
+
+pub struct IdentitySecretsAccess;
+
+static META: RuleMeta = RuleMeta {
+    id: "identity-secrets-access",
+    title: "Node or workload identity can read secrets account-wide",
+    severity: Severity::High,
+    layer: "cloud",
+    description: "An identity that nodes or workloads can use may read every secret of its kind: \
+`secretsmanager:GetSecretValue` on every secret, `ssm:GetParameter*` on every parameter, or \
+`kms:Decrypt` on every key (assuming default key policies, which let IAM policies grant access). \
+Only grants on all resources fire; a grant scoped to some secrets is least privilege working.",
+    remediation: "Scope secret reads to the workload's own secrets by ARN prefix \
+(`arn:aws:secretsmanager:REGION:ACCOUNT:secret:payments/*`) and give each workload its own role.",
+    references: &[
+        "https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html",
+    ],
+    compliance: &["4C Cloud: IAM least privilege"],
+};
+
+impl Rule for IdentitySecretsAccess {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for (identity, facts) in analyzed(ctx) {
+            if facts.profile.admin.is_some() {
+                continue; // reported as identity-admin-access
+            }
+            let Some(cap) = facts
+                .profile
+                .capabilities
+                .iter()
+                .find(|c| c.id == "secrets-read" && c.reach == Reach::All)
+            else {
+                continue;
+            };
+            out.push(
+                IdentityIssue {
+                    meta: &META,
+                    identity,
+                    facts,
+                    what: format!(
+                        "can read secrets on every resource of their kind ({})",
+                        cap.actions.join(", ")
+                    ),
+                    statements: &cap.statements,
+                    allowed_when: cap.allowed_when.as_deref(),
+                    reachable: Severity::High,
+                    unreachable: Severity::Medium,
+                    discriminator: "",
+                    extra: vec![Evidence::new(
+                        "access engine",
+                        "actions",
+                        cap.actions.clone(),
+                    )],
+                }
+                .build(),
+            );
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! `identity-storage-access`: an identity used by nodes or workloads can read or write every bucket.
+
+use super::identity::{analyzed, IdentityIssue};
+use super::{Rule, RuleContext, RuleMeta};
+use crate::finding::{Evidence, Finding, Severity};
+use cloudscan_access::capability::Reach;
+
+pub struct IdentityStorageAccess;
+
+static META: RuleMeta = RuleMeta {
+    id: "identity-storage-access",
+    title: "Node or workload identity can read or write every bucket",
+    severity: Severity::High,
+    layer: "cloud",
+    description: "An identity that nodes or workloads can use may read (`s3:GetObject`) or write \
+(`s3:PutObject`, `s3:DeleteObject`) objects in every bucket of the account: backups, logs, \
+Terraform state, data lakes. Decided by policy evaluation on `arn:aws:s3:::*/*`, so `s3:*`, \
+`s3:Get*`, `*` and NotAction grants all count and Deny statements are honoured. Bucket policies \
+and S3 Block Public Access are not read yet: a bucket policy can still deny.",
+    remediation: "Scope object access to the buckets and prefixes the workload needs \
+(`arn:aws:s3:::app-bucket/app/*`), and take S3 permissions off node roles.",
+    references: &[
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html",
+    ],
+    compliance: &["4C Cloud: IAM least privilege"],
+};
+
+impl Rule for IdentityStorageAccess {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        for (identity, facts) in analyzed(ctx) {
+            if facts.profile.admin.is_some() {
+                continue;
+            }
+            for cap in facts.profile.capabilities.iter().filter(|c| {
+                (c.id == "object-read" || c.id == "object-write") && c.reach == Reach::All
+            }) {
+                let verb = if cap.id == "object-read" {
+                    "read"
+                } else {
+                    "write"
+                };
+                out.push(
+                    IdentityIssue {
+                        meta: &META,
+                        identity,
+                        facts,
+                        what: format!(
+                            "can {verb} objects in every S3 bucket ({})",
+                            cap.actions.join(", ")
+                        ),
+                        statements: &cap.statements,
+                        allowed_when: cap.allowed_when.as_deref(),
+                        reachable: Severity::High,
+                        unreachable: Severity::Medium,
+                        discriminator: &cap.id,
+                        extra: vec![Evidence::new(
+                            "access engine",
+                            "actions",
+                            cap.actions.clone(),
+                        )],
+                    }
+                    .build(),
+                );
+            }
+        }
+    }
+}
