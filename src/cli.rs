@@ -36,6 +36,8 @@ Examples:
   cloudscan gcp --project my-project               scan GKE in one project (application default credentials)
   cloudscan gcp --replay mocks/gcp/insecure        the same, on recorded fixtures
   cloudscan scan --inventory inv.json --format json
+  cloudscan access --inventory inv.json --capability secrets-read
+                                                   who can read secrets, and which pods can become them
   cloudscan rules node-metadata-exposed            explain one rule";
 
 #[derive(Parser, Debug)]
@@ -64,6 +66,10 @@ pub enum Command {
     Gcp(GcpArgs),
     /// Re-run the rules on an inventory saved with --save-inventory (offline)
     Scan(ScanArgs),
+    /// Who can reach what: identities holding a capability (secrets-read, object-read,
+    /// object-write, iam-write, compute-write, admin, privilege-escalation, or a path id) and the
+    /// node pools and service accounts that can become them; or what one identity can do
+    Access(AccessArgs),
     /// List the rules, or explain one in full
     Rules(RulesArgs),
     /// IAM policy tools
@@ -198,6 +204,25 @@ pub enum Format {
 }
 
 #[derive(Args, Debug)]
+pub struct AccessArgs {
+    /// An inventory written by `--save-inventory` (AWS)
+    #[arg(long, value_name = "FILE")]
+    pub inventory: PathBuf,
+
+    /// List every identity holding this capability
+    #[arg(long, value_name = "ID", conflicts_with = "identity")]
+    pub capability: Option<String>,
+
+    /// Show what this identity (role ARN) can do and who can use it
+    #[arg(long, value_name = "ARN")]
+    pub identity: Option<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
 pub struct RulesArgs {
     /// Explain this rule (description, remediation, references, compliance)
     pub id: Option<String>,
@@ -241,6 +266,7 @@ pub fn run() -> ExitCode {
         Command::Aws(args) => run_aws(args),
         Command::Gcp(args) => run_gcp(args),
         Command::Scan(args) => run_scan(args),
+        Command::Access(args) => run_access(args),
         Command::Rules(args) => run_rules(args),
         Command::Iam(IamArgs {
             command: IamCommand::Simulate { batch },
@@ -453,6 +479,57 @@ fn emit(path: Option<&Path>, text: &str) -> Result<(), String> {
 
 fn write_file(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+}
+
+fn run_access(args: AccessArgs) -> u8 {
+    let inventory = match load_inventory(&args.inventory) {
+        Ok(inv) => inv,
+        Err(e) => return fail(e),
+    };
+    if inventory.provider != cloudscan_inventory::Provider::Aws {
+        return fail("`cloudscan access` answers for AWS inventories so far");
+    }
+    let facts = match &args.identity {
+        Some(id) => crate::access::AccessFacts::analyze(&inventory, |i| &i.id == id),
+        None => crate::access::AccessFacts::analyze(&inventory, |_| true),
+    };
+    let text = if let Some(id) = &args.identity {
+        let Some(f) = facts.identities.get(id) else {
+            return fail(format!(
+                "no identity `{id}` in `{}`",
+                args.inventory.display()
+            ));
+        };
+        match args.format {
+            Format::Table => report::access::render_identity(id, f),
+            Format::Json => {
+                let holders: Vec<_> = [
+                    "admin",
+                    "secrets-read",
+                    "object-read",
+                    "object-write",
+                    "iam-write",
+                    "compute-write",
+                    "privilege-escalation",
+                ]
+                .iter()
+                .flat_map(|c| report::access::holders(&inventory, &facts, c))
+                .collect();
+                serde_json::to_string_pretty(&holders).unwrap_or_default() + "\n"
+            }
+        }
+    } else {
+        let capability = args.capability.as_deref().unwrap_or("admin");
+        let holders = report::access::holders(&inventory, &facts, capability);
+        match args.format {
+            Format::Table => report::access::render_holders(capability, &holders),
+            Format::Json => serde_json::to_string_pretty(&holders).unwrap_or_default() + "\n",
+        }
+    };
+    match emit(None, &text) {
+        Ok(()) => exit::OK,
+        Err(e) => fail(e),
+    }
 }
 
 fn run_rules(args: RulesArgs) -> u8 {

@@ -496,3 +496,46 @@ fn collect_operations(dir: &Path, out: &mut BTreeSet<String>) {
         }
     }
 }
+
+#[test]
+fn access_lists_who_can_read_secrets_and_which_pods_can_become_them() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let inv = tmp.path().join("inventory.json");
+    replay(
+        &scenario("insecure"),
+        &["--save-inventory", inv.to_str().expect("utf-8")],
+    );
+    let out = cloudscan(
+        &[
+            "access",
+            "--inventory",
+            inv.to_str().expect("utf-8"),
+            "--capability",
+            "secrets-read",
+            "--format",
+            "json",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let holders: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let node = holders
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|h| h["identity"] == "arn:aws:iam::123456789012:role/eks-node-public")
+        .expect("the node role reads secrets");
+    assert_eq!(node["reach"], "all");
+    assert!(node["statements"].to_string().contains("node-extra"));
+    assert!(node["used_by"]
+        .to_string()
+        .contains("every pod on node pool `general` in cluster `prod-public`"));
+    // The scoped IRSA role reaches only some secrets.
+    let irsa = holders
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|h| h["identity"] == "arn:aws:iam::123456789012:role/app-irsa")
+        .expect("app-irsa");
+    assert_eq!(irsa["reach"], "some");
+}

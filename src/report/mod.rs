@@ -1,5 +1,6 @@
 //! Reports: every output format renders the same [`Report`].
 
+pub mod access;
 pub mod json;
 pub mod table;
 
