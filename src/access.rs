@@ -43,8 +43,10 @@ impl AccessFacts {
     /// Analyzes the identities `keep` selects.
     pub fn analyze(inv: &Inventory, keep: impl Fn(&Identity) -> bool) -> AccessFacts {
         let mut facts = AccessFacts::default();
-        if inv.provider != Provider::Aws {
-            return facts;
+        match inv.provider {
+            Provider::Aws => {}
+            Provider::Gcp => return Self::analyze_gcp(inv, keep),
+            Provider::Azure => return facts,
         }
         let (Ok(caps), Ok(catalog)) = (Capabilities::try_bundled(), Catalog::try_bundled()) else {
             return facts;
@@ -52,6 +54,39 @@ impl AccessFacts {
         for identity in inv.identities.iter().filter(|i| keep(i)) {
             let (engine, unreadable) = engine_identity(identity);
             let profile = Analyzer::new(&engine).profile(caps, catalog);
+            facts.identities.insert(
+                identity.id.clone(),
+                IdentityFacts {
+                    profile,
+                    users: users(inv, identity),
+                    unreadable,
+                },
+            );
+        }
+        facts
+    }
+}
+
+impl AccessFacts {
+    /// GCP: role bindings of each identity times the permissions of each role.
+    fn analyze_gcp(inv: &Inventory, keep: impl Fn(&Identity) -> bool) -> AccessFacts {
+        let mut facts = AccessFacts::default();
+        let permissions: std::collections::HashMap<&str, &[String]> = inv
+            .role_definitions
+            .iter()
+            .filter_map(|r| r.permissions.as_deref().map(|p| (r.name.as_str(), p)))
+            .collect();
+        for identity in inv.identities.iter().filter(|i| keep(i)) {
+            let bindings: Vec<cloudscan_access::gcp::Binding<'_>> = identity
+                .role_bindings
+                .iter()
+                .map(|b| cloudscan_access::gcp::Binding {
+                    resource: &b.resource,
+                    role: &b.role,
+                    condition: b.condition.as_ref().map(|c| c.expression.as_str()),
+                })
+                .collect();
+            let (profile, unreadable) = cloudscan_access::gcp::profile(&bindings, &permissions);
             facts.identities.insert(
                 identity.id.clone(),
                 IdentityFacts {

@@ -53,6 +53,8 @@ fn insecure_gke_project_fires_every_gcp_rule() {
     let expected: BTreeSet<String> = [
         "api-endpoint-public",
         "audit-logging-disabled",
+        "identity-admin-access",
+        "identity-storage-access",
         "local-auth-enabled",
         "node-default-service-account",
         "node-metadata-exposed",

@@ -25,8 +25,14 @@ impl IdentityIssue<'_> {
     pub(crate) fn build(self) -> Finding {
         let pods = self.facts.users.iter().any(|u| u.pods);
         let who: Vec<&str> = self.facts.users.iter().map(|u| u.text.as_str()).collect();
+        let noun = match self.identity.kind.as_str() {
+            "aws-role" => "role",
+            "gcp-service-account" => "service account",
+            "azure-managed-identity" => "managed identity",
+            _ => "identity",
+        };
         let mut message = format!(
-            "role `{}` {}; it can be used by {}",
+            "{noun} `{}` {}; it can be used by {}",
             self.identity.name,
             self.what,
             who.join("; ")

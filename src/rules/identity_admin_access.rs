@@ -12,10 +12,11 @@ static META: RuleMeta = RuleMeta {
     severity: Severity::Critical,
     layer: "cloud",
     description: "An identity that nodes or workloads can use is allowed every action on every \
-resource (AdministratorAccess, `*:*`, or NotAction constructs that amount to it). One compromised \
-pod, or one SSRF bug on a node whose metadata service pods can reach, owns the whole account. \
-Decided by evaluating the identity's policies (Deny, boundary and conditions included) for a \
-privileged action in each major service, on every resource.",
+resource (AWS: AdministratorAccess, `*:*`, or NotAction constructs that amount to it; GCP: \
+roles/owner or roles/editor on the project). One compromised pod, or one SSRF bug on a node whose \
+metadata service pods can reach, owns the whole account or project. AWS: decided by evaluating \
+the identity's policies (Deny, boundary and conditions included) for a privileged action in each \
+major service, on every resource.",
     remediation: "Replace the identity's policies with the few actions the workload needs on the \
 resources it needs; give nodes only the EKS worker policies and move workload permissions to IRSA \
 or Pod Identity roles.",
@@ -23,7 +24,7 @@ or Pod Identity roles.",
         "https://docs.aws.amazon.com/eks/latest/best-practices/identity-and-access-management.html",
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege",
     ],
-    compliance: &["CIS EKS 1.8 5.1.3", "4C Cloud: IAM least privilege"],
+    compliance: &["CIS GKE 1.9 5.2.1", "4C Cloud: IAM least privilege"],
 };
 
 impl Rule for IdentityAdminAccess {
@@ -41,17 +42,25 @@ impl Rule for IdentityAdminAccess {
                     meta: &META,
                     identity,
                     facts,
-                    what: "can perform every action on every resource".to_string(),
+                    what: if identity.kind == "aws-role" {
+                        "can perform every action on every resource".to_string()
+                    } else {
+                        format!("holds {}", admin.statements.join(", "))
+                    },
                     statements: &admin.statements,
                     allowed_when: admin.allowed_when.as_deref(),
                     reachable: Severity::Critical,
                     unreachable: Severity::High,
                     discriminator: "",
-                    extra: vec![Evidence::new(
-                        "access engine",
-                        "allowed on every resource",
-                        cloudscan_access::capability::ADMIN_PROBES.to_vec(),
-                    )],
+                    extra: if identity.kind == "aws-role" {
+                        vec![Evidence::new(
+                            "access engine",
+                            "allowed on every resource",
+                            cloudscan_access::capability::ADMIN_PROBES.to_vec(),
+                        )]
+                    } else {
+                        Vec::new()
+                    },
                 }
                 .build(),
             );

@@ -15,7 +15,8 @@ static META: RuleMeta = RuleMeta {
     description: "An identity that nodes or workloads can use may read every secret of its kind: \
 `secretsmanager:GetSecretValue` on every secret, `ssm:GetParameter*` on every parameter, or \
 `kms:Decrypt` on every key (assuming default key policies, which let IAM policies grant access). \
-Only grants on all resources fire; a grant scoped to some secrets is least privilege working.",
+GCP: `secretmanager.versions.access` bound on the project. Only grants on all resources fire; \
+a grant scoped to some secrets is least privilege working.",
     remediation: "Scope secret reads to the workload's own secrets by ARN prefix \
 (`arn:aws:secretsmanager:REGION:ACCOUNT:secret:payments/*`) and give each workload its own role.",
     references: &[

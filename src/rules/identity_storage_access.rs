@@ -16,7 +16,8 @@ static META: RuleMeta = RuleMeta {
 (`s3:PutObject`, `s3:DeleteObject`) objects in every bucket of the account: backups, logs, \
 Terraform state, data lakes. Decided by policy evaluation on `arn:aws:s3:::*/*`, so `s3:*`, \
 `s3:Get*`, `*` and NotAction grants all count and Deny statements are honoured. Bucket policies \
-and S3 Block Public Access are not read yet: a bucket policy can still deny.",
+and S3 Block Public Access are not read yet: a bucket policy can still deny. GCP: \
+`storage.objects.*` permissions bound on the project.",
     remediation: "Scope object access to the buckets and prefixes the workload needs \
 (`arn:aws:s3:::app-bucket/app/*`), and take S3 permissions off node roles.",
     references: &[
@@ -49,7 +50,7 @@ impl Rule for IdentityStorageAccess {
                         identity,
                         facts,
                         what: format!(
-                            "can {verb} objects in every S3 bucket ({})",
+                            "can {verb} objects in every bucket ({})",
                             cap.actions.join(", ")
                         ),
                         statements: &cap.statements,

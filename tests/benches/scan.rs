@@ -73,6 +73,23 @@ fn benches(c: &mut Criterion) {
         b.iter(|| rules::evaluate(&large))
     });
     group.finish();
+
+    // Every capability question for an account of 5,000 roles with realistic policies (copies of
+    // the scenario's roles: node roles with AWS-managed policies, IRSA roles, an admin role).
+    let mut roles = base.clone();
+    roles.identities.clear();
+    for n in 0..5000 {
+        let mut i = base.identities[n % base.identities.len()].clone();
+        i.id = format!("{}-{n}", i.id);
+        roles.identities.push(i);
+    }
+    let mut group = c.benchmark_group("access");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(roles.identities.len() as u64));
+    group.bench_function("every capability question for 5,000 roles", |b| {
+        b.iter(|| cloudscan::access::AccessFacts::analyze(&roles, |_| true))
+    });
+    group.finish();
 }
 
 criterion_group!(scan, benches);

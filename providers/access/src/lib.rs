@@ -10,6 +10,7 @@ pub mod capability;
 pub mod catalog;
 pub mod condition;
 pub mod eval;
+pub mod gcp;
 pub mod matcher;
 pub mod policy;
 pub mod simulate;
