@@ -46,7 +46,7 @@ impl AccessFacts {
         match inv.provider {
             Provider::Aws => {}
             Provider::Gcp => return Self::analyze_gcp(inv, keep),
-            Provider::Azure => return facts,
+            Provider::Azure => return Self::analyze_azure(inv, keep),
         }
         let (Ok(caps), Ok(catalog)) = (Capabilities::try_bundled(), Catalog::try_bundled()) else {
             return facts;
@@ -87,6 +87,56 @@ impl AccessFacts {
                 })
                 .collect();
             let (profile, unreadable) = cloudscan_access::gcp::profile(&bindings, &permissions);
+            facts.identities.insert(
+                identity.id.clone(),
+                IdentityFacts {
+                    profile,
+                    users: users(inv, identity),
+                    unreadable,
+                },
+            );
+        }
+        facts
+    }
+}
+
+impl AccessFacts {
+    /// Azure: role assignments of each identity times their role definitions.
+    fn analyze_azure(inv: &Inventory, keep: impl Fn(&Identity) -> bool) -> AccessFacts {
+        use cloudscan_access::azure::{Assignment, Permission};
+        let mut facts = AccessFacts::default();
+        for identity in inv.identities.iter().filter(|i| keep(i)) {
+            let assignments: Vec<Assignment<'_>> = identity
+                .role_assignments
+                .iter()
+                .map(|a| {
+                    let def = inv
+                        .azure_role_definitions
+                        .iter()
+                        .find(|d| d.id.eq_ignore_ascii_case(&a.role_definition_id));
+                    Assignment {
+                        scope: &a.scope,
+                        role_name: a
+                            .role_name
+                            .as_deref()
+                            .or(def.and_then(|d| d.role_name.as_deref()))
+                            .unwrap_or(&a.role_definition_id),
+                        custom: def.and_then(|d| d.custom).unwrap_or(false),
+                        permissions: def.and_then(|d| d.permissions.as_ref()).map(|ps| {
+                            ps.iter()
+                                .map(|p| Permission {
+                                    actions: &p.actions,
+                                    not_actions: &p.not_actions,
+                                    data_actions: &p.data_actions,
+                                    not_data_actions: &p.not_data_actions,
+                                })
+                                .collect()
+                        }),
+                        condition: a.condition.as_deref(),
+                    }
+                })
+                .collect();
+            let (profile, unreadable) = cloudscan_access::azure::profile(&assignments);
             facts.identities.insert(
                 identity.id.clone(),
                 IdentityFacts {

@@ -35,6 +35,8 @@ Examples:
   cloudscan aws --profile prod --record ./rec      record a scrubbed copy of a live scan
   cloudscan gcp --project my-project               scan GKE in one project (application default credentials)
   cloudscan gcp --replay mocks/gcp/insecure        the same, on recorded fixtures
+  cloudscan azure --subscription SUB               scan AKS in one subscription
+  cloudscan azure --replay mocks/azure/insecure    the same, on recorded fixtures
   cloudscan scan --inventory inv.json --format json
   cloudscan access --inventory inv.json --capability secrets-read
                                                    who can read secrets, and which pods can become them
@@ -44,7 +46,7 @@ Examples:
 #[command(
     name = "cloudscan",
     version,
-    about = "Audit the cloud layer under Kubernetes clusters (EKS and GKE; AKS next)",
+    about = "Audit the cloud layer under Kubernetes clusters (EKS, GKE, AKS)",
     long_about = "cloudscan audits the Cloud layer under managed Kubernetes: node identities and \
 what pods can do through them, workload identity bindings, API server exposure, secrets and volume \
 encryption, and audit logging. It makes read-only API calls only, and every finding carries the \
@@ -64,6 +66,9 @@ pub enum Command {
     /// Scan Google Cloud projects: GKE clusters, node pools and service accounts, IAM bindings,
     /// Workload Identity, encryption, audit configuration
     Gcp(GcpArgs),
+    /// Scan Azure subscriptions: AKS clusters, kubelet and workload identities, role assignments,
+    /// encryption, diagnostic settings
+    Azure(AzureArgs),
     /// Re-run the rules on an inventory saved with --save-inventory (offline)
     Scan(ScanArgs),
     /// Who can reach what: identities holding a capability (secrets-read, object-read,
@@ -129,6 +134,41 @@ pub struct GcpArgs {
     pub replay: Option<PathBuf>,
 
     /// Record every API response of this live scan into DIR (tokens scrubbed)
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+
+    /// Maximum API calls in flight at once
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+
+    /// Attempts per API call (429 and 5xx back off and retry, honouring Retry-After)
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
+
+    /// Write the normalized inventory to FILE (re-run rules later with `cloudscan scan`)
+    #[arg(long, value_name = "FILE")]
+    pub save_inventory: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = AFTER_HELP)]
+pub struct AzureArgs {
+    /// Subscription id to scan; repeat or comma-separate
+    #[arg(long = "subscription", value_name = "ID", value_delimiter = ',', required_unless_present_any = ["all_subscriptions", "replay"])]
+    pub subscriptions: Vec<String>,
+
+    /// Scan every enabled subscription the credentials can see
+    #[arg(long, conflicts_with = "subscriptions")]
+    pub all_subscriptions: bool,
+
+    /// Scan recorded ARM fixtures in DIR (token exchange included; no credentials, no network)
+    #[arg(long, value_name = "DIR", conflicts_with = "record")]
+    pub replay: Option<PathBuf>,
+
+    /// Record every ARM response of this live scan into DIR (tokens scrubbed)
     #[arg(long, value_name = "DIR")]
     pub record: Option<PathBuf>,
 
@@ -265,6 +305,7 @@ pub fn run() -> ExitCode {
     let code = match cli.command {
         Command::Aws(args) => run_aws(args),
         Command::Gcp(args) => run_gcp(args),
+        Command::Azure(args) => run_azure(args),
         Command::Scan(args) => run_scan(args),
         Command::Access(args) => run_access(args),
         Command::Rules(args) => run_rules(args),
@@ -346,6 +387,44 @@ fn run_gcp(args: GcpArgs) -> u8 {
     };
     let started_at = SystemTime::now();
     let result = runtime.block_on(cloudscan_gcp::scan(&opts, callback));
+    progress.finish();
+    match result {
+        Ok(output) => conclude(
+            &output.inventory,
+            output.recorded,
+            Scanned {
+                replay: args.replay.is_some(),
+                record: args.record.as_deref(),
+                save_inventory: args.save_inventory.as_deref(),
+                started_at,
+            },
+            &args.output,
+        ),
+        Err(e) => fail(e),
+    }
+}
+
+fn run_azure(args: AzureArgs) -> u8 {
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let opts = cloudscan_azure::ScanOptions {
+        subscriptions: args.subscriptions.clone(),
+        all_subscriptions: args.all_subscriptions,
+        replay: args.replay.clone(),
+        record: args.record.clone(),
+        concurrency: usize::from(args.concurrency),
+        max_attempts: args.max_attempts,
+    };
+    let progress =
+        crate::progress::Display::new(!args.output.no_progress && std::io::stderr().is_terminal());
+    let callback = {
+        let progress = progress.clone();
+        Arc::new(move |event| progress.azure(event)) as cloudscan_azure::ProgressFn
+    };
+    let started_at = SystemTime::now();
+    let result = runtime.block_on(cloudscan_azure::scan(&opts, callback));
     progress.finish();
     match result {
         Ok(output) => conclude(

@@ -60,6 +60,25 @@ impl Display {
         }
     }
 
+    /// An Azure adapter event.
+    pub fn azure(&self, event: cloudscan_azure::Progress) {
+        use cloudscan_azure::Progress as P;
+        match event {
+            P::Authenticated { method, principal } => self.say(format!(
+                "scanning Azure as {} ({method})",
+                principal.as_deref().unwrap_or("the signed-in principal")
+            )),
+            P::Plan {
+                subscriptions,
+                tasks,
+            } => {
+                self.say(format!("subscriptions: {}", subscriptions.join(", ")));
+                self.plan(format!("{} subscription(s)", subscriptions.len()), tasks)
+            }
+            P::Done { task, ok } => self.done(task, ok),
+        }
+    }
+
     /// Who is scanned is always said, terminal or not: it is part of the audit trail.
     fn say(&self, line: String) {
         match &self.bar {

@@ -17,14 +17,20 @@ region they happened in. A multi-region trail that is logging and records both r
 management events is the minimum for investigating anything that reaches the cloud layer. Fires \
 only when CloudTrail was read completely in at least one region and no trail qualifies; a trail \
 whose status could not be read is an unknown, shown in coverage, not a finding.",
-    remediation: "Create a multi-region trail that records all management events and is logging \
-(`aws cloudtrail create-trail --is-multi-region-trail ... && aws cloudtrail start-logging`), or rely \
-on an organization trail from the management account.",
+    remediation: "AWS: create a multi-region trail that records all management events and is \
+logging (`aws cloudtrail create-trail --is-multi-region-trail ... && aws cloudtrail start-logging`), \
+or rely on an organization trail. Azure: add a subscription diagnostic setting that exports the \
+Administrative (and Security, Policy) activity-log categories to a Log Analytics workspace or \
+storage account.",
     references: &[
         "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/creating-trail-organization.html",
         "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-management-events-with-cloudtrail.html",
     ],
-    compliance: &["CIS AWS Foundations 3.1", "4C Cloud: audit logging"],
+    compliance: &[
+        "CIS AWS Foundations 3.1",
+        "CIS Azure 5.1.1",
+        "4C Cloud: audit logging",
+    ],
 };
 
 impl Rule for CloudAuditTrailMissing {
@@ -34,13 +40,16 @@ impl Rule for CloudAuditTrailMissing {
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let inv = ctx.inventory;
-        if inv.provider != Provider::Aws {
-            return;
-        }
+        // GCP: Admin Activity audit logs are always on; nothing to find at this level.
+        let service = match inv.provider {
+            Provider::Aws => "cloudtrail",
+            Provider::Azure => "insights",
+            Provider::Gcp => return,
+        };
         for scope in &inv.scopes {
             let read_somewhere = inv.coverage.iter().any(|c| {
                 c.scope == scope.id
-                    && c.service == "cloudtrail"
+                    && c.service == service
                     && c.status == cloudscan_inventory::CoverageStatus::Complete
             });
             if !read_somewhere {
@@ -65,12 +74,29 @@ impl Rule for CloudAuditTrailMissing {
                 continue;
             }
             let partition = scope.partition.as_deref().unwrap_or("aws");
-            let why = if trails.is_empty() {
-                "the account has no CloudTrail trail".to_string()
+            let (resource, why, source) = if inv.provider == Provider::Azure {
+                (
+                    format!("/subscriptions/{}", scope.id),
+                    if trails.is_empty() {
+                        "the subscription exports its activity log nowhere (no diagnostic setting)"
+                            .to_string()
+                    } else {
+                        "no diagnostic setting exports the Administrative activity log".to_string()
+                    },
+                    "Microsoft.Insights diagnosticSettings (subscription)",
+                )
             } else {
-                format!(
-                    "none of its {} trail(s) is multi-region, logging and recording all management events",
-                    trails.len()
+                (
+                    format!("arn:{partition}:iam::{}:root", scope.id),
+                    if trails.is_empty() {
+                        "the account has no CloudTrail trail".to_string()
+                    } else {
+                        format!(
+                            "none of its {} trail(s) is multi-region, logging and recording all management events",
+                            trails.len()
+                        )
+                    },
+                    "cloudtrail:DescribeTrails + GetTrailStatus + GetEventSelectors",
                 )
             };
             let summary: Vec<serde_json::Value> = trails
@@ -86,18 +112,9 @@ impl Rule for CloudAuditTrailMissing {
                 })
                 .collect();
             out.push(
-                FindingBuilder::new(
-                    &META,
-                    &scope.id,
-                    &format!("arn:{partition}:iam::{}:root", scope.id),
-                    format!("account {}: {why}", scope.id),
-                )
-                .evidence(Evidence::new(
-                    "cloudtrail:DescribeTrails + GetTrailStatus + GetEventSelectors",
-                    "trails",
-                    summary,
-                ))
-                .build(),
+                FindingBuilder::new(&META, &scope.id, &resource, format!("{}: {why}", scope.id))
+                    .evidence(Evidence::new(source, "trails", summary))
+                    .build(),
             );
         }
     }

@@ -47,7 +47,7 @@ impl Rule for IdentityWildcardGrant {
                         identity,
                         facts,
                         what: format!(
-                            "is allowed {} on every resource by {statement}",
+                            "is granted the wildcard {} by {statement}",
                             g.actions.join(", ")
                         ),
                         statements: &statements,

@@ -70,8 +70,13 @@ impl Rule for WorkloadIdentityDisabled {
                 ),
                 _ => (
                     format!(
-                        "cluster `{}` has no workload identity: workloads can only use the node service account",
-                        c.name
+                        "cluster `{}` has no workload identity: workloads can only use the {}",
+                        c.name,
+                        if ctx.inventory.provider == Provider::Gcp {
+                            "node service account"
+                        } else {
+                            "kubelet identity"
+                        }
                     ),
                     vec![Evidence::new(
                         "cluster configuration",

@@ -42,8 +42,10 @@ impl Rule for WorkloadIdentityTrustTooBroad {
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let inv = ctx.inventory;
-        if inv.provider != Provider::Aws {
-            return;
+        match inv.provider {
+            Provider::Aws => {}
+            Provider::Azure => return azure_credentials(inv, out),
+            Provider::Gcp => return,
         }
         for identity in &inv.identities {
             let Some(doc) = identity.trust.as_ref().and_then(|t| t.document.as_ref()) else {
@@ -95,6 +97,62 @@ impl Rule for WorkloadIdentityTrustTooBroad {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Azure: federated identity credentials whose issuer is no scanned cluster's, or whose subject
+/// is not one Kubernetes service account.
+fn azure_credentials(inv: &Inventory, out: &mut Vec<Finding>) {
+    for identity in &inv.identities {
+        for fic in &identity.federated_credentials {
+            let k8s_issuer = fic.issuer.contains(".oic.prod-aks.azure.com")
+                || fic.subject.starts_with("system:serviceaccount:");
+            if !k8s_issuer {
+                continue; // CI systems and other federations are out of this rule's scope
+            }
+            let mut why = Vec::new();
+            if fic.cluster.is_none() {
+                why.push(format!(
+                    "the issuer `{}` belongs to no scanned cluster",
+                    fic.issuer
+                ));
+            }
+            let parts: Vec<&str> = fic.subject.split(':').collect();
+            let exact = parts.len() == 4
+                && parts[0] == "system"
+                && parts[1] == "serviceaccount"
+                && parts[3] != "default";
+            if !exact {
+                why.push(format!(
+                    "the subject `{}` is not one dedicated service account",
+                    fic.subject
+                ));
+            }
+            if why.is_empty() {
+                continue;
+            }
+            out.push(
+                FindingBuilder::new(
+                    &META,
+                    &identity.scope,
+                    &identity.id,
+                    format!(
+                        "managed identity `{}` trusts federated credential `{}` too broadly: {}",
+                        identity.name,
+                        fic.name,
+                        why.join("; ")
+                    ),
+                )
+                .severity(Severity::Medium)
+                .discriminator(&fic.id)
+                .evidence(Evidence::new(
+                    &fic.source,
+                    "issuer, subject",
+                    serde_json::json!({"issuer": fic.issuer, "subject": fic.subject, "audiences": fic.audiences}),
+                ))
+                .build(),
+            );
         }
     }
 }

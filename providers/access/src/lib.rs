@@ -6,6 +6,7 @@
 //! - [`eval`]: the evaluation flow (deny, SCP/RCP levels, boundary, session, resource policy).
 //! - [`simulate`]: the JSON Lines batch contract behind `cloudscan iam simulate --batch`.
 
+pub mod azure;
 pub mod capability;
 pub mod catalog;
 pub mod condition;

@@ -40,6 +40,10 @@ pub struct Inventory {
     /// refer to, with their permissions.
     #[serde(default)]
     pub role_definitions: Vec<RoleDefinition>,
+    /// Azure RBAC role definitions (built-in and custom) that `Identity::role_assignments` refer
+    /// to, with their actions / notActions / dataActions / notDataActions.
+    #[serde(default)]
+    pub azure_role_definitions: Vec<AzureRoleDefinition>,
 }
 
 impl Inventory {
@@ -324,6 +328,87 @@ pub struct Identity {
     /// The identity is disabled (GCP service accounts).
     #[serde(default)]
     pub disabled: Option<bool>,
+    /// The Entra object (principal) id that role assignments name (Azure managed identities).
+    #[serde(default)]
+    pub principal_id: Option<String>,
+    /// The application (client) id workloads present (Azure managed identities).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Azure RBAC role assignments held by this identity, at any scope the scan could see.
+    #[serde(default)]
+    pub role_assignments: Vec<RoleAssignment>,
+    /// Federated identity credentials that let external tokens act as this identity (Azure
+    /// workload identity), including those whose issuer is no scanned cluster's.
+    #[serde(default)]
+    pub federated_credentials: Vec<FederatedCredential>,
+}
+
+/// One Azure RBAC role assignment.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RoleAssignment {
+    /// The assignment's resource id.
+    pub id: String,
+    /// Where it applies (`/subscriptions/s`, `/subscriptions/s/resourceGroups/rg`, a resource id);
+    /// inherited by everything below.
+    pub scope: String,
+    /// The full role definition id as the assignment names it.
+    pub role_definition_id: String,
+    /// The role's name (`Contributor`) when the definition was read.
+    pub role_name: Option<String>,
+    pub principal_id: String,
+    /// `ServicePrincipal`, `User`, `Group`, `ForeignGroup`.
+    pub principal_type: Option<String>,
+    /// An ABAC condition limits the assignment; rules must treat it as "allowed when …".
+    pub condition: Option<String>,
+    pub source: String,
+}
+
+/// An Azure RBAC role definition.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct AzureRoleDefinition {
+    /// The definition id as assignments name it (`/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/GUID`).
+    pub id: String,
+    /// The GUID (the same in every subscription for built-in roles).
+    pub name: String,
+    /// `Contributor`, `Owner`, or the custom role's name.
+    pub role_name: Option<String>,
+    /// `CustomRole` (true) or `BuiltInRole` (false); None when unknown.
+    pub custom: Option<bool>,
+    pub assignable_scopes: Vec<String>,
+    /// The permission blocks; effective control-plane access is actions minus not_actions, and
+    /// likewise for data actions. NotActions is not a deny. None when the role was not read.
+    pub permissions: Option<Vec<AzurePermission>>,
+    /// Why the definition could not be read.
+    pub error: Option<String>,
+    pub source: String,
+}
+
+/// One `permissions[]` block of an Azure role definition.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct AzurePermission {
+    pub actions: Vec<String>,
+    pub not_actions: Vec<String>,
+    pub data_actions: Vec<String>,
+    pub not_data_actions: Vec<String>,
+}
+
+/// A federated identity credential (Azure workload identity) on a managed identity.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct FederatedCredential {
+    pub id: String,
+    pub name: String,
+    /// The token issuer trusted (an AKS cluster's OIDC issuer URL, GitHub Actions, ...).
+    pub issuer: String,
+    /// The token subject trusted (`system:serviceaccount:NS:SA`).
+    pub subject: String,
+    pub audiences: Vec<String>,
+    /// The scanned cluster whose OIDC issuer this is; None when the issuer is no scanned cluster's.
+    pub cluster: Option<String>,
+    pub source: String,
 }
 
 /// One role granted to an identity by an allow policy (GCP IAM binding).

@@ -1,0 +1,408 @@
+#!/usr/bin/env python3
+"""Generates mocks/azure/{insecure,hardened}: hand-written raw ARM JSON (REST shapes from
+azure-rest-api-specs, not `az` CLI output) in the exchange format of mocks/README.md.
+
+Re-run after editing: python3 mocks/azure/make_scenarios.py
+"""
+import hashlib
+import json
+import os
+import shutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ARM = "https://management.azure.com"
+AKS_API = "2025-07-01"
+AUTH_API = "2022-04-01"
+MSI_API = "2024-11-30"
+INSIGHTS_API = "2021-05-01-preview"
+DES_API = "2024-03-02"
+TENANT = "72f988bf-0000-4000-8000-00000000a2e1"
+ROLE_DEFS = "/providers/Microsoft.Authorization/roleDefinitions/"
+
+# Built-in role GUIDs (the same in every subscription).
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+KV_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+
+
+def describe(path):
+    """(service, operation) exactly as the Rust adapter names a path (fixture::describe)."""
+    segs = [s for s in path.strip("/").split("/") if s]
+    idx = [i for i, s in enumerate(segs) if s.lower() == "providers" and i + 1 < len(segs)]
+    if idx:
+        i = idx[-1]
+        ns = segs[i + 1].lower()
+        service = ns[len("microsoft."):] if ns.startswith("microsoft.") else ns
+        rest = segs[i + 2:]
+    else:
+        service, rest = "resources", segs
+    if not rest:
+        op = "providers.get"
+    elif len(rest) % 2 == 1:
+        op = rest[-1] + ".list"
+    else:
+        op = rest[-2] + ".get"
+    return service, op
+
+
+class Scenario:
+    def __init__(self, name, description, subscriptions):
+        self.dir = os.path.join(HERE, name)
+        self.description = description
+        self.subscriptions = subscriptions
+        self.exchanges = {}
+
+    def add(self, path, params, *responses):
+        service, op = describe(path)
+        canonical = "GET %s?%s" % (
+            path.rstrip("/").lower(),
+            "&".join("%s=%s" % (k.lower(), v) for k, v in sorted(params.items())),
+        )
+        digest = hashlib.sha256(canonical.encode()).hexdigest()[:8]
+        fname = os.path.join("exchanges", service, "global", "%s-%s.json" % (op.replace(".", "_"), digest))
+        assert fname not in self.exchanges, fname
+        self.exchanges[fname] = {
+            "request": {
+                "service": service,
+                "region": "global",
+                "operation": op,
+                "method": "GET",
+                "path": path,
+                "params": params,
+            },
+            "responses": [
+                {"status": 200, "headers": {"content-type": "application/json; charset=utf-8"}, "json": r}
+                for r in responses
+            ],
+        }
+
+    def list(self, path, api, items, pages=1):
+        """A list call; with pages=2 the first page holds a nextLink with a $skipToken."""
+        if pages == 1:
+            self.add(path, {"api-version": api}, {"value": items})
+            return
+        half = len(items) // 2
+        token = "eyJuZXh0TWFya2VyIjoiMiJ9"
+        self.add(path, {"api-version": api},
+                 {"value": items[:half], "nextLink": "%s%s?api-version=%s&$skipToken=%s" % (ARM, path, api, token)})
+        self.add(path, {"api-version": api, "$skipToken": token}, {"value": items[half:]})
+
+    def get(self, path, api, body):
+        self.add(path, {"api-version": api}, body)
+
+    def write(self):
+        if os.path.isdir(self.dir):
+            shutil.rmtree(self.dir)
+        for fname, exchange in self.exchanges.items():
+            path = os.path.join(self.dir, fname)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                json.dump(exchange, f, indent=2)
+                f.write("\n")
+        with open(os.path.join(self.dir, "scenario.json"), "w") as f:
+            json.dump({"description": self.description, "subscriptions": self.subscriptions,
+                       "recorded_with": "hand-written (mocks/azure/make_scenarios.py)"}, f, indent=2)
+            f.write("\n")
+
+
+def role_definition(sub, guid, name, role_type, actions, not_actions=(), data_actions=(), scopes=("/",)):
+    return {
+        "id": "/subscriptions/%s%s%s" % (sub, ROLE_DEFS, guid),
+        "name": guid,
+        "type": "Microsoft.Authorization/roleDefinitions",
+        "properties": {
+            "roleName": name,
+            "description": name,
+            "type": role_type,
+            "assignableScopes": list(scopes),
+            "permissions": [{"actions": list(actions), "notActions": list(not_actions),
+                             "dataActions": list(data_actions), "notDataActions": []}],
+            "createdOn": "2024-01-01T00:00:00.0000000Z",
+            "updatedOn": "2024-01-01T00:00:00.0000000Z",
+        },
+    }
+
+
+BUILTINS = {
+    # Contributor, trimmed to the documented facts (iam.md §7): actions *, no role management.
+    CONTRIBUTOR: ("Contributor", ["*"], ["Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
+                                         "Microsoft.Authorization/elevateAccess/Action"], []),
+    READER: ("Reader", ["*/read"], [], []),
+    ACR_PULL: ("AcrPull", ["Microsoft.ContainerRegistry/registries/pull/read"], [], []),
+    KV_SECRETS_USER: ("Key Vault Secrets User", [], [], ["Microsoft.KeyVault/vaults/secrets/getSecret/action",
+                                                         "Microsoft.KeyVault/vaults/secrets/readMetadata/action"]),
+}
+
+
+def add_role(sc, sub, guid, custom=None):
+    path = "/subscriptions/%s%s%s" % (sub, ROLE_DEFS, guid)
+    if custom:
+        body = custom
+    else:
+        name, actions, not_actions, data = BUILTINS[guid]
+        body = role_definition(sub, guid, name, "BuiltInRole", actions, not_actions, data)
+    sc.get(path, AUTH_API, body)
+    return path
+
+
+def assignment(sub, guid, scope, role_path, principal, ptype="ServicePrincipal"):
+    return {
+        "id": "%s/providers/Microsoft.Authorization/roleAssignments/%s" % (scope, guid),
+        "name": guid,
+        "type": "Microsoft.Authorization/roleAssignments",
+        "properties": {
+            "scope": scope,
+            "roleDefinitionId": role_path,
+            "principalId": principal,
+            "principalType": ptype,
+            "condition": None,
+            "conditionVersion": None,
+            "createdOn": "2025-03-01T10:00:00.0000000Z",
+            "updatedOn": "2025-03-01T10:00:00.0000000Z",
+            "createdBy": None,
+            "updatedBy": None,
+            "delegatedManagedIdentityResourceId": None,
+            "description": None,
+        },
+    }
+
+
+def uami(sub, rg, name, client, principal, location):
+    return {
+        "id": "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/%s" % (sub, rg, name),
+        "name": name,
+        "location": location,
+        "tags": {},
+        "type": "Microsoft.ManagedIdentity/userAssignedIdentities",
+        "properties": {"tenantId": TENANT, "principalId": principal, "clientId": client,
+                       "isolationScope": "None"},
+    }
+
+
+def fic(identity_id, name, issuer, subject):
+    return {
+        "id": "%s/federatedIdentityCredentials/%s" % (identity_id, name),
+        "name": name,
+        "type": "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
+        "properties": {"issuer": issuer, "subject": subject, "audiences": ["api://AzureADTokenExchange"]},
+    }
+
+
+def cluster(sub, rg, name, location, kubelet, props, pools):
+    cid = "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.ContainerService/managedClusters/%s" % (sub, rg, name)
+    base = {
+        "provisioningState": "Succeeded",
+        "powerState": {"code": "Running"},
+        "kubernetesVersion": "1.32",
+        "currentKubernetesVersion": "1.32.7",
+        "dnsPrefix": name,
+        "fqdn": "%s-dns-1a2b3c4d.hcp.%s.azmk8s.io" % (name, location),
+        "nodeResourceGroup": "MC_%s_%s_%s" % (rg, name, location),
+        "enableRBAC": True,
+        "identityProfile": {"kubeletidentity": kubelet},
+        "agentPoolProfiles": [
+            {"name": p, "count": 3, "vmSize": "Standard_D4s_v5", "osType": "Linux", "osSKU": "AzureLinux",
+             "osDiskType": "Managed", "mode": "System" if i == 0 else "User", "type": "VirtualMachineScaleSets",
+             "orchestratorVersion": "1.32.7", "enableNodePublicIP": False, "enableEncryptionAtHost": False,
+             "provisioningState": "Succeeded", "powerState": {"code": "Running"}}
+            for i, p in enumerate(pools)
+        ],
+        "networkProfile": {"networkPlugin": "azure", "networkPolicy": "cilium"},
+    }
+    base.update(props)
+    return {
+        "id": cid,
+        "name": name,
+        "type": "Microsoft.ContainerService/ManagedClusters",
+        "location": location,
+        "tags": {"env": name.split("-")[0]},
+        "sku": {"name": "Base", "tier": "Standard"},
+        "identity": {"type": "SystemAssigned", "principalId": "00000000-0000-0000-0000-0000000000c1",
+                     "tenantId": TENANT},
+        "properties": base,
+    }
+
+
+def kubelet_identity(sub, node_rg, name, client, obj):
+    return {
+        "resourceId": "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/%s-agentpool" % (sub, node_rg, name),
+        "clientId": client,
+        "objectId": obj,
+    }
+
+
+def diag(resource, name, logs, workspace=True):
+    props = {"logs": logs, "metrics": []}
+    if workspace:
+        props["workspaceId"] = "/subscriptions/33333333-3333-3333-3333-333333333333/resourceGroups/logs/providers/Microsoft.OperationalInsights/workspaces/central"
+        props["logAnalyticsDestinationType"] = "Dedicated"
+    return {"id": "%s/providers/microsoft.insights/diagnosticSettings/%s" % (resource, name), "name": name,
+            "type": "Microsoft.Insights/diagnosticSettings", "properties": props}
+
+
+def log(category, enabled, group=False):
+    key = "categoryGroup" if group else "category"
+    return {key: category, "enabled": enabled, "retentionPolicy": {"enabled": False, "days": 0}}
+
+
+def insecure():
+    sub = "11111111-1111-1111-1111-111111111111"
+    sc = Scenario("insecure", "Subscription acme-insecure: a public AKS cluster with every finding, a "
+                  "workload-identity cluster with a weak setup, a kubelet identity with Contributor on the "
+                  "subscription, a custom `*` role and federated credentials with foreign issuers.", [sub])
+    sub_scope = "/subscriptions/%s" % sub
+    staging_issuer = "https://westeurope.oic.prod-aks.azure.com/%s/5d3c1a2b-0000-4000-8000-000000000002/" % TENANT
+
+    prod_kubelet = kubelet_identity(sub, "MC_rg-prod_prod-public_eastus", "prod-public",
+                                    "c0000000-0000-4000-8000-000000000001", "a0000000-0000-4000-8000-000000000001")
+    staging_kubelet = kubelet_identity(sub, "MC_rg-staging_staging-wi_westeurope", "staging-wi",
+                                       "c0000000-0000-4000-8000-000000000002", "a0000000-0000-4000-8000-000000000002")
+    des = "/subscriptions/%s/resourceGroups/rg-security/providers/Microsoft.Compute/diskEncryptionSets/aks-des" % sub
+    prod = cluster(sub, "rg-prod", "prod-public", "eastus", prod_kubelet, {
+        # No apiServerAccessProfile, no securityProfile, no aadProfile: public, open, no KMS, no WI.
+        "disableLocalAccounts": False,
+        "oidcIssuerProfile": {"enabled": False},
+    }, ["nodepool1", "apps"])
+    staging = cluster(sub, "rg-staging", "staging-wi", "westeurope", staging_kubelet, {
+        "apiServerAccessProfile": {"authorizedIPRanges": ["203.0.113.0/24"], "enablePrivateCluster": False},
+        "publicNetworkAccess": "Enabled",
+        "disableLocalAccounts": False,
+        "aadProfile": {"managed": True, "enableAzureRBAC": False, "adminGroupObjectIDs": None, "tenantID": TENANT},
+        "oidcIssuerProfile": {"enabled": True, "issuerURL": staging_issuer},
+        "securityProfile": {"workloadIdentity": {"enabled": True},
+                            "azureKeyVaultKms": {"enabled": False}},
+        "diskEncryptionSetID": des,
+    }, ["system"])
+    # One cluster per page: the list follows nextLink.
+    sc.list("%s/providers/Microsoft.ContainerService/managedClusters" % sub_scope, AKS_API, [prod, staging], pages=2)
+    sc.get(des, DES_API, {"id": des, "name": "aks-des", "location": "westeurope",
+                          "type": "Microsoft.Compute/diskEncryptionSets",
+                          "identity": {"type": "SystemAssigned"},
+                          "properties": {"encryptionType": "EncryptionAtRestWithCustomerKey",
+                                         "activeKey": {"keyUrl": "https://acme-kv.vault.azure.net/keys/aks-disks/0123456789abcdef0123456789abcdef"},
+                                         "provisioningState": "Succeeded"}})
+
+    # Diagnostic settings: none on prod-public; staging-wi ships the API server log but not audit.
+    sc.list("%s/providers/Microsoft.Insights/diagnosticSettings" % prod["id"], INSIGHTS_API, [])
+    sc.list("%s/providers/Microsoft.Insights/diagnosticSettings" % staging["id"], INSIGHTS_API, [
+        diag(staging["id"], "to-central", [log("kube-apiserver", True), log("kube-audit", False),
+                                            log("kube-audit-admin", False), log("guard", True)])])
+    # The activity log is not exported.
+    sc.list("%s/providers/Microsoft.Insights/diagnosticSettings" % sub_scope, INSIGHTS_API, [])
+
+    # Managed identities: the two kubelet identities and two application identities.
+    payments = uami(sub, "rg-apps", "payments-api", "c0000000-0000-4000-8000-000000000010",
+                    "a0000000-0000-4000-8000-000000000010", "westeurope")
+    deployer = uami(sub, "rg-apps", "ci-deployer", "c0000000-0000-4000-8000-000000000011",
+                    "a0000000-0000-4000-8000-000000000011", "eastus")
+    k1 = uami(sub, "MC_rg-prod_prod-public_eastus", "prod-public-agentpool", prod_kubelet["clientId"],
+              prod_kubelet["objectId"], "eastus")
+    k2 = uami(sub, "MC_rg-staging_staging-wi_westeurope", "staging-wi-agentpool", staging_kubelet["clientId"],
+              staging_kubelet["objectId"], "westeurope")
+    sc.list("%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities" % sub_scope, MSI_API,
+            [payments, deployer, k1, k2])
+    sc.list("%s/federatedIdentityCredentials" % payments["id"], MSI_API, [
+        # The issuer without its trailing slash, as people often write it.
+        fic(payments["id"], "staging-payments", staging_issuer.rstrip("/"), "system:serviceaccount:payments:api")])
+    sc.list("%s/federatedIdentityCredentials" % deployer["id"], MSI_API, [
+        fic(deployer["id"], "github-main", "https://token.actions.githubusercontent.com",
+            "repo:acme/app:ref:refs/heads/main"),
+        fic(deployer["id"], "unknown-aks", "https://eastus.oic.prod-aks.azure.com/9a9a9a9a-0000-4000-8000-000000000000/7b7b7b7b-0000-4000-8000-000000000000/",
+            "system:serviceaccount:default:default")])
+    sc.list("%s/federatedIdentityCredentials" % k1["id"], MSI_API, [])
+    sc.list("%s/federatedIdentityCredentials" % k2["id"], MSI_API, [])
+
+    # Role assignments at the subscription and below.
+    custom_guid = "9f1e2d3c-0000-4000-8000-0000000000ff"
+    custom = role_definition(sub, custom_guid, "acme-ops-everything", "CustomRole", ["*"], [], ["*"],
+                             scopes=[sub_scope])
+    contributor = add_role(sc, sub, CONTRIBUTOR)
+    acr = add_role(sc, sub, ACR_PULL)
+    reader = add_role(sc, sub, READER)
+    custom_path = add_role(sc, sub, custom_guid, custom)
+    registry = "/subscriptions/%s/resourceGroups/rg-shared/providers/Microsoft.ContainerRegistry/registries/acmecr" % sub
+    sc.list("%s/providers/Microsoft.Authorization/roleAssignments" % sub_scope, AUTH_API, [
+        assignment(sub, "e0000000-0000-4000-8000-000000000001", sub_scope, contributor, prod_kubelet["objectId"]),
+        assignment(sub, "e0000000-0000-4000-8000-000000000002", registry, acr, staging_kubelet["objectId"]),
+        assignment(sub, "e0000000-0000-4000-8000-000000000003", "/subscriptions/%s/resourceGroups/rg-apps" % sub,
+                   custom_path, payments["properties"]["principalId"]),
+        assignment(sub, "e0000000-0000-4000-8000-000000000004", sub_scope, reader,
+                   deployer["properties"]["principalId"]),
+        # A human: not a scanned identity, so its role definition is not read.
+        assignment(sub, "e0000000-0000-4000-8000-000000000005", sub_scope,
+                   "/subscriptions/%s%s8e3af657-a8ff-443c-a75c-2fe8c4bcb635" % (sub, ROLE_DEFS),
+                   "f0000000-0000-4000-8000-000000000001", "User"),
+    ])
+    sc.write()
+
+
+def hardened():
+    sub = "22222222-2222-2222-2222-222222222222"
+    sc = Scenario("hardened", "Subscription acme-hardened: a private AKS cluster with KMS, Entra ID + Azure "
+                  "RBAC, no local accounts, workload identity, audit logs and an exported activity log.", [sub])
+    sub_scope = "/subscriptions/%s" % sub
+    issuer = "https://eastus.oic.prod-aks.azure.com/%s/6e4d2b3c-0000-4000-8000-000000000003/" % TENANT
+    kubelet = kubelet_identity(sub, "MC_rg-prod_prod-private_eastus", "prod-private",
+                               "c0000000-0000-4000-8000-000000000021", "a0000000-0000-4000-8000-000000000021")
+    des = "/subscriptions/%s/resourceGroups/rg-security/providers/Microsoft.Compute/diskEncryptionSets/aks-des" % sub
+    prod = cluster(sub, "rg-prod", "prod-private", "eastus", kubelet, {
+        "apiServerAccessProfile": {"enablePrivateCluster": True, "privateDNSZone": "system",
+                                   "enablePrivateClusterPublicFQDN": False},
+        "privateFQDN": "prod-private-1a2b3c4d.privatelink.eastus.azmk8s.io",
+        "publicNetworkAccess": "Disabled",
+        "disableLocalAccounts": True,
+        "aadProfile": {"managed": True, "enableAzureRBAC": True,
+                       "adminGroupObjectIDs": ["d0000000-0000-4000-8000-000000000001"], "tenantID": TENANT},
+        "oidcIssuerProfile": {"enabled": True, "issuerURL": issuer},
+        "securityProfile": {
+            "workloadIdentity": {"enabled": True},
+            "azureKeyVaultKms": {"enabled": True,
+                                 "keyId": "https://acme-kms.vault.azure.net/keys/etcd/fedcba9876543210fedcba9876543210",
+                                 "keyVaultNetworkAccess": "Private",
+                                 "keyVaultResourceId": "/subscriptions/%s/resourceGroups/rg-security/providers/Microsoft.KeyVault/vaults/acme-kms" % sub},
+            "defender": {"securityMonitoring": {"enabled": True}},
+        },
+        "diskEncryptionSetID": des,
+    }, ["system", "apps"])
+    # An empty first page with a nextLink, as ARM sometimes sends.
+    path = "%s/providers/Microsoft.ContainerService/managedClusters" % sub_scope
+    token = "eyJuZXh0TWFya2VyIjoiMSJ9"
+    sc.add(path, {"api-version": AKS_API},
+           {"value": [], "nextLink": "%s%s?api-version=%s&$skipToken=%s" % (ARM, path, AKS_API, token)})
+    sc.add(path, {"api-version": AKS_API, "$skipToken": token}, {"value": [prod], "nextLink": None})
+    sc.get(des, DES_API, {"id": des, "name": "aks-des", "location": "eastus",
+                          "type": "Microsoft.Compute/diskEncryptionSets",
+                          "properties": {"encryptionType": "EncryptionAtRestWithCustomerKey",
+                                         "activeKey": {"keyUrl": "https://acme-kms.vault.azure.net/keys/disks/00112233445566778899aabbccddeeff"}}})
+    sc.list("%s/providers/Microsoft.Insights/diagnosticSettings" % prod["id"], INSIGHTS_API, [
+        diag(prod["id"], "audit-to-central", [log("kube-audit-admin", True), log("kube-apiserver", True),
+                                               log("guard", True)])])
+    sc.list("%s/providers/Microsoft.Insights/diagnosticSettings" % sub_scope, INSIGHTS_API, [
+        diag(sub_scope, "activity-to-central", [log(c, True) for c in
+             ["Administrative", "Security", "ServiceHealth", "Alert", "Recommendation", "Policy",
+              "Autoscale", "ResourceHealth"]])])
+
+    payments = uami(sub, "rg-apps", "payments-api", "c0000000-0000-4000-8000-000000000030",
+                    "a0000000-0000-4000-8000-000000000030", "eastus")
+    k = uami(sub, "MC_rg-prod_prod-private_eastus", "prod-private-agentpool", kubelet["clientId"],
+             kubelet["objectId"], "eastus")
+    sc.list("%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities" % sub_scope, MSI_API, [payments, k])
+    sc.list("%s/federatedIdentityCredentials" % payments["id"], MSI_API, [
+        fic(payments["id"], "prod-payments", issuer, "system:serviceaccount:payments:api")])
+    sc.list("%s/federatedIdentityCredentials" % k["id"], MSI_API, [])
+
+    acr = add_role(sc, sub, ACR_PULL)
+    secrets = add_role(sc, sub, KV_SECRETS_USER)
+    registry = "/subscriptions/%s/resourceGroups/rg-shared/providers/Microsoft.ContainerRegistry/registries/acmecr" % sub
+    vault = "/subscriptions/%s/resourceGroups/rg-apps/providers/Microsoft.KeyVault/vaults/payments-kv" % sub
+    sc.list("%s/providers/Microsoft.Authorization/roleAssignments" % sub_scope, AUTH_API, [
+        assignment(sub, "e0000000-0000-4000-8000-000000000021", registry, acr, kubelet["objectId"]),
+        assignment(sub, "e0000000-0000-4000-8000-000000000022", vault, secrets, payments["properties"]["principalId"]),
+    ])
+    sc.write()
+
+
+if __name__ == "__main__":
+    insecure()
+    hardened()

@@ -1,0 +1,378 @@
+//! The ARM calls and the raw shapes they return (only the fields the normalizer reads; every
+//! field is optional because ARM omits defaults and sometimes sends `null`).
+
+use crate::client::Arm;
+use crate::error::{CollectError, FailureKind};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+pub const AKS_API: &str = "2025-07-01";
+pub const AUTHORIZATION_API: &str = "2022-04-01";
+pub const MSI_API: &str = "2024-11-30";
+pub const INSIGHTS_API: &str = "2021-05-01-preview";
+pub const COMPUTE_DES_API: &str = "2024-03-02";
+pub const SUBSCRIPTIONS_API: &str = "2022-12-01";
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Subscription {
+    pub subscription_id: String,
+    pub display_name: Option<String>,
+    pub state: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ManagedCluster {
+    pub id: String,
+    pub name: String,
+    pub location: String,
+    pub tags: Option<BTreeMap<String, String>>,
+    pub properties: ClusterProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ClusterProperties {
+    pub kubernetes_version: Option<String>,
+    pub current_kubernetes_version: Option<String>,
+    pub api_server_access_profile: Option<ApiServerAccessProfile>,
+    pub public_network_access: Option<String>,
+    pub disable_local_accounts: Option<bool>,
+    #[serde(rename = "enableRBAC")]
+    pub enable_rbac: Option<bool>,
+    pub aad_profile: Option<AadProfile>,
+    pub identity_profile: Option<BTreeMap<String, UserAssignedIdentity>>,
+    pub service_principal_profile: Option<ServicePrincipalProfile>,
+    pub oidc_issuer_profile: Option<OidcIssuerProfile>,
+    pub security_profile: Option<SecurityProfile>,
+    #[serde(rename = "diskEncryptionSetID")]
+    pub disk_encryption_set_id: Option<String>,
+    pub agent_pool_profiles: Option<Vec<AgentPool>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ApiServerAccessProfile {
+    #[serde(rename = "authorizedIPRanges")]
+    pub authorized_ip_ranges: Option<Vec<String>>,
+    pub enable_private_cluster: Option<bool>,
+    #[serde(rename = "enablePrivateClusterPublicFQDN")]
+    pub enable_private_cluster_public_fqdn: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AadProfile {
+    pub managed: Option<bool>,
+    #[serde(rename = "enableAzureRBAC")]
+    pub enable_azure_rbac: Option<bool>,
+    #[serde(rename = "adminGroupObjectIDs")]
+    pub admin_group_object_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct UserAssignedIdentity {
+    pub resource_id: Option<String>,
+    pub client_id: Option<String>,
+    pub object_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ServicePrincipalProfile {
+    pub client_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct OidcIssuerProfile {
+    pub enabled: Option<bool>,
+    #[serde(rename = "issuerURL", alias = "issuerUrl")]
+    pub issuer_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SecurityProfile {
+    pub workload_identity: Option<Toggle>,
+    pub azure_key_vault_kms: Option<KeyVaultKms>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Toggle {
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct KeyVaultKms {
+    pub enabled: Option<bool>,
+    pub key_id: Option<String>,
+    pub key_vault_network_access: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct AgentPool {
+    pub name: String,
+    pub mode: Option<String>,
+    pub enable_encryption_at_host: Option<bool>,
+    #[serde(rename = "enableNodePublicIP")]
+    pub enable_node_public_ip: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RoleAssignment {
+    pub id: String,
+    pub name: String,
+    pub properties: RoleAssignmentProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RoleAssignmentProperties {
+    pub scope: String,
+    pub role_definition_id: String,
+    pub principal_id: String,
+    pub principal_type: Option<String>,
+    pub condition: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RoleDefinition {
+    pub id: String,
+    pub name: String,
+    pub properties: RoleDefinitionProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RoleDefinitionProperties {
+    pub role_name: Option<String>,
+    #[serde(rename = "type")]
+    pub role_type: Option<String>,
+    pub assignable_scopes: Option<Vec<String>>,
+    pub permissions: Option<Vec<Permission>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Permission {
+    pub actions: Option<Vec<String>>,
+    pub not_actions: Option<Vec<String>>,
+    pub data_actions: Option<Vec<String>>,
+    pub not_data_actions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ManagedIdentity {
+    pub id: String,
+    pub name: String,
+    pub location: Option<String>,
+    pub properties: ManagedIdentityProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ManagedIdentityProperties {
+    pub client_id: Option<String>,
+    pub principal_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct FederatedCredential {
+    pub id: String,
+    pub name: String,
+    pub properties: FederatedCredentialProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct FederatedCredentialProperties {
+    pub issuer: String,
+    pub subject: String,
+    pub audiences: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DiagnosticSetting {
+    pub id: String,
+    pub name: String,
+    pub properties: DiagnosticProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DiagnosticProperties {
+    pub workspace_id: Option<String>,
+    pub storage_account_id: Option<String>,
+    pub event_hub_authorization_rule_id: Option<String>,
+    pub event_hub_name: Option<String>,
+    pub logs: Option<Vec<DiagnosticLog>>,
+}
+
+impl DiagnosticProperties {
+    /// The setting sends its logs somewhere (a workspace, a storage account or an event hub).
+    pub fn has_destination(&self) -> bool {
+        [
+            &self.workspace_id,
+            &self.storage_account_id,
+            &self.event_hub_authorization_rule_id,
+        ]
+        .iter()
+        .any(|d| d.as_deref().is_some_and(|s| !s.is_empty()))
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DiagnosticLog {
+    pub category: Option<String>,
+    pub category_group: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DiskEncryptionSet {
+    pub id: String,
+    pub properties: DiskEncryptionSetProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DiskEncryptionSetProperties {
+    pub encryption_type: Option<String>,
+    pub active_key: Option<ActiveKey>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ActiveKey {
+    pub key_url: Option<String>,
+}
+
+/// Decodes list items; an item that does not have the documented shape is an error, the others
+/// are kept.
+fn decode<T: serde::de::DeserializeOwned>(
+    items: Vec<serde_json::Value>,
+    path: &str,
+    target: &str,
+) -> (Vec<T>, Vec<CollectError>) {
+    let key = crate::fixture::describe(path);
+    let operation = format!("{} {}", key.0, key.1);
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        match serde_json::from_value(item) {
+            Ok(v) => out.push(v),
+            Err(e) => errors.push(CollectError::new(
+                &operation,
+                target,
+                FailureKind::Malformed,
+                format!("item {i} does not have the documented shape: {e}"),
+            )),
+        }
+    }
+    (out, errors)
+}
+
+/// One list call, decoded. `Err` when nothing could be listed.
+pub type Listed<T> = (Vec<T>, Vec<CollectError>);
+
+async fn list<T: serde::de::DeserializeOwned>(
+    arm: &Arm,
+    path: &str,
+    api: &str,
+    target: &str,
+) -> Result<Listed<T>, CollectError> {
+    let (items, error) = arm.list(path, api, target).await;
+    match error {
+        // Nothing read: the whole list is unknown.
+        Some(e) if items.is_empty() => Err(e),
+        error => {
+            let (out, mut errors) = decode(items, path, target);
+            errors.extend(error);
+            Ok((out, errors))
+        }
+    }
+}
+
+pub async fn subscriptions(arm: &Arm) -> Result<Listed<Subscription>, CollectError> {
+    list(arm, "/subscriptions", SUBSCRIPTIONS_API, "tenant").await
+}
+
+pub async fn clusters(arm: &Arm, sub: &str) -> Result<Listed<ManagedCluster>, CollectError> {
+    let path = format!("/subscriptions/{sub}/providers/Microsoft.ContainerService/managedClusters");
+    list(arm, &path, AKS_API, &format!("/subscriptions/{sub}")).await
+}
+
+pub async fn role_assignments(
+    arm: &Arm,
+    sub: &str,
+) -> Result<Listed<RoleAssignment>, CollectError> {
+    let path = format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments");
+    list(
+        arm,
+        &path,
+        AUTHORIZATION_API,
+        &format!("/subscriptions/{sub}"),
+    )
+    .await
+}
+
+pub async fn role_definition(arm: &Arm, id: &str) -> Result<RoleDefinition, CollectError> {
+    let value = arm.get(id, AUTHORIZATION_API, id).await?;
+    serde_json::from_value(value).map_err(|e| {
+        CollectError::new(
+            "authorization roleDefinitions.get",
+            id,
+            FailureKind::Malformed,
+            format!("the role definition does not have the documented shape: {e}"),
+        )
+    })
+}
+
+pub async fn identities(arm: &Arm, sub: &str) -> Result<Listed<ManagedIdentity>, CollectError> {
+    let path =
+        format!("/subscriptions/{sub}/providers/Microsoft.ManagedIdentity/userAssignedIdentities");
+    list(arm, &path, MSI_API, &format!("/subscriptions/{sub}")).await
+}
+
+pub async fn federated_credentials(
+    arm: &Arm,
+    identity_id: &str,
+) -> Result<Listed<FederatedCredential>, CollectError> {
+    let path = format!("{identity_id}/federatedIdentityCredentials");
+    list(arm, &path, MSI_API, identity_id).await
+}
+
+/// Diagnostic settings of a resource (an AKS cluster) or, with `/subscriptions/S`, of the
+/// subscription's activity log.
+pub async fn diagnostic_settings(
+    arm: &Arm,
+    resource: &str,
+) -> Result<Listed<DiagnosticSetting>, CollectError> {
+    let path = format!("{resource}/providers/Microsoft.Insights/diagnosticSettings");
+    list(arm, &path, INSIGHTS_API, resource).await
+}
+
+pub async fn disk_encryption_set(arm: &Arm, id: &str) -> Result<DiskEncryptionSet, CollectError> {
+    let value = arm.get(id, COMPUTE_DES_API, id).await?;
+    serde_json::from_value(value).map_err(|e| {
+        CollectError::new(
+            "compute diskEncryptionSets.get",
+            id,
+            FailureKind::Malformed,
+            format!("the disk encryption set does not have the documented shape: {e}"),
+        )
+    })
+}

@@ -1,0 +1,538 @@
+//! cloudscan's Azure adapter: collects AKS, Azure RBAC, managed identity and diagnostic-settings
+//! facts over Azure Resource Manager (reqwest, bearer tokens from client credentials, workload
+//! identity or the Azure CLI), live, recorded or replayed, and normalizes them into the
+//! cloud-neutral inventory.
+//!
+//! Only read-only calls are made (GET), plus the OAuth2 token POST: `subscriptions.list`,
+//! `managedClusters.list`, `roleAssignments.list`, `roleDefinitions.get`,
+//! `userAssignedIdentities.list`, `federatedIdentityCredentials.list`, `diagnosticSettings.list`
+//! (each cluster and the subscription's activity log) and `diskEncryptionSets.get`.
+//!
+//! `CLOUDSCAN_AZURE_ARM_URL` overrides the ARM base URL; `AZURE_AUTHORITY_HOST` the token
+//! endpoint's host.
+
+pub mod auth;
+pub mod client;
+pub mod collect;
+pub mod error;
+pub mod fixture;
+pub mod normalize;
+
+use auth::{Credential, TokenSource};
+use client::{Arm, RetryPolicy};
+use cloudscan_inventory::{Coverage, CoverageStatus, Inventory};
+use futures::future::join_all;
+use normalize::SubscriptionScan;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use error::{AzureError, CollectError, FailureKind};
+
+/// How to run an Azure scan.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Subscriptions to scan (`--subscription`, repeatable).
+    pub subscriptions: Vec<String>,
+    /// Scan every enabled subscription the credentials can see.
+    pub all_subscriptions: bool,
+    /// Serve every call, the token exchange included, from this fixture directory.
+    pub replay: Option<PathBuf>,
+    /// Record every ARM call of a live scan into this directory.
+    pub record: Option<PathBuf>,
+    /// How many calls may run at once (0 = 16).
+    pub concurrency: usize,
+    /// Attempts per call (retries with backoff on 429 and transient errors; 0 = 5).
+    pub max_attempts: u32,
+}
+
+/// Progress events, for a progress display.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// A token was obtained; `principal` is the client id when known.
+    Authenticated {
+        method: String,
+        principal: Option<String>,
+    },
+    /// The subscriptions to scan are known.
+    Plan {
+        subscriptions: Vec<String>,
+        tasks: usize,
+    },
+    /// A collector finished.
+    Done { task: String, ok: bool },
+}
+
+pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// The result of an Azure scan.
+#[derive(Debug)]
+pub struct ScanOutput {
+    pub inventory: Inventory,
+    /// Number of distinct requests written when recording.
+    pub recorded: Option<usize>,
+}
+
+/// Where the adapter authenticates and calls: the environment for a live scan, the loopback
+/// server for a replay. Never taken from the process environment in a replay.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub arm: String,
+    pub credential: Credential,
+}
+
+impl Endpoints {
+    /// From `CLOUDSCAN_AZURE_ARM_URL` and the `AZURE_*` credential variables.
+    pub fn from_env() -> Result<Self, AzureError> {
+        let arm = match std::env::var(client::ARM_URL_ENV)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+        {
+            Some(v) => client::check_base_url(client::ARM_URL_ENV, &v)?,
+            None => client::ARM_URL.to_string(),
+        };
+        let credential = Credential::from_env();
+        if let Credential::ClientSecret { authority, .. }
+        | Credential::Federated { authority, .. } = &credential
+        {
+            client::check_base_url("AZURE_AUTHORITY_HOST", authority)?;
+        }
+        Ok(Endpoints { arm, credential })
+    }
+
+    /// The fake principal of a replay, against `base` for both tokens and ARM.
+    pub fn replay(base: &str) -> Self {
+        Endpoints {
+            arm: base.to_string(),
+            credential: Credential::ClientSecret {
+                authority: base.to_string(),
+                tenant: fixture::REPLAY_TENANT.to_string(),
+                client_id: fixture::REPLAY_CLIENT_ID.to_string(),
+                secret: fixture::REPLAY_SECRET.to_string(),
+            },
+        }
+    }
+}
+
+/// Runs a scan.
+pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput, AzureError> {
+    let concurrency = if opts.concurrency == 0 {
+        16
+    } else {
+        opts.concurrency
+    };
+    let attempts = if opts.max_attempts == 0 {
+        5
+    } else {
+        opts.max_attempts
+    };
+    if opts.replay.is_some() && opts.record.is_some() {
+        return Err(AzureError::Usage(
+            "--replay and --record cannot be used together".to_string(),
+        ));
+    }
+    let mut server = None;
+    let mut scenario = None;
+    let (endpoints, retry, http) = match &opts.replay {
+        Some(dir) => {
+            let (s, sc) = fixture::ReplayServer::start(dir).await?;
+            let endpoints = Endpoints::replay(s.base_url());
+            server = Some(s);
+            scenario = Some(sc);
+            let http = reqwest::Client::builder()
+                .no_proxy()
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .map_err(|e| AzureError::Http(e.to_string()))?;
+            (endpoints, RetryPolicy::replay(attempts), http)
+        }
+        None => {
+            let http = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(60))
+                .connect_timeout(std::time::Duration::from_secs(10))
+                .user_agent(concat!("cloudscan/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| AzureError::Http(e.to_string()))?;
+            (Endpoints::from_env()?, RetryPolicy::live(attempts), http)
+        }
+    };
+    let output = scan_with(
+        opts,
+        &endpoints,
+        http,
+        retry,
+        concurrency,
+        scenario,
+        progress,
+    )
+    .await;
+    drop(server);
+    output
+}
+
+/// Runs a scan against explicit endpoints (a live scan, a replay, or a test server).
+pub async fn scan_with(
+    opts: &ScanOptions,
+    endpoints: &Endpoints,
+    http: reqwest::Client,
+    retry: RetryPolicy,
+    concurrency: usize,
+    scenario: Option<fixture::Scenario>,
+    progress: ProgressFn,
+) -> Result<ScanOutput, AzureError> {
+    let tokens = TokenSource::new(endpoints.credential.clone(), http.clone());
+    // Fail fast, with one clear line, when no token can be had.
+    tokens.token().await.map_err(AzureError::Credentials)?;
+    progress(Progress::Authenticated {
+        method: endpoints.credential.describe().to_string(),
+        principal: endpoints.credential.principal(),
+    });
+    let recorder = opts.record.as_ref().map(|_| fixture::Recorder::new());
+    let arm = Arm::new(
+        http,
+        tokens,
+        &endpoints.arm,
+        concurrency,
+        retry,
+        recorder.clone(),
+    );
+
+    let mut coverage: Vec<Coverage> = Vec::new();
+    let mut names: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut wanted: Vec<String> = opts.subscriptions.clone();
+    if wanted.is_empty() && !opts.all_subscriptions {
+        if let Some(list) = scenario.as_ref().and_then(|s| s.subscriptions.clone()) {
+            wanted = list;
+        }
+    }
+    let discover = wanted.is_empty()
+        && (opts.all_subscriptions || scenario.as_ref().is_some_and(|s| s.subscriptions.is_none()));
+    if discover {
+        let (subs, errors) = collect::subscriptions(&arm)
+            .await
+            .map_err(AzureError::Subscriptions)?;
+        for e in &errors {
+            coverage.push(entry(
+                "tenant",
+                "resources",
+                CoverageStatus::Partial,
+                Some(e.to_string()),
+            ));
+        }
+        for s in subs {
+            let enabled = s
+                .state
+                .as_deref()
+                .is_none_or(|st| st.eq_ignore_ascii_case("Enabled"));
+            if enabled && !s.subscription_id.is_empty() {
+                names.insert(s.subscription_id.clone(), s.display_name.clone());
+                wanted.push(s.subscription_id);
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    wanted.retain(|s| seen.insert(s.to_lowercase()));
+    if wanted.is_empty() {
+        return Err(AzureError::NoSubscriptions);
+    }
+    progress(Progress::Plan {
+        subscriptions: wanted.clone(),
+        tasks: wanted.len() * 5,
+    });
+
+    let scans = join_all(wanted.iter().map(|sub| {
+        let name = names.get(sub).cloned().flatten();
+        scan_subscription(&arm, sub, name, &progress)
+    }))
+    .await;
+    let mut subs = Vec::new();
+    for (scan, cov) in scans {
+        subs.push(scan);
+        coverage.extend(cov);
+    }
+    let mut inventory = normalize::normalize(subs, endpoints.credential.principal());
+    inventory.coverage = coverage;
+
+    let recorded = match (&opts.record, &recorder) {
+        (Some(dir), Some(rec)) => {
+            let scenario = fixture::Scenario {
+                description: Some("recorded with cloudscan azure --record".to_string()),
+                subscriptions: if opts.all_subscriptions && opts.subscriptions.is_empty() {
+                    None
+                } else {
+                    Some(wanted.clone())
+                },
+                recorded_with: Some(concat!("cloudscan ", env!("CARGO_PKG_VERSION")).to_string()),
+            };
+            Some(rec.write(dir, &scenario)?)
+        }
+        _ => None,
+    };
+    Ok(ScanOutput {
+        inventory,
+        recorded,
+    })
+}
+
+fn entry(scope: &str, service: &str, status: CoverageStatus, detail: Option<String>) -> Coverage {
+    Coverage {
+        scope: scope.to_string(),
+        service: service.to_string(),
+        region: "global".to_string(),
+        status,
+        detail,
+    }
+}
+
+/// One coverage entry for a service: complete without errors; partial when some data was still
+/// read; otherwise the status of the first error. The detail quotes up to three distinct errors.
+fn record(
+    out: &mut Vec<Coverage>,
+    scope: &str,
+    service: &str,
+    errors: &[CollectError],
+    partial: bool,
+    note: Option<String>,
+) {
+    let status = match errors.first() {
+        None => CoverageStatus::Complete,
+        Some(_) if partial => CoverageStatus::Partial,
+        Some(e) => e.coverage_status(),
+    };
+    let mut seen = BTreeSet::new();
+    let unique: Vec<String> = errors
+        .iter()
+        .map(|e| e.to_string())
+        .filter(|t| seen.insert(t.clone()))
+        .collect();
+    let mut parts: Vec<String> = unique.iter().take(3).cloned().collect();
+    if unique.len() > 3 {
+        parts.push(format!("and {} more", unique.len() - 3));
+    }
+    parts.extend(note);
+    let detail = if parts.is_empty() {
+        None
+    } else {
+        Some(parts.join("; "))
+    };
+    out.push(entry(scope, service, status, detail));
+}
+
+/// Collects one subscription: the lists concurrently, then what they reference.
+async fn scan_subscription(
+    arm: &Arm,
+    sub: &str,
+    name: Option<String>,
+    progress: &ProgressFn,
+) -> (SubscriptionScan, Vec<Coverage>) {
+    let done = |task: &str, ok: bool| {
+        progress(Progress::Done {
+            task: format!("{task} {sub}"),
+            ok,
+        })
+    };
+    let mut scan = SubscriptionScan {
+        id: sub.to_string(),
+        name,
+        ..Default::default()
+    };
+    let mut coverage = Vec::new();
+    let sub_scope = format!("/subscriptions/{sub}");
+    let (clusters, assignments, identities, activity) = tokio::join!(
+        collect::clusters(arm, sub),
+        collect::role_assignments(arm, sub),
+        collect::identities(arm, sub),
+        collect::diagnostic_settings(arm, &sub_scope),
+    );
+
+    // AKS.
+    match clusters {
+        Ok((list, errors)) => {
+            done("containerservice", errors.is_empty());
+            record(&mut coverage, sub, "containerservice", &errors, true, None);
+            scan.clusters = Some(list);
+        }
+        Err(e) => {
+            done("containerservice", false);
+            record(&mut coverage, sub, "containerservice", &[e], false, None);
+        }
+    }
+    let clusters = scan.clusters.clone().unwrap_or_default();
+
+    // Managed identities, then their federated credentials.
+    let mut msi_errors = Vec::new();
+    let mut msi_partial = true;
+    match identities {
+        Ok((list, errors)) => {
+            msi_errors.extend(errors);
+            let creds = join_all(list.iter().map(|mi| async move {
+                (
+                    mi.id.to_lowercase(),
+                    collect::federated_credentials(arm, &mi.id).await,
+                )
+            }))
+            .await;
+            for (id, result) in creds {
+                match result {
+                    Ok((fics, errors)) => {
+                        msi_errors.extend(errors);
+                        scan.federated.insert(id, fics);
+                    }
+                    Err(e) => msi_errors.push(e),
+                }
+            }
+            scan.identities = Some(list);
+        }
+        Err(e) => {
+            msi_partial = false;
+            msi_errors.push(e);
+        }
+    }
+    done("managedidentity", msi_errors.is_empty());
+    record(
+        &mut coverage,
+        sub,
+        "managedidentity",
+        &msi_errors,
+        msi_partial,
+        None,
+    );
+
+    // Role assignments, then the definitions the scanned identities use.
+    let mut auth_errors = Vec::new();
+    let mut auth_partial = true;
+    match assignments {
+        Ok((list, errors)) => {
+            auth_errors.extend(errors);
+            let mut principals: BTreeSet<String> = BTreeSet::new();
+            for mi in scan.identities.iter().flatten() {
+                principals.extend(mi.properties.principal_id.as_deref().map(str::to_lowercase));
+            }
+            for c in &clusters {
+                let kubelet = c
+                    .properties
+                    .identity_profile
+                    .as_ref()
+                    .and_then(|m| m.get("kubeletidentity"))
+                    .and_then(|k| k.object_id.as_deref());
+                principals.extend(kubelet.map(str::to_lowercase));
+            }
+            let wanted: BTreeSet<String> = list
+                .iter()
+                .filter(|ra| principals.contains(&ra.properties.principal_id.to_lowercase()))
+                .map(|ra| ra.properties.role_definition_id.clone())
+                .filter(|id| !id.is_empty())
+                .collect();
+            let defs = join_all(wanted.iter().map(|id| async move {
+                (id.to_lowercase(), collect::role_definition(arm, id).await)
+            }))
+            .await;
+            for (id, result) in defs {
+                match result {
+                    Ok(def) => {
+                        scan.role_definitions.insert(id, Ok(def));
+                    }
+                    Err(e) => {
+                        scan.role_definitions.insert(id, Err(e.to_string()));
+                        auth_errors.push(e);
+                    }
+                }
+            }
+            scan.role_assignments = Some(list);
+        }
+        Err(e) => {
+            auth_partial = false;
+            auth_errors.push(e);
+        }
+    }
+    done("authorization", auth_errors.is_empty());
+    record(
+        &mut coverage,
+        sub,
+        "authorization",
+        &auth_errors,
+        auth_partial,
+        None,
+    );
+
+    // Diagnostic settings: each cluster's, and the activity log's.
+    let diags = join_all(clusters.iter().map(|c| async move {
+        (
+            c.id.to_lowercase(),
+            collect::diagnostic_settings(arm, &c.id).await,
+        )
+    }))
+    .await;
+    let mut insights_errors = Vec::new();
+    let mut insights_read = false;
+    for (id, result) in diags {
+        match result {
+            Ok((settings, errors)) if errors.is_empty() => {
+                insights_read = true;
+                scan.cluster_diagnostics.insert(id, Ok(settings));
+            }
+            Ok((_, errors)) => {
+                // Some settings could not be decoded: whether audit is on is not known.
+                let text = errors
+                    .iter()
+                    .map(|e| e.message.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                scan.cluster_diagnostics.insert(id, Err(text));
+                insights_errors.extend(errors);
+            }
+            Err(e) => {
+                scan.cluster_diagnostics.insert(id, Err(e.to_string()));
+                insights_errors.push(e);
+            }
+        }
+    }
+    match activity {
+        Ok((settings, errors)) if errors.is_empty() => {
+            insights_read = true;
+            scan.activity_log = Some(settings);
+        }
+        Ok((_, errors)) => insights_errors.extend(errors),
+        Err(e) => insights_errors.push(e),
+    }
+    done("insights", insights_errors.is_empty());
+    record(
+        &mut coverage,
+        sub,
+        "insights",
+        &insights_errors,
+        insights_read,
+        None,
+    );
+
+    // Disk encryption sets the clusters reference.
+    let sets: BTreeSet<String> = clusters
+        .iter()
+        .filter_map(|c| c.properties.disk_encryption_set_id.clone())
+        .collect();
+    if !sets.is_empty() {
+        let read = join_all(sets.iter().map(|id| async move {
+            (
+                id.to_lowercase(),
+                collect::disk_encryption_set(arm, id).await,
+            )
+        }))
+        .await;
+        let mut errors = Vec::new();
+        for (id, result) in read {
+            match result {
+                Ok(set) => {
+                    scan.disk_encryption_sets.insert(id, Ok(set));
+                }
+                Err(e) => {
+                    scan.disk_encryption_sets.insert(id, Err(e.to_string()));
+                    errors.push(e);
+                }
+            }
+        }
+        let some = errors.len() < sets.len();
+        done("compute", errors.is_empty());
+        record(&mut coverage, sub, "compute", &errors, some, None);
+    }
+    (scan, coverage)
+}

@@ -1,0 +1,46 @@
+//! A live scan (against the loopback server, through the public client-credentials path) is
+//! recorded, and the recording replays to the same inventory.
+
+mod common;
+
+use cloudscan_azure::{client::RetryPolicy, scan_with, Endpoints, ScanOptions};
+use common::*;
+
+#[tokio::test]
+async fn a_recorded_scan_replays_to_the_same_inventory() {
+    let (server, _) = cloudscan_azure::fixture::ReplayServer::start(&mocks().join("insecure"))
+        .await
+        .expect("server");
+    let out = tempfile::tempdir().expect("tempdir");
+    let opts = ScanOptions {
+        subscriptions: vec!["11111111-1111-1111-1111-111111111111".into()],
+        record: Some(out.path().to_path_buf()),
+        ..Default::default()
+    };
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let live = scan_with(
+        &opts,
+        &Endpoints::replay(server.base_url()),
+        http,
+        RetryPolicy::replay(3),
+        4,
+        None,
+        quiet(),
+    )
+    .await
+    .expect("live scan");
+    assert_eq!(live.recorded, Some(16));
+    // Nothing of the local server or the token leaks into the recording.
+    for file in
+        std::fs::read_dir(out.path().join("exchanges/containerservice/global")).expect("dir")
+    {
+        let text = std::fs::read_to_string(file.expect("entry").path()).expect("read");
+        assert!(!text.contains("127.0.0.1"), "{text}");
+        assert!(!text.contains("cloudscan-replay-token"), "{text}");
+    }
+    let replayed = replay(out.path()).await.inventory;
+    assert_eq!(live.inventory, replayed);
+}
