@@ -217,7 +217,18 @@ pub fn users(inv: &Inventory, identity: &Identity) -> Vec<User> {
                         why
                     })
                     .unwrap_or_default();
-                if exposure.is_empty() {
+                if exposure.is_empty() && inv.provider == Provider::Azure {
+                    // AKS has no per-pool metadata protection: IMDS answers any pod unless a
+                    // network policy blocks 169.254.169.254.
+                    User {
+                        text: format!(
+                            "every pod on node pool `{pool}` in cluster `{cluster}` (AKS nodes serve IMDS to pods unless a network policy blocks it)"
+                        ),
+                        pods: true,
+                        cluster: cluster.clone(),
+                        node_pool: Some(pool.clone()),
+                    }
+                } else if exposure.is_empty() {
                     User {
                         text: format!(
                             "processes on the nodes of node pool `{pool}` in cluster `{cluster}` (pods are not shown to reach the metadata service)"

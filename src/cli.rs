@@ -245,7 +245,7 @@ pub enum Format {
 
 #[derive(Args, Debug)]
 pub struct AccessArgs {
-    /// An inventory written by `--save-inventory` (AWS or GCP)
+    /// An inventory written by `--save-inventory` (AWS, GCP or Azure)
     #[arg(long, value_name = "FILE")]
     pub inventory: PathBuf,
 
@@ -565,9 +565,6 @@ fn run_access(args: AccessArgs) -> u8 {
         Ok(inv) => inv,
         Err(e) => return fail(e),
     };
-    if inventory.provider == cloudscan_inventory::Provider::Azure {
-        return fail("`cloudscan access` answers for AWS and GCP inventories so far");
-    }
     let facts = match &args.identity {
         Some(id) => crate::access::AccessFacts::analyze(&inventory, |i| &i.id == id),
         None => crate::access::AccessFacts::analyze(&inventory, |_| true),
