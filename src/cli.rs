@@ -328,11 +328,44 @@ fn runtime() -> Result<tokio::runtime::Runtime, u8> {
         .map_err(|e| fail(format!("cannot start the async runtime: {e}")))
 }
 
-fn run_aws(args: AwsArgs) -> u8 {
+/// Runs one provider scan with a progress display, then the common ending (record note, saved
+/// inventory, rules, report, exit code).
+fn run_provider<E: std::fmt::Display>(
+    out: &OutputArgs,
+    replay: bool,
+    record: Option<&Path>,
+    save_inventory: Option<&Path>,
+    scan: impl FnOnce(
+        &tokio::runtime::Runtime,
+        crate::progress::Display,
+    ) -> Result<(Inventory, Option<usize>), E>,
+) -> u8 {
     let runtime = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
+    let progress =
+        crate::progress::Display::new(!out.no_progress && std::io::stderr().is_terminal());
+    let started_at = SystemTime::now();
+    let result = scan(&runtime, progress.clone());
+    progress.finish();
+    match result {
+        Ok((inventory, recorded)) => conclude(
+            &inventory,
+            recorded,
+            Scanned {
+                replay,
+                record,
+                save_inventory,
+                started_at,
+            },
+            out,
+        ),
+        Err(e) => fail(e),
+    }
+}
+
+fn run_aws(args: AwsArgs) -> u8 {
     let opts = cloudscan_aws::ScanOptions {
         profile: args.profile.clone(),
         regions: args.regions.clone(),
@@ -341,36 +374,20 @@ fn run_aws(args: AwsArgs) -> u8 {
         concurrency: usize::from(args.concurrency),
         max_attempts: args.max_attempts,
     };
-    let progress =
-        crate::progress::Display::new(!args.output.no_progress && std::io::stderr().is_terminal());
-    let callback = {
-        let progress = progress.clone();
-        Arc::new(move |event| progress.aws(event)) as cloudscan_aws::ProgressFn
-    };
-    let started_at = SystemTime::now();
-    let result = runtime.block_on(cloudscan_aws::scan(&opts, callback));
-    progress.finish();
-    match result {
-        Ok(output) => conclude(
-            &output.inventory,
-            output.recorded,
-            Scanned {
-                replay: args.replay.is_some(),
-                record: args.record.as_deref(),
-                save_inventory: args.save_inventory.as_deref(),
-                started_at,
-            },
-            &args.output,
-        ),
-        Err(e) => fail(e),
-    }
+    run_provider(
+        &args.output,
+        args.replay.is_some(),
+        args.record.as_deref(),
+        args.save_inventory.as_deref(),
+        |rt, progress| {
+            let callback = Arc::new(move |e| progress.aws(e)) as cloudscan_aws::ProgressFn;
+            rt.block_on(cloudscan_aws::scan(&opts, callback))
+                .map(|o| (o.inventory, o.recorded))
+        },
+    )
 }
 
 fn run_gcp(args: GcpArgs) -> u8 {
-    let runtime = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
     let opts = cloudscan_gcp::ScanOptions {
         projects: args.projects.clone(),
         all_projects: args.all_projects,
@@ -379,36 +396,20 @@ fn run_gcp(args: GcpArgs) -> u8 {
         concurrency: usize::from(args.concurrency),
         max_attempts: args.max_attempts,
     };
-    let progress =
-        crate::progress::Display::new(!args.output.no_progress && std::io::stderr().is_terminal());
-    let callback = {
-        let progress = progress.clone();
-        Arc::new(move |event| progress.gcp(event)) as cloudscan_gcp::ProgressFn
-    };
-    let started_at = SystemTime::now();
-    let result = runtime.block_on(cloudscan_gcp::scan(&opts, callback));
-    progress.finish();
-    match result {
-        Ok(output) => conclude(
-            &output.inventory,
-            output.recorded,
-            Scanned {
-                replay: args.replay.is_some(),
-                record: args.record.as_deref(),
-                save_inventory: args.save_inventory.as_deref(),
-                started_at,
-            },
-            &args.output,
-        ),
-        Err(e) => fail(e),
-    }
+    run_provider(
+        &args.output,
+        args.replay.is_some(),
+        args.record.as_deref(),
+        args.save_inventory.as_deref(),
+        |rt, progress| {
+            let callback = Arc::new(move |e| progress.gcp(e)) as cloudscan_gcp::ProgressFn;
+            rt.block_on(cloudscan_gcp::scan(&opts, callback))
+                .map(|o| (o.inventory, o.recorded))
+        },
+    )
 }
 
 fn run_azure(args: AzureArgs) -> u8 {
-    let runtime = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
     let opts = cloudscan_azure::ScanOptions {
         subscriptions: args.subscriptions.clone(),
         all_subscriptions: args.all_subscriptions,
@@ -417,29 +418,17 @@ fn run_azure(args: AzureArgs) -> u8 {
         concurrency: usize::from(args.concurrency),
         max_attempts: args.max_attempts,
     };
-    let progress =
-        crate::progress::Display::new(!args.output.no_progress && std::io::stderr().is_terminal());
-    let callback = {
-        let progress = progress.clone();
-        Arc::new(move |event| progress.azure(event)) as cloudscan_azure::ProgressFn
-    };
-    let started_at = SystemTime::now();
-    let result = runtime.block_on(cloudscan_azure::scan(&opts, callback));
-    progress.finish();
-    match result {
-        Ok(output) => conclude(
-            &output.inventory,
-            output.recorded,
-            Scanned {
-                replay: args.replay.is_some(),
-                record: args.record.as_deref(),
-                save_inventory: args.save_inventory.as_deref(),
-                started_at,
-            },
-            &args.output,
-        ),
-        Err(e) => fail(e),
-    }
+    run_provider(
+        &args.output,
+        args.replay.is_some(),
+        args.record.as_deref(),
+        args.save_inventory.as_deref(),
+        |rt, progress| {
+            let callback = Arc::new(move |e| progress.azure(e)) as cloudscan_azure::ProgressFn;
+            rt.block_on(cloudscan_azure::scan(&opts, callback))
+                .map(|o| (o.inventory, o.recorded))
+        },
+    )
 }
 
 /// How a provider scan ran, for the common ending.
