@@ -54,12 +54,15 @@ fn insecure_gke_project_fires_every_gcp_rule() {
         "api-endpoint-public",
         "audit-logging-disabled",
         "identity-admin-access",
+        "identity-privilege-escalation",
+        "identity-secrets-access",
         "identity-storage-access",
         "local-auth-enabled",
         "node-default-service-account",
         "node-metadata-exposed",
         "secrets-encryption-disabled",
         "workload-identity-disabled",
+        "workload-identity-trust-too-broad",
     ]
     .iter()
     .map(|s| s.to_string())

@@ -37,6 +37,13 @@ ROLES = {
         "iam.serviceAccounts.getOpenIdToken", "iam.serviceAccounts.implicitDelegation",
         "iam.serviceAccounts.list", "iam.serviceAccounts.signBlob", "iam.serviceAccounts.signJwt",
         "resourcemanager.projects.get", "resourcemanager.projects.list"]),
+    "roles/secretmanager.secretAccessor": ("Secret Manager Secret Accessor", [
+        "resourcemanager.projects.get", "resourcemanager.projects.list",
+        "secretmanager.versions.access"]),
+    "roles/iam.serviceAccountKeyAdmin": ("Service Account Key Admin", [
+        "iam.serviceAccountKeys.create", "iam.serviceAccountKeys.delete",
+        "iam.serviceAccountKeys.get", "iam.serviceAccountKeys.list", "iam.serviceAccounts.get",
+        "iam.serviceAccounts.list", "resourcemanager.projects.get", "resourcemanager.projects.list"]),
     "roles/container.defaultNodeServiceAccount": ("Kubernetes Engine Default Node Service Account", [
         "autoscaling.sites.writeMetrics", "logging.logEntries.create",
         "monitoring.metricDescriptors.create", "monitoring.metricDescriptors.list",
@@ -220,6 +227,8 @@ def insecure():
         {"role": "roles/owner", "members": ["user:alice@example.com"]},
         {"role": "roles/storage.objectViewer", "members": [
             f"principal://iam.googleapis.com/projects/{num}/locations/global/workloadIdentityPools/{pool}/subject/ns/batch/sa/runner"]},
+        {"role": "roles/secretmanager.secretAccessor", "members": [f"serviceAccount:{payments_sa}"]},
+        {"role": "roles/iam.serviceAccountKeyAdmin", "members": [f"serviceAccount:{payments_sa}"]},
     ], "auditConfigs": [{"service": "storage.googleapis.com", "auditLogConfigs": [{"logType": "DATA_READ"}]}]})
 
     prod = cluster_base(pid, "us-central1", "prod-public")
@@ -285,7 +294,8 @@ def insecure():
             f"principalSet://iam.googleapis.com/projects/{num}/locations/global/workloadIdentityPools/{pool}/namespace/billing"]},
     ]})
     for r in ["roles/editor", "roles/owner", "roles/storage.objectViewer",
-              "roles/iam.workloadIdentityUser", "roles/iam.serviceAccountTokenCreator"]:
+              "roles/iam.workloadIdentityUser", "roles/iam.serviceAccountTokenCreator",
+              "roles/secretmanager.secretAccessor", "roles/iam.serviceAccountKeyAdmin"]:
         s.role(r)
     s.role(f"projects/{pid}/roles/nodeDebugger", "Node debugger",
            ["compute.instances.get", "compute.instances.getSerialPortOutput", "compute.instances.setMetadata"])

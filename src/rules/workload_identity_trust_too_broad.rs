@@ -23,7 +23,10 @@ tokens minted for other audiences; a provider whose issuer belongs to no scanned
 trust in a cluster nobody audits. EKS Pod Identity: a role trusting `pods.eks.amazonaws.com` \
 without conditions on the session tags (`aws:RequestTag/kubernetes-namespace`, \
 `kubernetes-service-account`, `eks-cluster-arn` or `eks-cluster-name`) can be bound by any Pod \
-Identity association in the account.",
+Identity association in the account. GKE: `roles/iam.workloadIdentityUser` granted to a whole \
+namespace (principalSet), a wildcard, `allUsers` or `allAuthenticatedUsers`. AKS: a federated \
+credential whose issuer is no scanned cluster's, or whose subject is not one dedicated service \
+account.",
     remediation: "IRSA: add `StringEquals` conditions on `ISSUER:sub` = \
 `system:serviceaccount:NAMESPACE:NAME` and `ISSUER:aud` = `sts.amazonaws.com`. Pod Identity: add \
 `StringEquals` conditions on `aws:RequestTag/eks-cluster-arn`, `kubernetes-namespace` and \
@@ -45,7 +48,7 @@ impl Rule for WorkloadIdentityTrustTooBroad {
         match inv.provider {
             Provider::Aws => {}
             Provider::Azure => return azure_credentials(inv, out),
-            Provider::Gcp => return,
+            Provider::Gcp => return gcp_bindings(inv, out),
         }
         for identity in &inv.identities {
             let Some(doc) = identity.trust.as_ref().and_then(|t| t.document.as_ref()) else {
@@ -98,6 +101,59 @@ impl Rule for WorkloadIdentityTrustTooBroad {
                 }
             }
         }
+    }
+}
+
+/// GCP: Workload Identity grants to a whole namespace or pool, or to everyone.
+fn gcp_bindings(inv: &Inventory, out: &mut Vec<Finding>) {
+    use cloudscan_inventory::UsedBy;
+    for identity in &inv.identities {
+        let mut why = Vec::new();
+        for u in &identity.used_by {
+            if let UsedBy::Workload {
+                cluster,
+                namespace,
+                service_account,
+                ..
+            } = u
+            {
+                if namespace == "*" || service_account == "*" {
+                    why.push(format!(
+                        "every service account matching `{namespace}/{service_account}` in cluster `{cluster}` can act as it"
+                    ));
+                }
+            }
+        }
+        for b in &identity.role_bindings {
+            let public = b.member == "allUsers" || b.member == "allAuthenticatedUsers";
+            let impersonation = b.role == "roles/iam.workloadIdentityUser"
+                || b.role == "roles/iam.serviceAccountTokenCreator";
+            if public && impersonation {
+                why.push(format!("`{}` holds {} on it", b.member, b.role));
+            }
+        }
+        if why.is_empty() {
+            continue;
+        }
+        out.push(
+            FindingBuilder::new(
+                &META,
+                &identity.scope,
+                &identity.id,
+                format!(
+                    "service account `{}` is bound too broadly: {}",
+                    identity.name,
+                    why.join("; ")
+                ),
+            )
+            .severity(Severity::Medium)
+            .evidence(Evidence::new(
+                "iam serviceAccounts.getIamPolicy bindings (roles/iam.workloadIdentityUser)",
+                "members",
+                why.clone(),
+            ))
+            .build(),
+        );
     }
 }
 

@@ -233,7 +233,7 @@ async fn insecure_scenario_has_every_insecure_fact() {
         .role_definition("projects/acme-insecure/roles/nodeDebugger")
         .expect("custom role");
     assert!(custom.custom);
-    assert_eq!(inv.role_definitions.len(), 6);
+    assert_eq!(inv.role_definitions.len(), 8);
 
     // Node disks (both pages of disks.aggregatedList; the bastion disk is not a node's).
     let mut volumes: Vec<(&str, &str, Option<&str>)> = inv
