@@ -24,6 +24,8 @@ CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 KV_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+STORAGE_BLOB_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+USER_ACCESS_ADMIN = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
 
 
 def describe(path):
@@ -132,6 +134,15 @@ BUILTINS = {
     ACR_PULL: ("AcrPull", ["Microsoft.ContainerRegistry/registries/pull/read"], [], []),
     KV_SECRETS_USER: ("Key Vault Secrets User", [], [], ["Microsoft.KeyVault/vaults/secrets/getSecret/action",
                                                          "Microsoft.KeyVault/vaults/secrets/readMetadata/action"]),
+    STORAGE_BLOB_CONTRIBUTOR: ("Storage Blob Data Contributor", [
+        "Microsoft.Storage/storageAccounts/blobServices/containers/delete",
+        "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+        "Microsoft.Storage/storageAccounts/blobServices/containers/write"], [], [
+        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete",
+        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"]),
+    USER_ACCESS_ADMIN: ("User Access Administrator", ["*/read", "Microsoft.Authorization/*",
+                                                      "Microsoft.Support/*"], [], []),
 }
 
 
@@ -321,6 +332,9 @@ def insecure():
     acr = add_role(sc, sub, ACR_PULL)
     reader = add_role(sc, sub, READER)
     custom_path = add_role(sc, sub, custom_guid, custom)
+    kv_secrets = add_role(sc, sub, KV_SECRETS_USER)
+    blob_contrib = add_role(sc, sub, STORAGE_BLOB_CONTRIBUTOR)
+    access_admin = add_role(sc, sub, USER_ACCESS_ADMIN)
     registry = "/subscriptions/%s/resourceGroups/rg-shared/providers/Microsoft.ContainerRegistry/registries/acmecr" % sub
     sc.list("%s/providers/Microsoft.Authorization/roleAssignments" % sub_scope, AUTH_API, [
         assignment(sub, "e0000000-0000-4000-8000-000000000001", sub_scope, contributor, prod_kubelet["objectId"]),
@@ -329,6 +343,14 @@ def insecure():
                    custom_path, payments["properties"]["principalId"]),
         assignment(sub, "e0000000-0000-4000-8000-000000000004", sub_scope, reader,
                    deployer["properties"]["principalId"]),
+        # The staging kubelet identity: every secret, every blob, and role assignments in its RG.
+        assignment(sub, "e0000000-0000-4000-8000-000000000006", sub_scope, kv_secrets,
+                   staging_kubelet["objectId"]),
+        assignment(sub, "e0000000-0000-4000-8000-000000000007", sub_scope, blob_contrib,
+                   staging_kubelet["objectId"]),
+        assignment(sub, "e0000000-0000-4000-8000-000000000008",
+                   "/subscriptions/%s/resourceGroups/rg-staging" % sub, access_admin,
+                   staging_kubelet["objectId"]),
         # A human: not a scanned identity, so its role definition is not read.
         assignment(sub, "e0000000-0000-4000-8000-000000000005", sub_scope,
                    "/subscriptions/%s%s8e3af657-a8ff-443c-a75c-2fe8c4bcb635" % (sub, ROLE_DEFS),

@@ -181,7 +181,7 @@ async fn insecure_scenario_has_every_fact() {
     );
 
     // The human's Owner assignment is not an identity of the scan; its role was not read.
-    assert_eq!(inv.azure_role_definitions.len(), 4);
+    assert_eq!(inv.azure_role_definitions.len(), 7);
     assert_eq!(inv.identities.len(), 4);
 
     // cloud-audit-trail-missing facts: the activity log was read and is not exported.
