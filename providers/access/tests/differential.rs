@@ -598,12 +598,20 @@ fn run_oracle(lines: &[String]) -> Vec<Value> {
 
 #[test]
 fn differential_against_iam_simulate() {
-    if !oracle_dir()
-        .join("node_modules/@cloud-copilot/iam-simulate")
-        .is_dir()
-    {
+    let installed = || {
+        oracle_dir()
+            .join("node_modules/@cloud-copilot/iam-simulate")
+            .is_dir()
+    };
+    if !installed() {
+        // First run on a fresh machine: install the oracle (npm ci) the way CI does.
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/install-deps.sh");
+        let _ = std::process::Command::new("bash").arg(script).status();
+    }
+    if !installed() {
         let msg =
-            "iam-simulate oracle not installed: run `npm ci` in providers/access/tests/oracle";
+            "iam-simulate oracle not installed: run tests/install-deps.sh (npm ci in providers/access/tests/oracle)";
         if std::env::var_os("CI").is_some() {
             panic!("{msg} (required when CI is set)");
         }
