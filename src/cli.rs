@@ -86,33 +86,15 @@ pub enum Command {
 pub struct AwsArgs {
     /// Named profile from ~/.aws/config (SSO, assume-role, web identity, credential_process all
     /// work); default: the standard chain (environment, profile, SSO, container, instance)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with = "replay")]
     pub profile: Option<String>,
 
     /// Region to scan; repeat or comma-separate. Default: every region enabled for the account
     #[arg(long = "region", value_name = "REGION", value_delimiter = ',')]
     pub regions: Vec<String>,
 
-    /// Scan recorded API fixtures in DIR instead of AWS (no credentials, no network)
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["record", "profile"])]
-    pub replay: Option<PathBuf>,
-
-    /// Record every API response of this live scan into DIR (credentials, signatures, tokens and
-    /// secret values scrubbed), for --replay later
-    #[arg(long, value_name = "DIR")]
-    pub record: Option<PathBuf>,
-
-    /// Maximum API calls in flight at once
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub concurrency: u16,
-
-    /// Attempts per API call; throttled calls back off and retry (adaptive rate limiting)
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_attempts: u32,
-
-    /// Write the normalized inventory to FILE (re-run rules later with `cloudscan scan`)
-    #[arg(long, value_name = "FILE")]
-    pub save_inventory: Option<PathBuf>,
+    #[command(flatten)]
+    pub collect: CollectArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -129,25 +111,8 @@ pub struct GcpArgs {
     #[arg(long, conflicts_with = "projects")]
     pub all_projects: bool,
 
-    /// Scan recorded API fixtures in DIR instead of Google Cloud (no credentials, no network)
-    #[arg(long, value_name = "DIR", conflicts_with = "record")]
-    pub replay: Option<PathBuf>,
-
-    /// Record every API response of this live scan into DIR (tokens scrubbed)
-    #[arg(long, value_name = "DIR")]
-    pub record: Option<PathBuf>,
-
-    /// Maximum API calls in flight at once
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub concurrency: u16,
-
-    /// Attempts per API call (429 and 5xx back off and retry, honouring Retry-After)
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub max_attempts: u32,
-
-    /// Write the normalized inventory to FILE (re-run rules later with `cloudscan scan`)
-    #[arg(long, value_name = "FILE")]
-    pub save_inventory: Option<PathBuf>,
+    #[command(flatten)]
+    pub collect: CollectArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -164,11 +129,22 @@ pub struct AzureArgs {
     #[arg(long, conflicts_with = "subscriptions")]
     pub all_subscriptions: bool,
 
-    /// Scan recorded ARM fixtures in DIR (token exchange included; no credentials, no network)
+    #[command(flatten)]
+    pub collect: CollectArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// How a provider scan collects: live or from fixtures, recording, limits, saved inventory.
+#[derive(Args, Debug)]
+pub struct CollectArgs {
+    /// Scan recorded API fixtures in DIR instead of the cloud (no credentials, no network)
     #[arg(long, value_name = "DIR", conflicts_with = "record")]
     pub replay: Option<PathBuf>,
 
-    /// Record every ARM response of this live scan into DIR (tokens scrubbed)
+    /// Record every API response of this live scan into DIR (credentials, signatures, tokens and
+    /// secret values scrubbed), for --replay later
     #[arg(long, value_name = "DIR")]
     pub record: Option<PathBuf>,
 
@@ -176,16 +152,13 @@ pub struct AzureArgs {
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
 
-    /// Attempts per API call (429 and 5xx back off and retry, honouring Retry-After)
+    /// Attempts per API call; throttled calls back off and retry (honouring Retry-After)
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
 
     /// Write the normalized inventory to FILE (re-run rules later with `cloudscan scan`)
     #[arg(long, value_name = "FILE")]
     pub save_inventory: Option<PathBuf>,
-
-    #[command(flatten)]
-    pub output: OutputArgs,
 }
 
 #[derive(Args, Debug)]
@@ -332,9 +305,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, u8> {
 /// inventory, rules, report, exit code).
 fn run_provider<E: std::fmt::Display>(
     out: &OutputArgs,
-    replay: bool,
-    record: Option<&Path>,
-    save_inventory: Option<&Path>,
+    collect: &CollectArgs,
     scan: impl FnOnce(
         &tokio::runtime::Runtime,
         crate::progress::Display,
@@ -354,9 +325,9 @@ fn run_provider<E: std::fmt::Display>(
             &inventory,
             recorded,
             Scanned {
-                replay,
-                record,
-                save_inventory,
+                replay: collect.replay.is_some(),
+                record: collect.record.as_deref(),
+                save_inventory: collect.save_inventory.as_deref(),
                 started_at,
             },
             out,
@@ -369,66 +340,48 @@ fn run_aws(args: AwsArgs) -> u8 {
     let opts = cloudscan_aws::ScanOptions {
         profile: args.profile.clone(),
         regions: args.regions.clone(),
-        replay: args.replay.clone(),
-        record: args.record.clone(),
-        concurrency: usize::from(args.concurrency),
-        max_attempts: args.max_attempts,
+        replay: args.collect.replay.clone(),
+        record: args.collect.record.clone(),
+        concurrency: usize::from(args.collect.concurrency),
+        max_attempts: args.collect.max_attempts,
     };
-    run_provider(
-        &args.output,
-        args.replay.is_some(),
-        args.record.as_deref(),
-        args.save_inventory.as_deref(),
-        |rt, progress| {
-            let callback = Arc::new(move |e| progress.aws(e)) as cloudscan_aws::ProgressFn;
-            rt.block_on(cloudscan_aws::scan(&opts, callback))
-                .map(|o| (o.inventory, o.recorded))
-        },
-    )
+    run_provider(&args.output, &args.collect, |rt, progress| {
+        let callback = Arc::new(move |e| progress.aws(e)) as cloudscan_aws::ProgressFn;
+        rt.block_on(cloudscan_aws::scan(&opts, callback))
+            .map(|o| (o.inventory, o.recorded))
+    })
 }
 
 fn run_gcp(args: GcpArgs) -> u8 {
     let opts = cloudscan_gcp::ScanOptions {
         projects: args.projects.clone(),
         all_projects: args.all_projects,
-        replay: args.replay.clone(),
-        record: args.record.clone(),
-        concurrency: usize::from(args.concurrency),
-        max_attempts: args.max_attempts,
+        replay: args.collect.replay.clone(),
+        record: args.collect.record.clone(),
+        concurrency: usize::from(args.collect.concurrency),
+        max_attempts: args.collect.max_attempts,
     };
-    run_provider(
-        &args.output,
-        args.replay.is_some(),
-        args.record.as_deref(),
-        args.save_inventory.as_deref(),
-        |rt, progress| {
-            let callback = Arc::new(move |e| progress.gcp(e)) as cloudscan_gcp::ProgressFn;
-            rt.block_on(cloudscan_gcp::scan(&opts, callback))
-                .map(|o| (o.inventory, o.recorded))
-        },
-    )
+    run_provider(&args.output, &args.collect, |rt, progress| {
+        let callback = Arc::new(move |e| progress.gcp(e)) as cloudscan_gcp::ProgressFn;
+        rt.block_on(cloudscan_gcp::scan(&opts, callback))
+            .map(|o| (o.inventory, o.recorded))
+    })
 }
 
 fn run_azure(args: AzureArgs) -> u8 {
     let opts = cloudscan_azure::ScanOptions {
         subscriptions: args.subscriptions.clone(),
         all_subscriptions: args.all_subscriptions,
-        replay: args.replay.clone(),
-        record: args.record.clone(),
-        concurrency: usize::from(args.concurrency),
-        max_attempts: args.max_attempts,
+        replay: args.collect.replay.clone(),
+        record: args.collect.record.clone(),
+        concurrency: usize::from(args.collect.concurrency),
+        max_attempts: args.collect.max_attempts,
     };
-    run_provider(
-        &args.output,
-        args.replay.is_some(),
-        args.record.as_deref(),
-        args.save_inventory.as_deref(),
-        |rt, progress| {
-            let callback = Arc::new(move |e| progress.azure(e)) as cloudscan_azure::ProgressFn;
-            rt.block_on(cloudscan_azure::scan(&opts, callback))
-                .map(|o| (o.inventory, o.recorded))
-        },
-    )
+    run_provider(&args.output, &args.collect, |rt, progress| {
+        let callback = Arc::new(move |e| progress.azure(e)) as cloudscan_azure::ProgressFn;
+        rt.block_on(cloudscan_azure::scan(&opts, callback))
+            .map(|o| (o.inventory, o.recorded))
+    })
 }
 
 /// How a provider scan ran, for the common ending.
