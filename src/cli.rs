@@ -37,6 +37,13 @@ Examples:
   cloudscan gcp --replay mocks/gcp/insecure        the same, on recorded fixtures
   cloudscan azure --subscription SUB               scan AKS in one subscription
   cloudscan azure --replay mocks/azure/insecure    the same, on recorded fixtures
+  cloudscan aws --profile prod --store --format html -o report.html
+                                                   keep history; the report shows what is new and fixed
+  cloudscan aws --profile prod --store --fail-on high --new-only
+                                                   gate a pipeline on new high findings only
+  cloudscan history                                list stored scans
+  cloudscan diff                                   the newest stored scan against the one before it
+  cloudscan report --scan 12 --format sarif        render a stored scan in another format
   cloudscan scan --inventory inv.json --format json
   cloudscan access --inventory inv.json --capability secrets-read
                                                    who can read secrets, and which pods can become them
@@ -79,6 +86,13 @@ pub enum Command {
     Rules(RulesArgs),
     /// IAM policy tools
     Iam(IamArgs),
+    /// List the scans kept in the history database (`--store`)
+    History(HistoryArgs),
+    /// New, fixed and still-open findings between two stored scans (default: the newest scan
+    /// against the previous scan of the same scopes)
+    Diff(DiffArgs),
+    /// Render a stored scan again, in any format
+    Report(ReportArgs),
 }
 
 #[derive(Args, Debug)]
@@ -193,6 +207,25 @@ pub struct OutputArgs {
     /// No progress display on standard error
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Keep this scan in the history database at PATH (default with no PATH: the user's data
+    /// directory, ~/.local/share/cloudscan/history.db on Linux). The report then shows new,
+    /// fixed and still-open findings since the previous scan of each scope, and the trend
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "", env = "CLOUDSCAN_STORE")]
+    pub store: Option<PathBuf>,
+
+    /// With --fail-on: only findings that are new since the previous stored scan fail the run
+    #[arg(long, requires = "store")]
+    pub new_only: bool,
+
+    /// Configuration with waivers (default: ./cloudscan.toml when it exists)
+    #[arg(long, value_name = "FILE", env = "CLOUDSCAN_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Show only this framework's controls and the findings that map to them
+    /// (cis-eks-1.8, cis-gke-1.9, cis-aks-1.8, 4c-cloud); --fail-on then gates on those findings
+    #[arg(long, value_name = "ID")]
+    pub framework: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,8 +245,120 @@ fn parse_fail_on(s: &str) -> Result<FailOn, String> {
 pub enum Format {
     /// Findings grouped by severity, coverage per service, summary
     Table,
-    /// The versioned JSON report (schema cloudscan.report/v1)
+    /// The versioned JSON report (schema cloudscan.report/v2)
     Json,
+    /// SARIF 2.1.0, for code-scanning dashboards
+    Sarif,
+    /// Markdown: summary, changes, findings, framework controls
+    Markdown,
+    /// One self-contained HTML file: summary, charts, trend, findings, frameworks
+    Html,
+}
+
+/// Formats of the listing commands (access, rules, history).
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ListFormat {
+    /// Human-readable
+    Table,
+    /// JSON
+    Json,
+}
+
+/// Where the history database is: `--store PATH`, or the default path for a bare `--store`.
+fn store_path(store: &Path) -> Result<PathBuf, String> {
+    if store.as_os_str().is_empty() {
+        crate::history::default_path().ok_or_else(|| {
+            "no data directory is known for this user (HOME unset?): give --store PATH".to_string()
+        })
+    } else {
+        Ok(store.to_path_buf())
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct StoreArgs {
+    /// The history database (default: ~/.local/share/cloudscan/history.db on Linux)
+    #[arg(long, value_name = "PATH", env = "CLOUDSCAN_STORE")]
+    pub store: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    fn open(&self) -> Result<crate::history::Store, String> {
+        let path = store_path(self.store.as_deref().unwrap_or(Path::new("")))?;
+        if !path.exists() {
+            return Err(format!(
+                "no history database at `{}`: scan with --store first",
+                path.display()
+            ));
+        }
+        crate::history::Store::open(&path).map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// Only scans of this provider (aws, gcp, azure)
+    #[arg(long, value_name = "NAME")]
+    pub provider: Option<String>,
+
+    /// Only scans that covered this scope (account, project or subscription id)
+    #[arg(long, value_name = "ID")]
+    pub scope: Option<String>,
+
+    /// At most this many scans, newest first
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub limit: usize,
+
+    /// Output format (table or json)
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// The baseline scan id (default: the previous scan of the same scopes as --to)
+    #[arg(long, value_name = "SCAN")]
+    pub from: Option<i64>,
+
+    /// The scan to compare (default: the newest)
+    #[arg(long, value_name = "SCAN")]
+    pub to: Option<i64>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Exit with code 1 when a new finding at or above this severity exists
+    #[arg(long, value_name = "SEVERITY", default_value = "never", value_parser = parse_fail_on)]
+    pub fail_on: FailOn,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// The scan to render (default: the newest)
+    #[arg(long, value_name = "SCAN")]
+    pub scan: Option<i64>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Write the report to FILE instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Show only this framework's controls and the findings that map to them
+    #[arg(long, value_name = "ID")]
+    pub framework: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -231,8 +376,8 @@ pub struct AccessArgs {
     pub identity: Option<String>,
 
     /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
 }
 
 #[derive(Args, Debug)]
@@ -241,8 +386,8 @@ pub struct RulesArgs {
     pub id: Option<String>,
 
     /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
 }
 
 #[derive(Args, Debug)]
@@ -285,6 +430,9 @@ pub fn run() -> ExitCode {
         Command::Iam(IamArgs {
             command: IamCommand::Simulate { batch },
         }) => run_simulate(&batch),
+        Command::History(args) => run_history(args),
+        Command::Diff(args) => run_diff(args),
+        Command::Report(args) => run_report(args),
     };
     ExitCode::from(code)
 }
@@ -451,6 +599,25 @@ pub fn load_inventory(path: &Path) -> Result<Inventory, String> {
 }
 
 fn finish(inventory: &Inventory, mode: Mode, started_at: SystemTime, out: &OutputArgs) -> u8 {
+    // Everything that can fail on user input is checked before the (possibly long) work.
+    let framework = match out.framework.as_deref().map(crate::frameworks::find) {
+        Some(Err(e)) => return fail(e),
+        Some(Ok(fw)) => Some(fw),
+        None => None,
+    };
+    let config = match load_config(out.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let mut store = match out.store.as_deref().map(store_path) {
+        Some(Ok(path)) => match crate::history::Store::open(&path) {
+            Ok(store) => Some(store),
+            Err(e) => return fail(e),
+        },
+        Some(Err(e)) => return fail(e),
+        None => None,
+    };
+
     let findings: Vec<Finding> = rules::evaluate(inventory);
     let report = Report {
         inventory,
@@ -459,21 +626,41 @@ fn finish(inventory: &Inventory, mode: Mode, started_at: SystemTime, out: &Outpu
         started_at,
         finished_at: SystemTime::now(),
     };
-    let text = match out.format {
-        Format::Table => report::table::render(&report),
-        Format::Json => report::json::render(&report),
-    };
-    if let Err(e) = emit(out.output.as_deref(), &text) {
+    let mut doc = report::json::build(&report);
+    crate::waivers::apply(&mut doc, &config, crate::waivers::Day::today());
+    doc.frameworks = crate::frameworks::assess(&doc, None);
+    if let Some(store) = &mut store {
+        let stored = store
+            .diff_with_previous(&mut doc, None)
+            .and_then(|()| store.trend(&doc, TREND_SCANS - 1))
+            .and_then(|mut trend| {
+                trend.push(trend_point(&doc));
+                doc.trend = trend;
+                store.save(&mut doc)
+            });
+        if let Err(e) = stored {
+            return fail(e);
+        }
+    }
+    for note in doc.waivers.expired.iter().chain(&doc.waivers.stale) {
+        eprintln!("warning: {}", note.message);
+    }
+    if let Some(fw) = framework {
+        crate::frameworks::restrict(&mut doc, fw);
+    }
+    if let Err(e) = emit(out.output.as_deref(), &render(&doc, out.format)) {
         return fail(e);
     }
     let failing = match out.fail_on {
         FailOn::Never => false,
-        FailOn::At(threshold) => findings.iter().any(|f| f.severity >= threshold),
+        FailOn::At(threshold) => doc
+            .open()
+            .any(|f| severity_of(f) >= threshold && (!out.new_only || crate::history::is_new(f))),
     };
-    if !report.complete() && !out.allow_incomplete {
-        let gaps = report.gaps().count();
+    if !doc.scan.complete && !out.allow_incomplete {
         eprintln!(
-            "warning: scan incomplete: {gaps} service/region(s) could not be read fully (see coverage); exit code {}",
+            "warning: scan incomplete: {} service/region(s) could not be read fully (see coverage); exit code {}",
+            doc.summary.coverage_incomplete,
             exit::INCOMPLETE
         );
         return exit::INCOMPLETE;
@@ -482,6 +669,228 @@ fn finish(inventory: &Inventory, mode: Mode, started_at: SystemTime, out: &Outpu
         exit::FINDINGS
     } else {
         exit::OK
+    }
+}
+
+/// How many scans the trend chart shows.
+const TREND_SCANS: usize = 30;
+
+fn trend_point(doc: &report::json::ReportDoc) -> report::json::TrendPoint {
+    let s = &doc.summary;
+    report::json::TrendPoint {
+        scan_id: 0,
+        started_at: doc.scan.started_at.clone(),
+        critical: s.critical,
+        high: s.high,
+        medium: s.medium,
+        low: s.low,
+        info: s.info,
+        waived: s.waived,
+    }
+}
+
+fn severity_of(f: &report::json::FindingRow) -> Severity {
+    f.severity.parse().unwrap_or(Severity::Info)
+}
+
+/// Reads `--config`, or `./cloudscan.toml` when it exists; no file means no waivers.
+fn load_config(path: Option<&Path>) -> Result<crate::waivers::Config, String> {
+    let default = Path::new(crate::waivers::DEFAULT_CONFIG);
+    let path = match path {
+        Some(p) => p,
+        None if default.is_file() => default,
+        None => return Ok(crate::waivers::Config::default()),
+    };
+    let known: Vec<&str> = rules::registry().iter().map(|r| r.meta().id).collect();
+    crate::waivers::Config::load(path, &known).map_err(|e| e.to_string())
+}
+
+fn render(doc: &report::json::ReportDoc, format: Format) -> String {
+    match format {
+        Format::Table => report::table::render(doc),
+        Format::Json => report::json::render(doc),
+        Format::Sarif => report::sarif::render(doc),
+        Format::Markdown => report::markdown::render(doc),
+        Format::Html => report::html::render(doc),
+    }
+}
+
+fn run_history(args: HistoryArgs) -> u8 {
+    let store = match args.store.open() {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let entries = match store.list(args.provider.as_deref(), args.scope.as_deref(), args.limit) {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    let text = match args.format {
+        ListFormat::Json => serde_json::to_string_pretty(&entries).unwrap_or_default() + "\n",
+        ListFormat::Table => {
+            let mut s = format!(
+                "{:>5}  {:<20}  {:<6}  {:<8}  {:<28}  {:>4} {:>4} {:>4} {:>4} {:>4}  {:>6}  {:>4}  {:>5}\n",
+                "scan", "started", "cloud", "mode", "scopes", "crit", "high", "med", "low", "info", "waived", "new", "fixed"
+            );
+            for e in &entries {
+                s.push_str(&format!(
+                    "{:>5}  {:<20}  {:<6}  {:<8}  {:<28}  {:>4} {:>4} {:>4} {:>4} {:>4}  {:>6}  {:>4}  {:>5}{}\n",
+                    e.id,
+                    e.started_at,
+                    e.provider,
+                    e.mode,
+                    e.scopes.join(","),
+                    e.critical,
+                    e.high,
+                    e.medium,
+                    e.low,
+                    e.info,
+                    e.waived,
+                    e.new,
+                    e.fixed,
+                    if e.complete { "" } else { "  (incomplete)" }
+                ));
+            }
+            if entries.is_empty() {
+                s.push_str("no scans match\n");
+            }
+            s
+        }
+    };
+    match emit(None, &text) {
+        Ok(()) => exit::OK,
+        Err(e) => fail(e),
+    }
+}
+
+fn run_diff(args: DiffArgs) -> u8 {
+    let store = match args.store.open() {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let to = match args.to.map(Ok).unwrap_or_else(|| store.latest()) {
+        Ok(id) => id,
+        Err(e) => return fail(e),
+    };
+    let from = match args.from {
+        Some(id) => id,
+        None => match store.previous_of(to) {
+            Ok(Some(id)) => id,
+            Ok(None) => {
+                return fail(format!(
+                    "scan {to} is the first stored scan of its scopes: nothing to compare it with"
+                ))
+            }
+            Err(e) => return fail(e),
+        },
+    };
+    let doc = match store.diff_scans(from, to) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    let text = match args.format {
+        Format::Table => render_diff_table(&doc, from, to),
+        Format::Json => {
+            serde_json::to_string_pretty(&serde_json::json!({
+                "schema_version": "cloudscan.diff/v1",
+                "from": from,
+                "to": to,
+                "diff": doc.diff,
+                "new": doc.open().filter(|f| crate::history::is_new(f)).collect::<Vec<_>>(),
+            }))
+            .unwrap_or_default()
+                + "\n"
+        }
+        other => render(&doc, other),
+    };
+    if let Err(e) = emit(None, &text) {
+        return fail(e);
+    }
+    let failing = match args.fail_on {
+        FailOn::Never => false,
+        FailOn::At(threshold) => doc
+            .open()
+            .any(|f| crate::history::is_new(f) && severity_of(f) >= threshold),
+    };
+    if failing {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    }
+}
+
+fn render_diff_table(doc: &report::json::ReportDoc, from: i64, to: i64) -> String {
+    let mut s = String::new();
+    let Some(diff) = &doc.diff else {
+        return s;
+    };
+    s.push_str(&format!(
+        "scan {to} ({}) against scan {from}: {} new, {} fixed, {} still open",
+        doc.scan.started_at,
+        diff.new,
+        diff.fixed.len(),
+        diff.open
+    ));
+    if !diff.unverified.is_empty() {
+        s.push_str(&format!(
+            ", {} not re-assessed (scope not read completely)",
+            diff.unverified.len()
+        ));
+    }
+    s.push_str("\n\n");
+    for f in doc.open().filter(|f| crate::history::is_new(f)) {
+        s.push_str(&format!(
+            "  new    {:<8} {:<34} {}\n",
+            f.severity, f.rule_id, f.resource
+        ));
+    }
+    for f in &diff.fixed {
+        s.push_str(&format!(
+            "  fixed  {:<8} {:<34} {}\n",
+            f.severity, f.rule_id, f.resource
+        ));
+    }
+    for f in &diff.unverified {
+        s.push_str(&format!(
+            "  ?      {:<8} {:<34} {} (not re-assessed)\n",
+            f.severity, f.rule_id, f.resource
+        ));
+    }
+    for f in doc
+        .open()
+        .filter(|f| f.change == Some(report::json::Change::Open))
+    {
+        s.push_str(&format!(
+            "  open   {:<8} {:<34} {}\n",
+            f.severity, f.rule_id, f.resource
+        ));
+    }
+    s
+}
+
+fn run_report(args: ReportArgs) -> u8 {
+    let framework = match args.framework.as_deref().map(crate::frameworks::find) {
+        Some(Err(e)) => return fail(e),
+        Some(Ok(fw)) => Some(fw),
+        None => None,
+    };
+    let store = match args.store.open() {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let id = match args.scan.map(Ok).unwrap_or_else(|| store.latest()) {
+        Ok(id) => id,
+        Err(e) => return fail(e),
+    };
+    let mut doc = match store.load(id) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    if let Some(fw) = framework {
+        crate::frameworks::restrict(&mut doc, fw);
+    }
+    match emit(args.output.as_deref(), &render(&doc, args.format)) {
+        Ok(()) => exit::OK,
+        Err(e) => fail(e),
     }
 }
 
@@ -519,8 +928,8 @@ fn run_access(args: AccessArgs) -> u8 {
             ));
         };
         match args.format {
-            Format::Table => report::access::render_identity(id, f),
-            Format::Json => {
+            ListFormat::Table => report::access::render_identity(id, f),
+            ListFormat::Json => {
                 let holders: Vec<_> = [
                     "admin",
                     "secrets-read",
@@ -540,8 +949,8 @@ fn run_access(args: AccessArgs) -> u8 {
         let capability = args.capability.as_deref().unwrap_or("admin");
         let holders = report::access::holders(&inventory, &facts, capability);
         match args.format {
-            Format::Table => report::access::render_holders(capability, &holders),
-            Format::Json => serde_json::to_string_pretty(&holders).unwrap_or_default() + "\n",
+            ListFormat::Table => report::access::render_holders(capability, &holders),
+            ListFormat::Json => serde_json::to_string_pretty(&holders).unwrap_or_default() + "\n",
         }
     };
     match emit(None, &text) {
@@ -563,11 +972,11 @@ fn run_rules(args: RulesArgs) -> u8 {
         None => registry,
     };
     let text = match args.format {
-        Format::Json => {
+        ListFormat::Json => {
             let metas: Vec<_> = selected.iter().map(|r| r.meta()).collect();
             serde_json::to_string_pretty(&metas).unwrap_or_default() + "\n"
         }
-        Format::Table if args.id.is_some() => {
+        ListFormat::Table if args.id.is_some() => {
             let mut s = String::new();
             for rule in &selected {
                 let m = rule.meta();
@@ -587,7 +996,7 @@ fn run_rules(args: RulesArgs) -> u8 {
             }
             s
         }
-        Format::Table => {
+        ListFormat::Table => {
             let mut s = String::new();
             for rule in &selected {
                 let m = rule.meta();

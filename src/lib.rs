@@ -5,7 +5,10 @@
 pub mod access;
 pub mod cli;
 pub mod finding;
+pub mod frameworks;
+pub mod history;
 pub mod net;
 pub mod progress;
 pub mod report;
 pub mod rules;
+pub mod waivers;

@@ -1,167 +1,417 @@
-//! The JSON report. Its structs are frozen and versioned (`schema_version`), decoupled from the
-//! internal types: a change here is a change of the public format.
+//! The report document: what every output format renders and what the history store keeps.
+//!
+//! Its structs are the public JSON format (`schema_version`), decoupled from the internal types:
+//! a change here is a change of the format. They are owned and deserializable so a stored scan
+//! can be rendered again in any format (`cloudscan report --scan ID --format html`).
+//!
+//! v2 (over v1): findings carry `status` (open or waived), `waiver` and `change` (new or open
+//! since the previous scan); severity counts in `summary` count open findings only; new
+//! top-level `waivers`, `diff`, `frameworks`, `trend` and `scan.clusters`, `scan.id`.
 
 use super::Report;
 use crate::finding::Evidence;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-pub const REPORT_SCHEMA: &str = "cloudscan.report/v1";
+pub const REPORT_SCHEMA: &str = "cloudscan.report/v2";
 
-#[derive(Serialize)]
-pub struct JsonReport<'a> {
-    pub schema_version: &'static str,
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportDoc {
+    pub schema_version: String,
     pub tool: Tool,
-    pub scan: Scan<'a>,
+    pub scan: ScanMeta,
     pub summary: Summary,
-    pub coverage: Vec<CoverageRow<'a>>,
-    pub findings: Vec<FindingRow<'a>>,
+    pub coverage: Vec<CoverageRow>,
+    pub findings: Vec<FindingRow>,
+    /// Waivers that no longer apply (expired) or match nothing (stale).
+    #[serde(default)]
+    pub waivers: WaiverNotes,
+    /// Changes since the previous stored scan of each scope; absent when no history was used.
+    #[serde(default)]
+    pub diff: Option<DiffDoc>,
+    /// Framework controls (CIS benchmarks, 4C Cloud layer) and their status in this scan.
+    #[serde(default)]
+    pub frameworks: Vec<FrameworkDoc>,
+    /// Open findings per severity across the stored scans of these scopes, oldest first
+    /// (including this scan); empty when no history was used.
+    #[serde(default)]
+    pub trend: Vec<TrendPoint>,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tool {
-    pub name: &'static str,
-    pub version: &'static str,
+    pub name: String,
+    pub version: String,
 }
 
-#[derive(Serialize)]
-pub struct Scan<'a> {
-    pub provider: &'static str,
-    pub mode: &'static str,
-    pub scopes: Vec<ScopeRow<'a>>,
-    pub caller: Option<&'a str>,
-    pub regions: &'a [String],
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScanMeta {
+    /// The id of this scan in the history store, when it was stored.
+    #[serde(default)]
+    pub id: Option<i64>,
+    /// aws, gcp or azure.
+    pub provider: String,
+    /// live, replay or inventory.
+    pub mode: String,
+    pub scopes: Vec<ScopeRow>,
+    pub caller: Option<String>,
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub clusters: Vec<ClusterRow>,
+    /// RFC 3339, UTC, seconds.
     pub started_at: String,
     pub finished_at: String,
-    pub duration_ms: u128,
+    pub duration_ms: u64,
+    /// True when every collector read everything it tried.
     pub complete: bool,
 }
 
-#[derive(Serialize)]
-pub struct ScopeRow<'a> {
-    pub id: &'a str,
-    pub name: Option<&'a str>,
-    pub partition: Option<&'a str>,
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScopeRow {
+    pub id: String,
+    pub name: Option<String>,
+    pub partition: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterRow {
+    pub name: String,
+    /// ARN / full resource name / Azure id.
+    pub id: String,
+    pub scope: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Summary {
+    /// Every finding, open and waived.
     pub findings: usize,
+    /// Open (not waived) findings per severity.
     pub critical: usize,
     pub high: usize,
     pub medium: usize,
     pub low: usize,
     pub info: usize,
+    #[serde(default)]
+    pub waived: usize,
+    /// New since the previous scan (only with history).
+    #[serde(default)]
+    pub new: usize,
+    /// Fixed since the previous scan (only with history).
+    #[serde(default)]
+    pub fixed: usize,
     pub coverage_complete: usize,
     pub coverage_incomplete: usize,
 }
 
-#[derive(Serialize)]
-pub struct CoverageRow<'a> {
-    pub scope: &'a str,
-    pub service: &'a str,
-    pub region: &'a str,
-    pub status: &'static str,
-    pub detail: Option<&'a str>,
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CoverageRow {
+    pub scope: String,
+    pub service: String,
+    pub region: String,
+    /// complete, partial, unsupported or failed.
+    pub status: String,
+    pub detail: Option<String>,
 }
 
-#[derive(Serialize)]
-pub struct FindingRow<'a> {
-    pub rule_id: &'a str,
-    pub title: &'a str,
-    pub severity: &'static str,
-    pub resource: &'a str,
-    pub scope: &'a str,
-    pub region: Option<&'a str>,
-    pub cluster: Option<&'a str>,
-    pub node_pool: Option<&'a str>,
-    pub message: &'a str,
-    pub evidence: &'a [Evidence],
-    pub remediation: &'a str,
-    pub compliance: &'a [String],
-    pub fingerprint: &'a str,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FindingStatus {
+    #[default]
+    Open,
+    Waived,
 }
 
-fn rfc3339(t: std::time::SystemTime) -> String {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    /// Not in the previous scan of this scope.
+    New,
+    /// Also in the previous scan of this scope.
+    Open,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FindingRow {
+    pub rule_id: String,
+    pub title: String,
+    /// critical, high, medium, low or info.
+    pub severity: String,
+    pub resource: String,
+    pub scope: String,
+    pub region: Option<String>,
+    pub cluster: Option<String>,
+    pub node_pool: Option<String>,
+    pub message: String,
+    pub evidence: Vec<Evidence>,
+    pub remediation: String,
+    pub compliance: Vec<String>,
+    pub fingerprint: String,
+    #[serde(default)]
+    pub status: FindingStatus,
+    #[serde(default)]
+    pub waiver: Option<WaiverRef>,
+    /// Only with history: new or still open since the previous scan of the scope.
+    #[serde(default)]
+    pub change: Option<Change>,
+}
+
+/// The waiver that applies to a finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaiverRef {
+    pub rule: String,
+    pub resource: String,
+    pub reason: String,
+    pub owner: String,
+    /// YYYY-MM-DD; the waiver applies through this day (UTC).
+    pub expires: String,
+    /// Where the waiver is written: `cloudscan.toml:12`.
+    pub location: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WaiverNotes {
+    /// Waivers past their expiry date that would otherwise match findings (those findings are open).
+    pub expired: Vec<WaiverNote>,
+    /// Waivers (not expired) that match no finding of this scan.
+    pub stale: Vec<WaiverNote>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WaiverNote {
+    pub waiver: WaiverRef,
+    /// How many findings the waiver matches (0 for stale).
+    pub matches: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DiffDoc {
+    /// The scan each scope was compared with (none: first scan of the scope).
+    pub baselines: Vec<Baseline>,
+    pub new: usize,
+    pub open: usize,
+    /// In the baseline, not in this scan, and this scan read the scope completely.
+    pub fixed: Vec<GoneFinding>,
+    /// In the baseline, not in this scan, but this scan could not read the scope completely:
+    /// not counted as fixed.
+    pub unverified: Vec<GoneFinding>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Baseline {
+    pub scope: String,
+    pub scan_id: Option<i64>,
+    pub started_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GoneFinding {
+    pub fingerprint: String,
+    pub rule_id: String,
+    pub title: String,
+    pub severity: String,
+    pub resource: String,
+    pub scope: String,
+    pub cluster: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FrameworkDoc {
+    /// e.g. `cis-eks-1.8`, `4c-cloud`.
+    pub id: String,
+    pub title: String,
+    pub passed: usize,
+    pub failed: usize,
+    pub not_assessed: usize,
+    pub controls: Vec<ControlDoc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlStatus {
+    Passed,
+    Failed,
+    NotAssessed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ControlDoc {
+    /// e.g. `5.4.1`.
+    pub id: String,
+    pub title: String,
+    pub status: ControlStatus,
+    /// Why: the failing findings' count, what passed, or why it could not be assessed.
+    pub reason: String,
+    /// The rules that assess the control.
+    pub rules: Vec<String>,
+    /// Fingerprints of the open findings that fail it.
+    pub findings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrendPoint {
+    pub scan_id: i64,
+    pub started_at: String,
+    pub critical: usize,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+    pub info: usize,
+    pub waived: usize,
+}
+
+pub fn rfc3339(t: std::time::SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
-pub fn build<'a>(report: &'a Report<'a>) -> JsonReport<'a> {
-    use crate::finding::Severity::*;
+/// Builds the document for a finished scan, without waivers, diff, frameworks or trend (the
+/// pipeline in [`crate::assess`] adds those).
+pub fn build(report: &Report<'_>) -> ReportDoc {
     let inv = report.inventory;
     let incomplete = report.gaps().count();
-    JsonReport {
-        schema_version: REPORT_SCHEMA,
+    let findings: Vec<FindingRow> = report
+        .findings
+        .iter()
+        .map(|f| FindingRow {
+            rule_id: f.rule_id.clone(),
+            title: f.title.clone(),
+            severity: f.severity.as_str().to_string(),
+            resource: f.resource.clone(),
+            scope: f.scope.clone(),
+            region: f.region.clone(),
+            cluster: f.cluster.clone(),
+            node_pool: f.node_pool.clone(),
+            message: f.message.clone(),
+            evidence: f.evidence.clone(),
+            remediation: f.remediation.clone(),
+            compliance: f.compliance.clone(),
+            fingerprint: f.fingerprint.clone(),
+            status: FindingStatus::Open,
+            waiver: None,
+            change: None,
+        })
+        .collect();
+    let mut doc = ReportDoc {
+        schema_version: REPORT_SCHEMA.to_string(),
         tool: Tool {
-            name: "cloudscan",
-            version: env!("CARGO_PKG_VERSION"),
+            name: "cloudscan".to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
         },
-        scan: Scan {
-            provider: inv.provider.as_str(),
-            mode: report.mode.as_str(),
+        scan: ScanMeta {
+            id: None,
+            provider: inv.provider.as_str().to_string(),
+            mode: report.mode.as_str().to_string(),
             scopes: inv
                 .scopes
                 .iter()
                 .map(|s| ScopeRow {
-                    id: &s.id,
-                    name: s.name.as_deref(),
-                    partition: s.partition.as_deref(),
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                    partition: s.partition.clone(),
                 })
                 .collect(),
-            caller: inv.caller.as_deref(),
-            regions: &inv.regions,
+            caller: inv.caller.clone(),
+            regions: inv.regions.clone(),
+            clusters: inv
+                .clusters
+                .iter()
+                .map(|c| ClusterRow {
+                    name: c.name.clone(),
+                    id: c.id.clone(),
+                    scope: c.scope.clone(),
+                    region: c.region.clone(),
+                })
+                .collect(),
             started_at: rfc3339(report.started_at),
             finished_at: rfc3339(report.finished_at),
             duration_ms: report
                 .finished_at
                 .duration_since(report.started_at)
-                .map(|d| d.as_millis())
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
                 .unwrap_or(0),
             complete: report.complete(),
         },
-        summary: Summary {
-            findings: report.findings.len(),
-            critical: report.count(Critical),
-            high: report.count(High),
-            medium: report.count(Medium),
-            low: report.count(Low),
-            info: report.count(Info),
-            coverage_complete: inv.coverage.len() - incomplete,
-            coverage_incomplete: incomplete,
-        },
+        summary: Summary::default(),
         coverage: inv
             .coverage
             .iter()
             .map(|c| CoverageRow {
-                scope: &c.scope,
-                service: &c.service,
-                region: &c.region,
-                status: c.status.as_str(),
-                detail: c.detail.as_deref(),
+                scope: c.scope.clone(),
+                service: c.service.clone(),
+                region: c.region.clone(),
+                status: c.status.as_str().to_string(),
+                detail: c.detail.clone(),
             })
             .collect(),
-        findings: report
-            .findings
+        findings,
+        waivers: WaiverNotes::default(),
+        diff: None,
+        frameworks: Vec::new(),
+        trend: Vec::new(),
+    };
+    doc.summary.coverage_complete = inv.coverage.len() - incomplete;
+    doc.summary.coverage_incomplete = incomplete;
+    doc.recount();
+    doc
+}
+
+impl ReportDoc {
+    /// Recomputes the finding counts of `summary` from `findings` and `diff`.
+    pub fn recount(&mut self) {
+        let s = &mut self.summary;
+        s.findings = self.findings.len();
+        s.critical = 0;
+        s.high = 0;
+        s.medium = 0;
+        s.low = 0;
+        s.info = 0;
+        s.waived = 0;
+        s.new = 0;
+        for f in &self.findings {
+            if f.status == FindingStatus::Waived {
+                s.waived += 1;
+                continue;
+            }
+            if f.change == Some(Change::New) {
+                s.new += 1;
+            }
+            match f.severity.as_str() {
+                "critical" => s.critical += 1,
+                "high" => s.high += 1,
+                "medium" => s.medium += 1,
+                "low" => s.low += 1,
+                _ => s.info += 1,
+            }
+        }
+        s.fixed = self.diff.as_ref().map(|d| d.fixed.len()).unwrap_or(0);
+    }
+
+    /// The open (not waived) findings.
+    pub fn open(&self) -> impl Iterator<Item = &FindingRow> {
+        self.findings
             .iter()
-            .map(|f| FindingRow {
-                rule_id: &f.rule_id,
-                title: &f.title,
-                severity: f.severity.as_str(),
-                resource: &f.resource,
-                scope: &f.scope,
-                region: f.region.as_deref(),
-                cluster: f.cluster.as_deref(),
-                node_pool: f.node_pool.as_deref(),
-                message: &f.message,
-                evidence: &f.evidence,
-                remediation: &f.remediation,
-                compliance: &f.compliance,
-                fingerprint: &f.fingerprint,
-            })
-            .collect(),
+            .filter(|f| f.status == FindingStatus::Open)
+    }
+
+    /// Parses a stored or saved report document, checking its schema version.
+    pub fn from_json(text: &str) -> Result<ReportDoc, String> {
+        let doc: ReportDoc = serde_json::from_str(text).map_err(|e| {
+            format!(
+                "not a cloudscan report: {e} (line {}, column {})",
+                e.line(),
+                e.column()
+            )
+        })?;
+        if doc.schema_version != REPORT_SCHEMA {
+            return Err(format!(
+                "report schema `{}` is not `{REPORT_SCHEMA}`",
+                doc.schema_version
+            ));
+        }
+        Ok(doc)
     }
 }
 
-pub fn render(report: &Report<'_>) -> String {
-    let json = build(report);
-    serde_json::to_string_pretty(&json).unwrap_or_default() + "\n"
+pub fn render(doc: &ReportDoc) -> String {
+    serde_json::to_string_pretty(doc).unwrap_or_default() + "\n"
 }

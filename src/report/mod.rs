@@ -1,7 +1,10 @@
 //! Reports: every output format renders the same [`Report`].
 
 pub mod access;
+pub mod html;
 pub mod json;
+pub mod markdown;
+pub mod sarif;
 pub mod table;
 
 use crate::finding::{Finding, Severity};

@@ -1,8 +1,7 @@
 //! The human report: findings grouped by severity, then coverage, then a summary.
 
-use super::Report;
+use super::json::{Change, FindingStatus, ReportDoc};
 use crate::finding::Severity;
-use cloudscan_inventory::CoverageStatus;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use tabled::settings::{object::Columns, Modify, Style, Width};
@@ -43,42 +42,39 @@ fn short(resource: &str) -> String {
     }
 }
 
-pub fn render(report: &Report<'_>) -> String {
+pub fn render(doc: &ReportDoc) -> String {
     let mut out = String::new();
-    let inv = report.inventory;
-    let scopes: Vec<&str> = inv.scopes.iter().map(|s| s.id.as_str()).collect();
+    let scan = &doc.scan;
+    let scopes: Vec<&str> = scan.scopes.iter().map(|s| s.id.as_str()).collect();
     let _ = writeln!(
         out,
-        "cloudscan {} report: {} {} ({} mode), {} region(s), {} cluster(s)",
-        inv.provider.as_str(),
+        "cloudscan {} report: {} {} ({} mode), {} region(s), {} cluster(s){}",
+        scan.provider,
         if scopes.len() == 1 { "scope" } else { "scopes" },
         scopes.join(", "),
-        report.mode.as_str(),
-        inv.regions.len(),
-        inv.clusters.len(),
+        scan.mode,
+        scan.regions.len(),
+        scan.clusters.len(),
+        scan.id
+            .map(|id| format!(", stored as scan {id}"))
+            .unwrap_or_default(),
     );
-    if let Some(caller) = &inv.caller {
+    if let Some(caller) = &scan.caller {
         let _ = writeln!(out, "scanned as {caller}");
     }
     let _ = writeln!(out);
 
     for severity in Severity::ALL {
-        let rows: Vec<FindingLine> = report
-            .findings
-            .iter()
-            .filter(|f| f.severity == severity)
+        let rows: Vec<FindingLine> = doc
+            .open()
+            .filter(|f| f.severity == severity.as_str())
             .map(|f| FindingLine {
-                rule: f.rule_id.clone(),
+                rule: match f.change {
+                    Some(Change::New) => format!("{}\n(new)", f.rule_id),
+                    _ => f.rule_id.clone(),
+                },
                 resource: short(&f.resource),
-                location: [
-                    f.region.as_deref(),
-                    f.cluster.as_deref(),
-                    f.node_pool.as_deref(),
-                ]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" / "),
+                location: location(f),
                 message: f.message.clone(),
             })
             .collect();
@@ -91,29 +87,104 @@ pub fn render(report: &Report<'_>) -> String {
             severity.as_str().to_ascii_uppercase(),
             rows.len()
         );
-        let mut table = Table::new(rows);
-        table
-            .with(Style::rounded())
-            .with(Modify::new(Columns::one(1)).with(Width::wrap(40)))
-            .with(Modify::new(Columns::one(3)).with(Width::wrap(70)));
-        let _ = writeln!(out, "{table}\n");
+        let _ = writeln!(out, "{}\n", finding_table(rows));
     }
-    if report.findings.is_empty() {
-        let _ = writeln!(out, "No findings.\n");
+    if doc.open().next().is_none() {
+        let _ = writeln!(out, "No open findings.\n");
+    }
+
+    let waived: Vec<FindingLine> = doc
+        .findings
+        .iter()
+        .filter(|f| f.status == FindingStatus::Waived)
+        .map(|f| {
+            let w = f.waiver.as_ref();
+            FindingLine {
+                rule: format!("{}\n({})", f.rule_id, f.severity),
+                resource: short(&f.resource),
+                location: location(f),
+                message: w
+                    .map(|w| {
+                        format!(
+                            "waived until {} by {}: {} ({})",
+                            w.expires, w.owner, w.reason, w.location
+                        )
+                    })
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    if !waived.is_empty() {
+        let _ = writeln!(out, "WAIVED ({})", waived.len());
+        let _ = writeln!(out, "{}\n", finding_table(waived));
+    }
+    for note in doc.waivers.expired.iter().chain(&doc.waivers.stale) {
+        let _ = writeln!(out, "warning: {}", note.message);
+    }
+    if !doc.waivers.expired.is_empty() || !doc.waivers.stale.is_empty() {
+        let _ = writeln!(out);
+    }
+
+    if let Some(diff) = &doc.diff {
+        let compared: Vec<String> = diff
+            .baselines
+            .iter()
+            .map(|b| match b.scan_id {
+                Some(id) => format!("{} vs scan {id}", b.scope),
+                None => format!("{}: first stored scan", b.scope),
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "SINCE THE PREVIOUS SCAN ({}): {} new, {} fixed, {} still open{}",
+            compared.join("; "),
+            diff.new,
+            diff.fixed.len(),
+            diff.open,
+            if diff.unverified.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", {} not re-assessed (scope not read completely)",
+                    diff.unverified.len()
+                )
+            }
+        );
+        for f in &diff.fixed {
+            let _ = writeln!(
+                out,
+                "  fixed: {} {} {}",
+                f.severity,
+                f.rule_id,
+                short(&f.resource)
+            );
+        }
+        let _ = writeln!(out);
+    }
+
+    for fw in &doc.frameworks {
+        let _ = writeln!(
+            out,
+            "{}: {} passed, {} failed, {} not assessed",
+            fw.title, fw.passed, fw.failed, fw.not_assessed
+        );
+    }
+    if !doc.frameworks.is_empty() {
+        let _ = writeln!(out, "(`--format markdown` or `html` lists every control)\n");
     }
 
     // Coverage: one line per service, with every incomplete region spelled out.
     let mut by_service: BTreeMap<&str, (usize, usize, Vec<String>)> = BTreeMap::new();
-    for c in &inv.coverage {
+    for c in &doc.coverage {
         let entry = by_service.entry(c.service.as_str()).or_default();
         entry.1 += 1;
-        if c.status == CoverageStatus::Complete {
+        if c.status == "complete" {
             entry.0 += 1;
         } else {
             entry.2.push(format!(
                 "{}: {}{}",
                 c.region,
-                c.status.as_str(),
+                c.status,
                 c.detail
                     .as_deref()
                     .map(|d| format!(" ({d})"))
@@ -140,23 +211,46 @@ pub fn render(report: &Report<'_>) -> String {
         .with(Modify::new(Columns::one(2)).with(Width::wrap(90)));
     let _ = writeln!(out, "{table}\n");
 
-    let counts: Vec<String> = Severity::ALL
-        .iter()
-        .map(|s| format!("{} {}", report.count(*s), s.as_str()))
-        .collect();
+    let s = &doc.summary;
     let _ = writeln!(
         out,
-        "{} finding(s): {}. Scan {}.",
-        report.findings.len(),
-        counts.join(", "),
-        if report.complete() {
+        "{} open finding(s): {} critical, {} high, {} medium, {} low, {} info; {} waived. Scan {}.",
+        s.findings - s.waived,
+        s.critical,
+        s.high,
+        s.medium,
+        s.low,
+        s.info,
+        s.waived,
+        if scan.complete {
             "complete".to_string()
         } else {
             format!(
                 "INCOMPLETE: {} service/region(s) could not be read fully; their absence of findings proves nothing",
-                report.gaps().count()
+                s.coverage_incomplete
             )
         }
     );
     out
+}
+
+fn location(f: &super::json::FindingRow) -> String {
+    [
+        f.region.as_deref(),
+        f.cluster.as_deref(),
+        f.node_pool.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" / ")
+}
+
+fn finding_table(rows: Vec<FindingLine>) -> Table {
+    let mut table = Table::new(rows);
+    table
+        .with(Style::rounded())
+        .with(Modify::new(Columns::one(1)).with(Width::wrap(40)))
+        .with(Modify::new(Columns::one(3)).with(Width::wrap(70)));
+    table
 }
