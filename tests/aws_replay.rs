@@ -168,7 +168,7 @@ fn insecure_scenario_fires_every_aws_rule() {
         "findings at or above high: exit 1\n{}",
         run.stderr
     );
-    assert_eq!(run.report["schema_version"], "cloudscan.report/v1");
+    assert_eq!(run.report["schema_version"], "cloudscan.report/v2");
     assert_eq!(run.report["scan"]["mode"], "replay");
     assert_eq!(
         run.report["scan"]["complete"], true,

@@ -175,7 +175,7 @@ fn moto_scan_finds_exactly_the_expected_findings() {
     );
 
     // Report header.
-    assert_eq!(report["schema_version"], "cloudscan.report/v1", "{context}");
+    assert_eq!(report["schema_version"], "cloudscan.report/v2", "{context}");
     let scan = &report["scan"];
     assert_eq!(scan["provider"], "aws");
     assert_eq!(scan["mode"], "live");
