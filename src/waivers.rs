@@ -397,7 +397,7 @@ mod tests {
         let cases = [
             // (text, line, message fragment)
             ("[[waiver]]\nrule = \"no-such-rule\"\nresource = \"x\"\nreason = \"r\"\nowner = \"o\"\nexpires = 2027-01-01\n", 2, "unknown rule `no-such-rule`"),
-            ("[[waiver]]\nrule = \"api-endpoint-public\"\nresource = \"x\"\nreason = \"r\"\nowner = \"o\"\nexpires = 2027-02-30\n", 6, "input"),
+            ("[[waiver]]\nrule = \"api-endpoint-public\"\nresource = \"x\"\nreason = \"r\"\nowner = \"o\"\nexpires = 2027-02-30\n", 6, "invalid date"),
             ("[[waiver]]\nrule = \"api-endpoint-public\"\nresource = \"x\"\nreason = \"r\"\nowner = \"o\"\nexpires = \"next year\"\n", 6, "`expires` must be a date"),
             ("[[waiver]]\nrule = \"api-endpoint-public\"\nresource = \"x\"\nreason = \"\"\nowner = \"o\"\nexpires = 2027-01-01\n", 4, "`reason` is empty"),
             ("[[waiver]]\nrule = \"api-endpoint-public\"\nresource = \"x\"\nreason = \"r\"\nowner = \"o\"\nexpiry = 2027-01-01\n", 6, "unknown field `expiry`"),

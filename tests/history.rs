@@ -1,0 +1,535 @@
+//! History, diffs, waivers and exit codes, through the real binary: scans of the bundled AWS
+//! recording, saved as an inventory and changed between runs the way an account changes between
+//! nights (a cluster made private, encryption turned off, a collector failing).
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cloudscan");
+const ACCOUNT: &str = "123456789012";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str], cwd: &Path) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("CLOUDSCAN_STORE")
+        .env_remove("CLOUDSCAN_CONFIG")
+        .output()
+        .expect("run cloudscan")
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}); stderr: {}\n{}",
+            stderr(out),
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// The inventory of the bundled insecure AWS recording.
+fn base_inventory(dir: &Path) -> Value {
+    let path = dir.join("base.json");
+    let out = run(
+        &[
+            "aws",
+            "--replay",
+            root().join("mocks/aws/insecure").to_str().unwrap(),
+            "--no-progress",
+            "--save-inventory",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        dir,
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn cluster<'a>(inv: &'a mut Value, name: &str) -> &'a mut Value {
+    inv["clusters"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no cluster {name}"))
+}
+
+/// Scans an inventory with the history store and returns (exit code, report, stderr).
+fn scan(dir: &Path, inv: &Value, name: &str, extra: &[&str]) -> (i32, Value, String) {
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, serde_json::to_string(inv).unwrap()).unwrap();
+    let store = dir.join("history.db");
+    let mut args = vec![
+        "scan",
+        "--inventory",
+        path.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args, dir);
+    (code(&out), json(&out), stderr(&out))
+}
+
+fn has(findings: &Value, rule: &str, resource_suffix: &str) -> bool {
+    findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["rule_id"] == rule && f["resource"].as_str().unwrap().ends_with(resource_suffix))
+}
+
+#[test]
+fn history_tracks_new_fixed_and_open_findings_across_scans() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = base_inventory(dir.path());
+
+    // Night 1: the account as recorded. First scan of the scope: everything is new.
+    let (rc, r1, err) = scan(dir.path(), &base, "n1", &[]);
+    assert_eq!(rc, 0, "{err}");
+    let total = r1["summary"]["findings"].as_u64().unwrap();
+    assert_eq!(total, 24);
+    assert_eq!(r1["scan"]["id"], 1);
+    assert_eq!(r1["summary"]["new"], total);
+    assert_eq!(r1["summary"]["fixed"], 0);
+    assert_eq!(r1["diff"]["baselines"][0]["scope"], ACCOUNT);
+    assert_eq!(r1["diff"]["baselines"][0]["scan_id"], Value::Null);
+
+    // Night 2: prod-public loses its public endpoint (fixes api-endpoint-public there) and
+    // prod-private loses secrets encryption (a new finding).
+    let mut n2 = base.clone();
+    cluster(&mut n2, "prod-public")["endpoint"]["public_access"] = Value::Bool(false);
+    cluster(&mut n2, "prod-private")["secrets_encryption"] = serde_json::json!({"enabled": false, "key": null, "source": "eks:DescribeCluster cluster.encryptionConfig"});
+    let (rc, r2, err) = scan(dir.path(), &n2, "n2", &[]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(r2["scan"]["id"], 2);
+    assert_eq!(r2["diff"]["baselines"][0]["scan_id"], 1);
+    assert_eq!(r2["summary"]["new"], 1, "{}", r2["diff"]);
+    assert_eq!(r2["summary"]["fixed"], 1);
+    assert_eq!(r2["diff"]["open"], total - 1);
+    let fixed = &r2["diff"]["fixed"][0];
+    assert_eq!(fixed["rule_id"], "api-endpoint-public");
+    assert!(fixed["resource"]
+        .as_str()
+        .unwrap()
+        .ends_with("cluster/prod-public"));
+    let new: Vec<&Value> = r2["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["change"] == "new")
+        .collect();
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0]["rule_id"], "secrets-encryption-disabled");
+    assert!(new[0]["resource"]
+        .as_str()
+        .unwrap()
+        .ends_with("cluster/prod-private"));
+    // The trend holds both scans, oldest first, this one last.
+    let trend = r2["trend"].as_array().unwrap();
+    assert_eq!(trend.len(), 2);
+    assert_eq!(trend[0]["scan_id"], 1);
+    assert_eq!(trend[1]["scan_id"], 2);
+
+    // Night 3: nothing changed: nothing new, nothing fixed, everything still open.
+    let (rc, r3, _) = scan(dir.path(), &n2, "n3", &[]);
+    assert_eq!(rc, 0);
+    assert_eq!(r3["summary"]["new"], 0);
+    assert_eq!(r3["summary"]["fixed"], 0);
+    assert_eq!(r3["diff"]["open"], r3["summary"]["findings"]);
+
+    // Night 4: prod-private is encrypted again, but EKS could not be read in us-east-1. The
+    // finding that disappeared is not re-assessed, so it is not counted as fixed.
+    let mut n4 = base.clone();
+    cluster(&mut n4, "prod-public")["endpoint"]["public_access"] = Value::Bool(false);
+    for c in n4["coverage"].as_array_mut().unwrap() {
+        if c["service"] == "eks" && c["region"] == "us-east-1" {
+            c["status"] = "failed".into();
+            c["detail"] = "eks:ListClusters: AccessDeniedException".into();
+        }
+    }
+    let (rc, r4, err) = scan(dir.path(), &n4, "n4", &[]);
+    assert_eq!(rc, 3, "an incomplete scan exits 3: {err}");
+    assert_eq!(r4["summary"]["fixed"], 0);
+    let unverified = r4["diff"]["unverified"].as_array().unwrap();
+    assert!(
+        has(
+            &r4["diff"]["unverified"],
+            "secrets-encryption-disabled",
+            "cluster/prod-private"
+        ),
+        "{unverified:?}"
+    );
+
+    // `history` lists the four scans, newest first, with their counts.
+    let store = dir.path().join("history.db");
+    let out = run(
+        &[
+            "history",
+            "--store",
+            store.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let list = json(&out);
+    let ids: Vec<i64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [4, 3, 2, 1]);
+    assert_eq!(list[2]["new"], 1);
+    assert_eq!(list[2]["fixed"], 1);
+    assert_eq!(list[0]["complete"], false);
+    assert_eq!(list[3]["scopes"], serde_json::json!([ACCOUNT]));
+    let table = run(&["history", "--store", store.to_str().unwrap()], dir.path());
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("(incomplete)") && text.lines().count() == 5,
+        "{text}"
+    );
+
+    // `diff` between any two stored scans; default: newest against the one before.
+    let out = run(
+        &[
+            "diff",
+            "--store",
+            store.to_str().unwrap(),
+            "--from",
+            "1",
+            "--to",
+            "3",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let d = json(&out);
+    assert_eq!(d["diff"]["new"], 1);
+    assert_eq!(d["diff"]["fixed"].as_array().unwrap().len(), 1);
+    assert_eq!(d["new"][0]["rule_id"], "secrets-encryption-disabled");
+    let out = run(
+        &[
+            "diff",
+            "--store",
+            store.to_str().unwrap(),
+            "--fail-on",
+            "high",
+        ],
+        dir.path(),
+    );
+    // Scan 4 against scan 3: nothing new, so the gate passes.
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("scan 4"));
+    let out = run(
+        &[
+            "diff",
+            "--store",
+            store.to_str().unwrap(),
+            "--from",
+            "1",
+            "--to",
+            "2",
+            "--fail-on",
+            "high",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 1, "a new high finding fails the diff gate");
+
+    // `report` renders a stored scan again: the same document.
+    let out = run(
+        &[
+            "report",
+            "--store",
+            store.to_str().unwrap(),
+            "--scan",
+            "2",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out), r2);
+    let out = run(
+        &["report", "--store", store.to_str().unwrap(), "--scan", "99"],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("no scan 99"), "{}", stderr(&out));
+}
+
+#[test]
+fn new_only_gates_on_new_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = base_inventory(dir.path());
+    let gate = ["--fail-on", "high", "--new-only"];
+    // The first scan of a scope: everything is new, and there are high findings.
+    let (rc, _, _) = scan(dir.path(), &base, "a", &gate);
+    assert_eq!(rc, 1);
+    // Same findings again: nothing new, the gate passes although high findings are open...
+    let (rc, r, _) = scan(dir.path(), &base, "b", &gate);
+    assert_eq!(rc, 0);
+    assert!(r["summary"]["high"].as_u64().unwrap() > 0);
+    // ...while the plain gate still fails.
+    let (rc, _, _) = scan(dir.path(), &base, "c", &["--fail-on", "high"]);
+    assert_eq!(rc, 1);
+    // A new medium finding does not trip a high gate; a new high one does.
+    let mut changed = base.clone();
+    cluster(&mut changed, "prod-private")["audit_logging"]["audit_enabled"] = Value::Bool(false);
+    let (rc, r, _) = scan(dir.path(), &changed, "d", &gate);
+    assert_eq!(r["summary"]["new"], 1, "{}", r["diff"]);
+    assert_eq!(rc, 0, "only a medium finding is new");
+    let mut worse = changed.clone();
+    cluster(&mut worse, "prod-private")["endpoint"] = serde_json::json!({"public_access": true, "private_access": false, "public_cidrs": ["0.0.0.0/0"], "source": "test"});
+    let (rc, r, _) = scan(dir.path(), &worse, "e", &gate);
+    assert_eq!(r["summary"]["new"], 1, "{}", r["diff"]);
+    assert_eq!(rc, 1);
+    // --new-only without a store is a usage error.
+    let out = run(
+        &[
+            "scan",
+            "--inventory",
+            dir.path().join("a.json").to_str().unwrap(),
+            "--new-only",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("--store"), "{}", stderr(&out));
+}
+
+#[test]
+fn waivers_match_expire_and_go_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = base_inventory(dir.path());
+    let config = dir.path().join("cloudscan.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"# accepted risks
+[[waiver]]
+rule = "identity-admin-access"
+resource = "arn:aws:iam::{ACCOUNT}:role/ci-*"
+reason = "CI deployer is admin by design until SEC-42 lands"
+owner = "platform@example.com"
+expires = 2999-12-31
+
+[[waiver]]
+rule = "api-endpoint-public"
+resource = "arn:aws:eks:*:{ACCOUNT}:cluster/staging-*"
+reason = "staging behind the office range"
+owner = "platform@example.com"
+expires = 2020-01-31
+
+[[waiver]]
+rule = "local-auth-enabled"
+resource = "arn:aws:eks:*:{ACCOUNT}:cluster/does-not-exist"
+reason = "old cluster"
+owner = "platform@example.com"
+expires = 2999-01-01
+
+[[waiver]]
+rule = "local-auth-enabled"
+resource = "*"
+reason = "GKE-only exception"
+owner = "platform@example.com"
+expires = 2999-01-01
+provider = "gcp"
+"#
+        ),
+    )
+    .unwrap();
+    // ./cloudscan.toml is read by default (the command runs in `dir`).
+    let (rc, r, err) = scan(dir.path(), &base, "w", &["--fail-on", "critical"]);
+    // The only critical finding is waived: the critical gate passes.
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(r["summary"]["critical"], 0);
+    assert_eq!(r["summary"]["waived"], 1);
+    assert_eq!(
+        r["summary"]["findings"], 24,
+        "waived findings stay in the report"
+    );
+    let waived: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "waived")
+        .collect();
+    assert_eq!(waived.len(), 1);
+    assert_eq!(waived[0]["rule_id"], "identity-admin-access");
+    assert_eq!(waived[0]["waiver"]["owner"], "platform@example.com");
+    assert_eq!(waived[0]["waiver"]["expires"], "2999-12-31");
+    assert_eq!(waived[0]["waiver"]["location"], "cloudscan.toml:2");
+    // The expired waiver no longer applies, and says so.
+    let expired = r["waivers"]["expired"].as_array().unwrap();
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0]["matches"], 1);
+    assert!(has(
+        &r["findings"],
+        "api-endpoint-public",
+        "cluster/staging-legacy"
+    ));
+    assert!(err.contains("expired on 2020-01-31"), "{err}");
+    // The waiver that matches nothing is stale; the GCP-only one is not this scan's business.
+    let stale = r["waivers"]["stale"].as_array().unwrap();
+    assert_eq!(stale.len(), 1, "{stale:?}");
+    assert_eq!(stale[0]["waiver"]["location"], "cloudscan.toml:16");
+    assert!(err.contains("matches no finding"), "{err}");
+    // The table report shows the waived finding with its reason.
+    let out = run(
+        &[
+            "scan",
+            "--inventory",
+            dir.path().join("w.json").to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("WAIVED (1)") && text.contains("SEC-42"),
+        "{text}"
+    );
+
+    // A broken configuration stops the run before scanning, pointing at the line.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[waiver]]\nrule = \"identity-admin-access\"\nresource = \"*\"\nreason = \"r\"\nowner = \"o\"\nexpires = \"soon\"\n",
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "scan",
+            "--inventory",
+            dir.path().join("w.json").to_str().unwrap(),
+            "--config",
+            bad.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("bad.toml:6:11: `expires` must be a date"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Reads the store directly: every scan complete (its findings all there) and the file sound.
+fn check_store(path: &Path) -> usize {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let mut stmt = conn
+        .prepare("SELECT id, report, (SELECT count(*) FROM findings WHERE scan_id = scans.id) FROM scans")
+        .unwrap();
+    let rows: Vec<(i64, String, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (id, report, n) in &rows {
+        let doc: Value = serde_json::from_str(report)
+            .unwrap_or_else(|e| panic!("scan {id}: stored report unreadable: {e}"));
+        assert_eq!(doc["scan"]["id"], *id);
+        assert_eq!(
+            doc["findings"].as_array().unwrap().len() as i64,
+            *n,
+            "scan {id}"
+        );
+    }
+    rows.len()
+}
+
+#[test]
+fn concurrent_writers_and_killed_scans_leave_a_sound_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = base_inventory(dir.path());
+    let inv = dir.path().join("inv.json");
+    std::fs::write(&inv, serde_json::to_string(&base).unwrap()).unwrap();
+    let store = dir.path().join("nested/dir/history.db");
+    let args = |store: &Path| {
+        vec![
+            "scan".to_string(),
+            "--inventory".into(),
+            inv.to_str().unwrap().into(),
+            "--store".into(),
+            store.to_str().unwrap().into(),
+            "--format".into(),
+            "json".into(),
+        ]
+    };
+    // Eight writers at once, on a database none of them has created yet.
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            Command::new(BIN)
+                .args(args(&store))
+                .current_dir(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(check_store(&store), 8);
+
+    // Scans killed at different moments: each leaves all of its scan or none of it.
+    for delay_ms in [5u64, 20, 40, 60, 80, 120, 160, 240] {
+        let mut child = Command::new(BIN)
+            .args(args(&store))
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let n = check_store(&store);
+    assert!((8..=16).contains(&n), "{n} scans");
+    // The store still takes scans and diffs them against the last complete one.
+    let out = run(
+        &args(&store).iter().map(String::as_str).collect::<Vec<_>>(),
+        dir.path(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let r = json(&out);
+    assert_eq!(r["summary"]["new"], 0);
+    assert_eq!(check_store(&store), n + 1);
+}
