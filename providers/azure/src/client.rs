@@ -303,7 +303,12 @@ impl Arm {
             });
         }
         let not_recorded = header(fixture::MISSING_HEADER).is_some();
-        let error = CollectError::from_response(operation, target, status, &text, not_recorded);
+        let mut error = CollectError::from_response(operation, target, status, &text, not_recorded);
+        if error.kind == FailureKind::Denied && status == 403 {
+            if let Some(op) = crate::operations::find(&key.method, &key.path) {
+                error.message = format!("needs {}: {}", op.action, error.message);
+            }
+        }
         let retryable = !not_recorded && matches!(status, 429 | 500 | 502 | 503 | 504);
         let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v));
         Err((error, retry_after, retryable))

@@ -17,6 +17,7 @@ pub mod collect;
 pub mod error;
 pub mod fixture;
 pub mod normalize;
+pub mod operations;
 
 use auth::{Credential, TokenSource};
 use client::{Arm, RetryPolicy};

@@ -262,3 +262,25 @@ async fn a_refused_token_exchange_stops_the_scan_without_leaking_the_secret() {
     assert!(text.contains("invalid_client"), "{text}");
     assert!(!text.contains("wrong-secret-value"), "{text}");
 }
+
+#[tokio::test]
+async fn a_denied_call_names_the_action_it_needs() {
+    let dir = copy_scenario("insecure");
+    let n = edit_responses(dir.path(), "diskEncryptionSets.get", any, |_| {
+        serde_json::json!([arm_error(
+            403,
+            "AuthorizationFailed",
+            "The client 'c' does not have authorization"
+        )])
+    });
+    assert_eq!(n, 1);
+    let inv = replay(dir.path()).await.inventory;
+    let (status, detail) = coverage(&inv, "compute");
+    assert_eq!(status, CoverageStatus::Failed);
+    assert!(
+        detail.contains(
+            "needs Microsoft.Compute/diskEncryptionSets/read: HTTP 403 AuthorizationFailed: The client"
+        ),
+        "{detail}"
+    );
+}

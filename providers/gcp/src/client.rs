@@ -411,7 +411,14 @@ impl Api {
             });
         }
         let not_recorded = header(fixture::MISSING_HEADER).is_some();
-        let error = CollectError::from_response(operation, target, status, &text, not_recorded);
+        let mut error = CollectError::from_response(operation, target, status, &text, not_recorded);
+        if error.kind == FailureKind::AccessDenied {
+            let needed = crate::operations::find(&key.service, &key.method, &key.path)
+                .and_then(|o| o.permission);
+            if let Some(permission) = needed {
+                error.message = format!("needs {permission}: {}", error.message);
+            }
+        }
         let retryable = !not_recorded && matches!(status, 429 | 500 | 502 | 503 | 504);
         let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v));
         Err((error, retry_after, retryable))

@@ -15,6 +15,7 @@ pub mod collect;
 pub mod error;
 pub mod fixture;
 pub mod normalize;
+pub mod operations;
 
 use client::{Api, Endpoints, RetryPolicy, Service, TokenSource};
 use cloudscan_inventory::{Coverage, CoverageStatus, Inventory};

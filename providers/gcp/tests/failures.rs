@@ -208,3 +208,23 @@ async fn a_broken_fixture_stops_the_replay_naming_the_file() {
         Ok(_) => panic!("a malformed fixture must stop the replay"),
     }
 }
+
+#[tokio::test]
+async fn a_denied_call_names_the_permission_it_needs() {
+    let dir = copy_scenario("insecure");
+    let n = edit_responses(dir.path(), "projects.locations.clusters.list", any, |_| {
+        serde_json::json!([google_error(
+            403,
+            "PERMISSION_DENIED",
+            "The caller does not have permission"
+        )])
+    });
+    assert_eq!(n, 1);
+    let inv = replay(dir.path()).await.inventory;
+    let (status, detail) = coverage(&inv, "container", "global");
+    assert_eq!(status, CoverageStatus::Failed);
+    assert!(
+        detail.contains("HTTP 403 PERMISSION_DENIED): needs container.clusters.list: The caller"),
+        "{detail}"
+    );
+}
