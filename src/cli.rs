@@ -973,7 +973,35 @@ fn run_rules(args: RulesArgs) -> u8 {
     };
     let text = match args.format {
         ListFormat::Json => {
-            let metas: Vec<_> = selected.iter().map(|r| r.meta()).collect();
+            // The metadata, plus the controls each rule assesses (from policies/frameworks).
+            let metas: Vec<serde_json::Value> = selected
+                .iter()
+                .map(|r| {
+                    let m = r.meta();
+                    let mut value = serde_json::to_value(m).unwrap_or_default();
+                    if let Some(obj) = value.as_object_mut() {
+                        let controls: Vec<serde_json::Value> = crate::frameworks::controls_of(m.id)
+                            .into_iter()
+                            .map(|(f, c)| {
+                                serde_json::json!({
+                                    "framework": f.id,
+                                    "provider": f.provider,
+                                    "control": c.id,
+                                    "title": c.title,
+                                    "id": f.compliance_id(c),
+                                    "note": c.note,
+                                })
+                            })
+                            .collect();
+                        obj.insert(
+                            "compliance".to_string(),
+                            serde_json::json!(crate::frameworks::compliance_ids(m.id, None)),
+                        );
+                        obj.insert("controls".to_string(), serde_json::json!(controls));
+                    }
+                    value
+                })
+                .collect();
             serde_json::to_string_pretty(&metas).unwrap_or_default() + "\n"
         }
         ListFormat::Table if args.id.is_some() => {
@@ -981,15 +1009,17 @@ fn run_rules(args: RulesArgs) -> u8 {
             for rule in &selected {
                 let m = rule.meta();
                 s.push_str(&format!(
-                    "{} ({}, default severity {})\n{}\n\n{}\n\nRemediation: {}\n\nCompliance: {}\nReferences:\n",
-                    m.id,
-                    m.layer,
-                    m.severity,
-                    m.title,
-                    m.description,
-                    m.remediation,
-                    m.compliance.join(", ")
+                    "{} ({}, default severity {})\n{}\n\n{}\n\nRemediation: {}\n\nCompliance:\n",
+                    m.id, m.layer, m.severity, m.title, m.description, m.remediation,
                 ));
+                let controls = crate::frameworks::controls_of(m.id);
+                if controls.is_empty() {
+                    s.push_str("  (no framework control)\n");
+                }
+                for (f, c) in controls {
+                    s.push_str(&format!("  {}: {} {}\n", f.id, c.id, c.title));
+                }
+                s.push_str("References:\n");
                 for r in m.references {
                     s.push_str(&format!("  {r}\n"));
                 }

@@ -26,13 +26,6 @@ public endpoint (`gcloud container clusters update C --enable-master-authorized-
         "https://docs.aws.amazon.com/eks/latest/best-practices/subnets.html",
         "https://cloud.google.com/kubernetes-engine/docs/how-to/authorized-networks",
     ],
-    compliance: &[
-        "CIS EKS 1.8 5.4.1",
-        "CIS EKS 1.8 5.4.2",
-        "CIS GKE 1.9 5.6.3",
-        "CIS GKE 1.9 5.6.4",
-        "4C Cloud: network perimeter",
-    ],
 };
 
 impl Rule for ApiEndpointPublic {

@@ -18,12 +18,6 @@ entries), not only the first.",
 (`aws eks update-cluster-config --logging '{\"clusterLogging\":[{\"types\":[\"audit\",\"authenticator\"],\"enabled\":true}]}'`) \
 and keep the CloudWatch log group for your retention period.",
     references: &["https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html"],
-    compliance: &[
-        "CIS EKS 1.8 2.1.1",
-        "CIS EKS 1.8 2.1.2",
-        "CIS GKE 1.9 5.7.1",
-        "4C Cloud: audit logging",
-    ],
 };
 
 impl Rule for AuditLoggingDisabled {

@@ -26,11 +26,6 @@ storage account.",
         "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/creating-trail-organization.html",
         "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-management-events-with-cloudtrail.html",
     ],
-    compliance: &[
-        "CIS AWS Foundations 3.1",
-        "CIS Azure 5.1.1",
-        "4C Cloud: audit logging",
-    ],
 };
 
 impl Rule for CloudAuditTrailMissing {

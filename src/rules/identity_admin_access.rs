@@ -24,7 +24,6 @@ or Pod Identity roles.",
         "https://docs.aws.amazon.com/eks/latest/best-practices/identity-and-access-management.html",
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege",
     ],
-    compliance: &["CIS GKE 1.9 5.2.1", "4C Cloud: IAM least privilege"],
 };
 
 impl Rule for IdentityAdminAccess {

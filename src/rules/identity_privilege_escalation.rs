@@ -24,7 +24,6 @@ if a workload really needs to pass a role, scope `iam:PassRole` to that role's A
         "https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/",
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html",
     ],
-    compliance: &["4C Cloud: IAM least privilege"],
 };
 
 impl Rule for IdentityPrivilegeEscalation {

@@ -22,7 +22,6 @@ a grant scoped to some secrets is least privilege working.",
     references: &[
         "https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples.html",
     ],
-    compliance: &["4C Cloud: IAM least privilege"],
 };
 
 impl Rule for IdentitySecretsAccess {

@@ -23,7 +23,6 @@ and S3 Block Public Access are not read yet: a bucket policy can still deny. GCP
     references: &[
         "https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html",
     ],
-    compliance: &["4C Cloud: IAM least privilege"],
 };
 
 impl Rule for IdentityStorageAccess {

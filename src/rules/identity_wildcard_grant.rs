@@ -20,7 +20,6 @@ generation shows them) and the resources it calls them on.",
     references: &[
         "https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-policy-generation.html",
     ],
-    compliance: &["4C Cloud: IAM least privilege"],
 };
 
 impl Rule for IdentityWildcardGrant {

@@ -18,12 +18,6 @@ EKS API.",
     remediation: "Switch the cluster to `API_AND_CONFIG_MAP`, migrate the `aws-auth` mappings to \
 access entries, then to `API` (`aws eks update-cluster-config --access-config authenticationMode=API`).",
     references: &["https://docs.aws.amazon.com/eks/latest/userguide/grant-k8s-access.html"],
-    compliance: &[
-        "CIS EKS 1.8 5.5.1",
-        "CIS GKE 1.9 5.8.1",
-        "CIS GKE 1.9 5.8.3",
-        "4C Cloud: IAM least privilege",
-    ],
 };
 
 impl Rule for LocalAuthEnabled {

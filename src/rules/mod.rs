@@ -1,6 +1,7 @@
 //! The shared Cloud-layer rules. One file per rule; each rule is a unit struct whose metadata
-//! (id, title, severity, remediation, references, compliance ids, docs) lives in one
-//! [`RuleMeta`] constant, so the report, `cloudscan rules` and the docs cannot drift apart.
+//! (id, title, severity, remediation, references, docs) lives in one [`RuleMeta`] constant, so
+//! the report, `cloudscan rules` and the docs cannot drift apart. Which framework controls a rule
+//! assesses is written once, in `policies/frameworks/` ([`crate::frameworks`]).
 //!
 //! Rules read only the cloud-neutral inventory. A rule never reports the absence of something
 //! unless the coverage says the service was read completely: an unknown is not a pass and not a
@@ -25,7 +26,7 @@ mod workload_identity_trust_too_broad;
 
 use crate::access::AccessFacts;
 use crate::finding::{fingerprint, Evidence, Finding, Severity};
-use cloudscan_inventory::{Inventory, Provider};
+use cloudscan_inventory::Inventory;
 use serde::Serialize;
 
 /// Everything a rule knows about one rule id.
@@ -41,8 +42,6 @@ pub struct RuleMeta {
     pub description: &'static str,
     pub remediation: &'static str,
     pub references: &'static [&'static str],
-    /// Compliance ids (CIS EKS 1.8, CIS GKE 1.9, CIS AKS 1.8, ...).
-    pub compliance: &'static [&'static str],
 }
 
 /// What rules are evaluated against: the inventory, and the access engine's facts about every
@@ -79,16 +78,6 @@ pub fn registry() -> Vec<&'static dyn Rule> {
     ]
 }
 
-/// Whether a compliance id belongs to the provider's benchmarks (4C ids apply everywhere).
-fn compliance_applies(id: &str, provider: Provider) -> bool {
-    let prefixes: &[&str] = match provider {
-        Provider::Aws => &["CIS EKS", "CIS AWS"],
-        Provider::Gcp => &["CIS GKE", "CIS GCP"],
-        Provider::Azure => &["CIS AKS", "CIS Azure"],
-    };
-    !id.starts_with("CIS ") || prefixes.iter().any(|p| id.starts_with(p))
-}
-
 /// Finds a rule by id.
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
     registry().into_iter().find(|r| r.meta().id == id)
@@ -104,9 +93,9 @@ pub fn evaluate(inventory: &Inventory) -> Vec<Finding> {
     for rule in registry() {
         rule.check(&ctx, &mut findings);
     }
+    let provider = inventory.provider.as_str();
     for f in &mut findings {
-        f.compliance
-            .retain(|id| compliance_applies(id, inventory.provider));
+        f.compliance = crate::frameworks::compliance_ids(&f.rule_id, Some(provider));
     }
     findings.sort_by(|a, b| {
         b.severity
@@ -143,7 +132,8 @@ impl FindingBuilder {
                 message,
                 evidence: Vec::new(),
                 remediation: meta.remediation.to_string(),
-                compliance: meta.compliance.iter().map(|c| c.to_string()).collect(),
+                // Set by `evaluate` from the framework mappings.
+                compliance: Vec::new(),
                 fingerprint: String::new(),
             },
             discriminator: String::new(),

@@ -27,7 +27,6 @@ workloads that need Google APIs instead of broad node scopes.",
         "https://cloud.google.com/kubernetes-engine/docs/how-to/hardening-your-cluster#use_least_privilege_sa",
         "https://cloud.google.com/compute/docs/access/service-accounts#default_service_account",
     ],
-    compliance: &["CIS GKE 1.9 5.2.1", "4C Cloud: IAM least privilege"],
 };
 
 impl Rule for NodeDefaultServiceAccount {

@@ -28,11 +28,6 @@ their own identity (IRSA, EKS Pod Identity, GKE Workload Identity) instead of th
         "https://docs.aws.amazon.com/eks/latest/best-practices/identity-and-access-management.html",
         "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html",
     ],
-    compliance: &[
-        "CIS GKE 1.9 5.4.1",
-        "4C Cloud: workload identity",
-        "4C Cloud: IAM least privilege",
-    ],
 };
 
 impl Rule for NodeMetadataExposed {

@@ -25,11 +25,6 @@ If the key is disabled or scheduled for deletion, re-enable it or cancel the del
         "https://docs.aws.amazon.com/eks/latest/userguide/enable-kms.html",
         "https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html",
     ],
-    compliance: &[
-        "CIS EKS 1.8 5.3.1",
-        "CIS GKE 1.9 5.3.1",
-        "4C Cloud: encryption at rest",
-    ],
 };
 
 impl Rule for SecretsEncryptionDisabled {

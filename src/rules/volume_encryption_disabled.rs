@@ -23,7 +23,6 @@ rolling the node groups (new nodes get encrypted volumes).",
         "https://docs.aws.amazon.com/ebs/latest/userguide/encryption-by-default.html",
         "https://docs.aws.amazon.com/eks/latest/best-practices/data-encryption-and-secrets-management.html",
     ],
-    compliance: &["4C Cloud: encryption at rest"],
 };
 
 impl Rule for VolumeEncryptionDisabled {

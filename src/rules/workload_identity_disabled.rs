@@ -26,11 +26,6 @@ to GKE_METADATA. Then give each workload its own narrowly scoped identity.",
         "https://docs.aws.amazon.com/eks/latest/userguide/pod-identities.html",
         "https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity",
     ],
-    compliance: &[
-        "CIS EKS 1.8 5.2.1",
-        "CIS GKE 1.9 5.2.2",
-        "4C Cloud: workload identity",
-    ],
 };
 
 impl Rule for WorkloadIdentityDisabled {

@@ -35,7 +35,6 @@ account.",
         "https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html",
         "https://docs.aws.amazon.com/eks/latest/userguide/pod-id-abac.html",
     ],
-    compliance: &["4C Cloud: workload identity"],
 };
 
 impl Rule for WorkloadIdentityTrustTooBroad {
