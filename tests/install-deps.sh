@@ -20,3 +20,37 @@ if [ -f "$oracle/package-lock.json" ] && [ ! -f "$oracle/node_modules/.package-l
   echo "installing the iam-simulate oracle into $oracle/node_modules" >&2
   (cd "$oracle" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# --- SARIF 2.1.0 JSON schema (tests/sarif_markdown.rs) ---------------------------------------
+# The OASIS SARIF TC's `sarif-schema-2.1.0.json` (oasis-tcs/sarif-spec, Schemata/, the draft-07
+# revision of the 2.1.0 schema), as shipped inside the crates.io package serde-sarif 0.8.0
+# (src/schema.json; the crate is MIT, the schema is the OASIS TC's). Pinned by version and by the
+# file's SHA-256; fetched with cargo (a throwaway manifest, nothing compiled) and extracted from
+# the downloaded .crate into target/sarif-schema/. Override with CLOUDSCAN_SARIF_SCHEMA=FILE.
+sarif_dir=$root/target/sarif-schema
+sarif_schema=$sarif_dir/sarif-schema-2.1.0.json
+sarif_sha256=af47e7b67f24efe74076621fd3a5fbe7398add9e84fe820c971219a385895cea
+if ! echo "$sarif_sha256  $sarif_schema" | sha256sum --check --status 2>/dev/null; then
+  echo "installing the SARIF 2.1.0 schema (crate serde-sarif 0.8.0) into $sarif_dir" >&2
+  fetch=$sarif_dir/fetch
+  mkdir -p "$fetch/src"
+  cat >"$fetch/Cargo.toml" <<'TOML'
+[package]
+name = "sarif-schema-fetch"
+version = "0.0.0"
+edition = "2021"
+publish = false
+
+[dependencies]
+serde-sarif = { version = "=0.8.0", default-features = false }
+
+# Not a member of the cloudscan workspace.
+[workspace]
+TOML
+  : >"$fetch/src/lib.rs"
+  cargo fetch --quiet --manifest-path "$fetch/Cargo.toml"
+  crate_file=$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/serde-sarif-0.8.0.crate | head -n 1)
+  tar -xzOf "$crate_file" serde-sarif-0.8.0/src/schema.json >"$sarif_schema.tmp"
+  echo "$sarif_sha256  $sarif_schema.tmp" | sha256sum --check --status
+  mv "$sarif_schema.tmp" "$sarif_schema"
+fi
