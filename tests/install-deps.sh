@@ -54,3 +54,33 @@ TOML
   echo "$sarif_sha256  $sarif_schema.tmp" | sha256sum --check --status
   mv "$sarif_schema.tmp" "$sarif_schema"
 fi
+
+# --- HTML report test (tests/html_report.rs) ------------------------------------------------
+# Needs Debian's Chromium at /usr/bin/chromium and playwright-core (pinned in
+# tests/html/package-lock.json) to drive it headless. Chromium comes from apt: directly when
+# running as root, through sudo otherwise.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing chromium (apt-get) for the HTML report test" >&2
+  if [ "$(id -u)" -eq 0 ]; then
+    apt_get=(apt-get)
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    apt_get=(sudo -n apt-get)
+  else
+    echo "error: /usr/bin/chromium is missing and cannot be installed: not root and no" \
+      "passwordless sudo. Install the Debian package 'chromium' and run again." >&2
+    exit 1
+  fi
+  if ! DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y --no-install-recommends chromium; then
+    DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" update
+    DEBIAN_FRONTEND=noninteractive "${apt_get[@]}" install -y --no-install-recommends chromium
+  fi
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "error: apt-get finished but /usr/bin/chromium still does not exist" >&2
+    exit 1
+  fi
+fi
+html=$root/tests/html
+if [ -f "$html/package-lock.json" ] && [ ! -f "$html/node_modules/.package-lock.json" ]; then
+  echo "installing playwright-core into $html/node_modules" >&2
+  (cd "$html" && npm ci --no-audit --no-fund --loglevel=error)
+fi
