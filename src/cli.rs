@@ -459,6 +459,11 @@ fn run_provider<E: std::fmt::Display>(
         crate::progress::Display,
     ) -> Result<(Inventory, Option<usize>), E>,
 ) -> u8 {
+    // Bad configuration, an unknown framework or an unusable store fail before a long scan.
+    let prepared = match Prepared::new(out) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
     let runtime = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -479,6 +484,7 @@ fn run_provider<E: std::fmt::Display>(
                 started_at,
             },
             out,
+            prepared,
         ),
         Err(e) => fail(e),
     }
@@ -545,6 +551,7 @@ fn conclude(
     recorded: Option<usize>,
     scanned: Scanned<'_>,
     out: &OutputArgs,
+    prepared: Prepared,
 ) -> u8 {
     if let (Some(dir), Some(n)) = (scanned.record, recorded) {
         eprintln!("recorded {n} API exchange(s) into {}", dir.display());
@@ -560,16 +567,26 @@ fn conclude(
     } else {
         Mode::Live
     };
-    finish(inventory, mode, scanned.started_at, out)
+    finish(inventory, mode, scanned.started_at, out, prepared)
 }
 
 fn run_scan(args: ScanArgs) -> u8 {
     let started_at = SystemTime::now();
+    let prepared = match Prepared::new(&args.output) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
     let inventory = match load_inventory(&args.inventory) {
         Ok(inv) => inv,
         Err(e) => return fail(e),
     };
-    finish(&inventory, Mode::Inventory, started_at, &args.output)
+    finish(
+        &inventory,
+        Mode::Inventory,
+        started_at,
+        &args.output,
+        prepared,
+    )
 }
 
 /// Reads a saved inventory, with an error that names the file, line and column.
@@ -598,26 +615,47 @@ pub fn load_inventory(path: &Path) -> Result<Inventory, String> {
     Ok(inventory)
 }
 
-fn finish(inventory: &Inventory, mode: Mode, started_at: SystemTime, out: &OutputArgs) -> u8 {
-    // Everything that can fail on user input is checked before the (possibly long) work.
-    let framework = match out.framework.as_deref().map(crate::frameworks::find) {
-        Some(Err(e)) => return fail(e),
-        Some(Ok(fw)) => Some(fw),
-        None => None,
-    };
-    let config = match load_config(out.config.as_deref()) {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
-    let mut store = match out.store.as_deref().map(store_path) {
-        Some(Ok(path)) => match crate::history::Store::open(&path) {
-            Ok(store) => Some(store),
-            Err(e) => return fail(e),
-        },
-        Some(Err(e)) => return fail(e),
-        None => None,
-    };
+/// What a report needs besides the inventory, read and checked before scanning.
+struct Prepared {
+    framework: Option<&'static crate::frameworks::Framework>,
+    config: crate::waivers::Config,
+    store: Option<crate::history::Store>,
+}
 
+impl Prepared {
+    fn new(out: &OutputArgs) -> Result<Prepared, String> {
+        let framework = out
+            .framework
+            .as_deref()
+            .map(crate::frameworks::find)
+            .transpose()?;
+        let config = load_config(out.config.as_deref())?;
+        let store = match out.store.as_deref() {
+            Some(store) => {
+                Some(crate::history::Store::open(&store_path(store)?).map_err(|e| e.to_string())?)
+            }
+            None => None,
+        };
+        Ok(Prepared {
+            framework,
+            config,
+            store,
+        })
+    }
+}
+
+fn finish(
+    inventory: &Inventory,
+    mode: Mode,
+    started_at: SystemTime,
+    out: &OutputArgs,
+    prepared: Prepared,
+) -> u8 {
+    let Prepared {
+        framework,
+        config,
+        mut store,
+    } = prepared;
     let findings: Vec<Finding> = rules::evaluate(inventory);
     let report = Report {
         inventory,
