@@ -252,6 +252,18 @@ fn aws_insecure_stored_three_times_has_a_trend() {
     assert!(result["firstDetailText"]
         .as_str()
         .is_some_and(|t| t.contains("Fingerprint")));
+    // Per-rule fields are embedded once and put back by the page: the expanded critical finding
+    // shows its rule's remediation.
+    let remediation = doc["_rules"]["identity-admin-access"]["remediation"]
+        .as_str()
+        .expect("remediation embedded once per rule");
+    assert!(
+        result["firstDetailText"]
+            .as_str()
+            .is_some_and(|t| t.contains(remediation)),
+        "{}",
+        result["firstDetailText"]
+    );
     println!(
         "aws insecure (3 stored scans): {checked} numbers checked, ready in {} ms ({} ms in page), {} bytes",
         result["loadToReadyMs"],

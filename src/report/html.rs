@@ -23,7 +23,10 @@ const CSP: &str =
 
 pub fn render(doc: &ReportDoc) -> String {
     // Serializing these owned structs cannot fail; `null` makes the page say so if it ever did.
-    let json = serde_json::to_string(doc).unwrap_or_else(|_| "null".to_string());
+    let json = serde_json::to_value(doc)
+        .map(compact)
+        .and_then(|v| serde_json::to_string(&v))
+        .unwrap_or_else(|_| "null".to_string());
     let data = script_safe_json(&json);
     let scopes: Vec<&str> = doc.scan.scopes.iter().map(|s| s.id.as_str()).collect();
     let title = format!(
@@ -50,6 +53,49 @@ pub fn render(doc: &ReportDoc) -> String {
     out.push_str(JS);
     out.push_str("</script>\n</body>\n</html>\n");
     out
+}
+
+/// Fields that are the same for every finding of a rule (title, remediation, compliance ids).
+const RULE_FIELDS: [&str; 3] = ["title", "remediation", "compliance"];
+
+/// Writes the per-rule fields of the findings once, in `_rules`, instead of once per finding
+/// (a third of a typical finding's size); the page script puts them back. A field is moved only
+/// when it equals the rule's value, so nothing is lost if a document ever differs.
+fn compact(mut doc: serde_json::Value) -> serde_json::Value {
+    use serde_json::{Map, Value};
+    let mut rules: Map<String, Value> = Map::new();
+    if let Some(findings) = doc.get_mut("findings").and_then(Value::as_array_mut) {
+        for finding in findings.iter_mut().filter_map(Value::as_object_mut) {
+            let Some(rule) = finding.get("rule_id").and_then(Value::as_str) else {
+                continue;
+            };
+            let entry = rules
+                .entry(rule.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            let Some(entry) = entry.as_object_mut() else {
+                continue;
+            };
+            for field in RULE_FIELDS {
+                let Some(value) = finding.get(field) else {
+                    continue;
+                };
+                let same = match entry.get(field) {
+                    Some(known) => known == value,
+                    None => {
+                        entry.insert(field.to_string(), value.clone());
+                        true
+                    }
+                };
+                if same {
+                    finding.remove(field);
+                }
+            }
+        }
+    }
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert("_rules".to_string(), Value::Object(rules));
+    }
+    doc
 }
 
 /// JSON text that is safe inside a `<script>` element: `<`, `>` and `&` only occur inside JSON
@@ -81,6 +127,23 @@ mod tests {
         assert!(!safe.contains('<') && !safe.contains('>') && !safe.contains('&'));
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back["message"], hostile);
+    }
+
+    #[test]
+    fn rule_fields_are_written_once_and_kept_when_they_differ() {
+        let doc = serde_json::json!({"findings": [
+            {"rule_id": "a", "title": "T", "remediation": "R", "compliance": ["x"], "resource": "1"},
+            {"rule_id": "a", "title": "T", "remediation": "R", "compliance": ["x"], "resource": "2"},
+            {"rule_id": "a", "title": "other", "remediation": "R", "compliance": ["x"], "resource": "3"},
+        ]});
+        let c = compact(doc);
+        assert_eq!(c["_rules"]["a"]["title"], "T");
+        assert_eq!(c["_rules"]["a"]["compliance"], serde_json::json!(["x"]));
+        assert!(c["findings"][0].get("title").is_none());
+        assert!(c["findings"][1].get("remediation").is_none());
+        // A finding whose value differs keeps its own.
+        assert_eq!(c["findings"][2]["title"], "other");
+        assert_eq!(c["findings"][2]["resource"], "3");
     }
 
     #[test]

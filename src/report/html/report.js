@@ -77,6 +77,15 @@
     fail("The embedded report data is not a cloudscan report.");
     return;
   }
+  // Per-rule fields are embedded once (see compact() in html.rs); put them back on each finding.
+  var ruleFields = doc._rules || {};
+  (doc.findings || []).forEach(function (f) {
+    var r = ruleFields[f.rule_id];
+    if (!r) return;
+    ["title", "remediation", "compliance"].forEach(function (k) {
+      if (f[k] === undefined && r[k] !== undefined) f[k] = r[k];
+    });
+  });
   var scan = doc.scan;
   var summary = doc.summary;
   var findings = Array.isArray(doc.findings) ? doc.findings : [];
