@@ -169,27 +169,14 @@ pub fn profile(assignments: &[Assignment<'_>]) -> (AccessProfile, Vec<String>) {
             if granted.is_empty() {
                 continue;
             }
-            let reach = reach_of(a.scope);
-            let h = held.get_or_insert_with(|| HeldCapability {
-                id: class.id.clone(),
-                title: class.title.clone(),
-                reach,
-                actions: Vec::new(),
-                statements: Vec::new(),
-                allowed_when: None,
-            });
-            if reach > h.reach {
-                h.reach = reach;
-            }
-            for op in granted {
-                if !h.actions.contains(op) {
-                    h.actions.push(op.clone());
-                }
-            }
-            h.statements.push(label(a));
-            if let Some(c) = a.condition {
-                h.allowed_when.get_or_insert_with(|| c.to_string());
-            }
+            HeldCapability::record_grant(
+                &mut held,
+                (&class.id, &class.title),
+                reach_of(a.scope),
+                granted,
+                label(a),
+                a.condition,
+            );
         }
         profile.capabilities.extend(held);
     }

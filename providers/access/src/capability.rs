@@ -37,6 +37,42 @@ pub struct HeldCapability {
     pub allowed_when: Option<String>,
 }
 
+impl HeldCapability {
+    /// Records one grant of a capability class into `held` (created on the first grant): the
+    /// widest reach wins, granting actions are kept once each, the granting statement is listed,
+    /// and the first condition becomes "allowed when". Shared by the GCP (role bindings) and
+    /// Azure (role assignments) analyses.
+    pub fn record_grant<'a>(
+        held: &mut Option<HeldCapability>,
+        class: (&str, &str),
+        reach: Reach,
+        granted: impl IntoIterator<Item = &'a String>,
+        statement: String,
+        condition: Option<&str>,
+    ) {
+        let h = held.get_or_insert_with(|| HeldCapability {
+            id: class.0.to_string(),
+            title: class.1.to_string(),
+            reach,
+            actions: Vec::new(),
+            statements: Vec::new(),
+            allowed_when: None,
+        });
+        if reach > h.reach {
+            h.reach = reach;
+        }
+        for action in granted {
+            if !h.actions.contains(action) {
+                h.actions.push(action.clone());
+            }
+        }
+        h.statements.push(statement);
+        if let Some(c) = condition {
+            h.allowed_when.get_or_insert_with(|| c.to_string());
+        }
+    }
+}
+
 /// An open privilege-escalation path.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenPath {

@@ -110,27 +110,14 @@ pub fn profile(
             if granted.is_empty() {
                 continue;
             }
-            let reach = reach_of(b.resource);
-            let h = held.get_or_insert_with(|| HeldCapability {
-                id: class.id.clone(),
-                title: class.title.clone(),
-                reach,
-                actions: Vec::new(),
-                statements: Vec::new(),
-                allowed_when: None,
-            });
-            if reach > h.reach {
-                h.reach = reach;
-            }
-            for p in granted {
-                if !h.actions.contains(p) {
-                    h.actions.push(p.clone());
-                }
-            }
-            h.statements.push(label(b));
-            if let Some(c) = b.condition {
-                h.allowed_when.get_or_insert_with(|| c.to_string());
-            }
+            HeldCapability::record_grant(
+                &mut held,
+                (&class.id, &class.title),
+                reach_of(b.resource),
+                granted,
+                label(b),
+                b.condition,
+            );
         }
         profile.capabilities.extend(held);
     }
