@@ -269,7 +269,7 @@ impl Store {
     pub fn diff_scans(&self, from: i64, to: i64) -> Result<ReportDoc, HistoryError> {
         let mut doc = self.load(to)?;
         let from_scopes: HashSet<String> = self.scopes_of(from)?.into_iter().collect();
-        let from_started = self.load_entry(from)?.started_at;
+        let from_started = self.started_at(from)?;
         let mut baselines = Vec::new();
         let mut previous = BTreeMap::new();
         for scope in doc.scan.scopes.iter().map(|s| s.id.clone()) {
@@ -479,10 +479,14 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    fn load_entry(&self, id: i64) -> Result<ScanEntry, HistoryError> {
-        self.list(None, None, usize::MAX)?
-            .into_iter()
-            .find(|e| e.id == id)
+    /// When scan `id` started, or an error naming the missing scan.
+    fn started_at(&self, id: i64) -> Result<String, HistoryError> {
+        self.conn
+            .query_row("SELECT started_at FROM scans WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))?
             .ok_or(HistoryError::NoScan {
                 path: self.path.clone(),
                 id,

@@ -259,6 +259,12 @@ fn history_tracks_new_fixed_and_open_findings_across_scans() {
         dir.path(),
     );
     assert_eq!(code(&out), 1, "a new high finding fails the diff gate");
+    let out = run(
+        &["diff", "--store", store.to_str().unwrap(), "--from", "99"],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("no scan 99"), "{}", stderr(&out));
 
     // `report` renders a stored scan again: the same document.
     let out = run(
