@@ -1,14 +1,16 @@
-//! The HTTP side of the adapter: one reqwest client, bearer tokens from google-cloud-auth, base
-//! URLs per Google API (overridable), a global concurrency limit, retries with capped exponential
-//! backoff (honouring `Retry-After`), pagination, and recording.
+//! The HTTP side of the GCP adapter: the Google APIs it calls and their base URLs (overridable),
+//! bearer tokens from google-cloud-auth, and the Google dialect of the shared REST client
+//! (`cloudscan_collect::rest`): how a request is named, how a `google.rpc.Status` error is
+//! classified, which permission a call needs.
 
-use crate::error::{CollectError, FailureKind, GcpError};
-use crate::fixture::{self, Recorder, RequestKey};
+use crate::error::GcpError;
+use cloudscan_collect::error::error_chain;
+use cloudscan_collect::fixture::RequestKey;
+use cloudscan_collect::rest::{Classified, Dialect, Paging, Request, RestClient, TokenProvider};
+use cloudscan_collect::CollectError;
+use futures::future::BoxFuture;
 use google_cloud_auth::credentials::AccessTokenCredentials;
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::Semaphore;
 
 /// The Google APIs the adapter calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -91,22 +93,19 @@ impl Endpoints {
     }
 
     /// The public endpoints, overridden by `CLOUDSCAN_GCP_BASE_URL` and then by the per-service
-    /// variables (`CLOUDSCAN_GCP_CONTAINER_URL`, `_CRM_URL`, `_IAM_URL`, `_COMPUTE_URL`).
+    /// variables. Each override must be `https://`, or `http://` to a loopback address (a bearer
+    /// token goes there), and is announced on standard error.
     pub fn from_env() -> Result<Self, GcpError> {
-        let read = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let mut endpoints = match read(BASE_URL_ENV) {
-            Some(base) => {
-                check_url(BASE_URL_ENV, &base)?;
-                Endpoints::under(&base)
-            }
+        let read = |variable: &str| {
+            cloudscan_collect::endpoint::from_env(variable).map_err(GcpError::Endpoint)
+        };
+        let mut endpoints = match read(BASE_URL_ENV)? {
+            Some(base) => Endpoints::under(&base),
             None => Endpoints::google(),
         };
         for s in Service::ALL {
-            if let Some(url) = read(s.env_var()) {
-                check_url(s.env_var(), &url)?;
-                endpoints
-                    .urls
-                    .insert(s, url.trim_end_matches('/').to_string());
+            if let Some(url) = read(s.env_var())? {
+                endpoints.urls.insert(s, url);
             }
         }
         Ok(endpoints)
@@ -120,84 +119,7 @@ impl Endpoints {
     }
 }
 
-fn check_url(variable: &str, value: &str) -> Result<(), GcpError> {
-    match reqwest::Url::parse(value) {
-        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Ok(()),
-        Ok(_) => Err(GcpError::BaseUrl {
-            variable: variable.to_string(),
-            value: value.to_string(),
-            message: "the scheme must be http or https".to_string(),
-        }),
-        Err(e) => Err(GcpError::BaseUrl {
-            variable: variable.to_string(),
-            value: value.to_string(),
-            message: e.to_string(),
-        }),
-    }
-}
-
-/// Retries of throttled (429) and transient (500, 502, 503, 504, network) failures.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub max_attempts: u32,
-    /// The first backoff; doubled each attempt, plus up to 50% jitter.
-    pub base: Duration,
-    /// The largest backoff.
-    pub cap: Duration,
-    /// The largest wait a `Retry-After` header may impose.
-    pub max_retry_after: Duration,
-}
-
-impl RetryPolicy {
-    pub fn live(max_attempts: u32) -> Self {
-        RetryPolicy {
-            max_attempts: max_attempts.max(1),
-            base: Duration::from_millis(500),
-            cap: Duration::from_secs(32),
-            max_retry_after: Duration::from_secs(60),
-        }
-    }
-
-    /// Fast backoff for replays; a recorded `Retry-After` is still honoured (up to 2 s).
-    pub fn replay(max_attempts: u32) -> Self {
-        RetryPolicy {
-            max_attempts: max_attempts.max(1),
-            base: Duration::from_millis(5),
-            cap: Duration::from_millis(50),
-            max_retry_after: Duration::from_secs(2),
-        }
-    }
-
-    /// How long to wait before attempt `attempt + 1` (attempt counts from 1).
-    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(after) = retry_after {
-            return after.min(self.max_retry_after);
-        }
-        let exp = self.base.saturating_mul(
-            1u32.checked_shl(attempt.saturating_sub(1))
-                .unwrap_or(u32::MAX),
-        );
-        let capped = exp.min(self.cap);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let jitter = capped.mul_f64(f64::from(nanos % 500) / 1000.0);
-        (capped + jitter).min(self.cap)
-    }
-}
-
-/// Parses `Retry-After` in its delay-seconds form (Google does not send HTTP dates).
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    value
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
-}
-
-/// Where bearer tokens come from.
+/// Bearer tokens from google-cloud-auth.
 #[derive(Debug, Clone)]
 pub struct TokenSource {
     creds: AccessTokenCredentials,
@@ -213,50 +135,69 @@ impl TokenSource {
             .access_token()
             .await
             .map(|t| t.token)
-            .map_err(|e| crate::error::one_line(&e.to_string()))
+            .map_err(|e| error_chain(&e))
     }
 }
 
-/// The client every collector uses.
-#[derive(Debug, Clone)]
-pub struct Api {
-    http: reqwest::Client,
-    tokens: TokenSource,
-    endpoints: Endpoints,
-    limiter: Arc<Semaphore>,
-    retry: RetryPolicy,
-    recorder: Option<Recorder>,
+impl TokenProvider for TokenSource {
+    fn token(&self) -> BoxFuture<'_, Result<String, String>> {
+        Box::pin(TokenSource::token(self))
+    }
 }
 
-const PERCENT_SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+/// The Google API dialect of the REST client.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Google;
+
+/// Path characters escaped in a Google REST path segment.
+const SEGMENT_SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
-    .remove(b'~');
+    .remove(b'~')
+    // `:` introduces custom methods (`:getIamPolicy`) and `@` is valid in a segment; Google
+    // expects both verbatim.
+    .remove(b':')
+    .remove(b'@');
 
-impl Api {
-    pub fn new(
-        http: reqwest::Client,
-        tokens: TokenSource,
-        endpoints: Endpoints,
-        concurrency: usize,
-        retry: RetryPolicy,
-        recorder: Option<Recorder>,
-    ) -> Self {
-        Api {
-            http,
-            tokens,
-            endpoints,
-            limiter: Arc::new(Semaphore::new(concurrency.max(1))),
-            retry,
-            recorder,
-        }
+impl Dialect for Google {
+    fn name(&self, service: &str, method: &str, path: &str) -> (String, String, String) {
+        let (operation, region) = crate::fixture::describe(service, method, path);
+        (service.to_string(), region, operation)
     }
 
-    /// Calls one Google API method and returns its JSON response.
-    ///
-    /// `path` is the REST path under the service's base URL (`/v1/projects/p/...`), unencoded;
-    /// `target` names the resource for error messages.
+    fn classify(&self, status: u16, body: &str) -> Classified {
+        crate::error::classify(status, body)
+    }
+
+    fn permission(&self, key: &RequestKey) -> Option<&'static str> {
+        crate::operations::find(&key.service, &key.method, &key.path).and_then(|o| o.permission)
+    }
+
+    fn encode_path(&self, path: &str) -> String {
+        path.split('/')
+            .map(|seg| percent_encoding::utf8_percent_encode(seg, SEGMENT_SET).to_string())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+/// The client every collector uses: the shared REST client in the Google dialect, and the base
+/// URL of each service.
+#[derive(Debug, Clone)]
+pub struct Api {
+    rest: RestClient<Google>,
+    endpoints: Endpoints,
+}
+
+impl Api {
+    pub fn new(rest: RestClient<Google>, endpoints: Endpoints) -> Self {
+        Api { rest, endpoints }
+    }
+
+    /// Calls one Google API method and returns its JSON response. `path` is the REST path
+    /// under the service's base URL (`/v1/projects/p/...`), unencoded; `target` names the
+    /// resource for error messages.
     pub async fn call(
         &self,
         service: Service,
@@ -266,166 +207,23 @@ impl Api {
         body: Option<serde_json::Value>,
         target: &str,
     ) -> Result<serde_json::Value, CollectError> {
-        let params_map: BTreeMap<String, String> = params
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
-        let key = RequestKey::new(
-            service.name(),
-            method.as_str(),
+        let request = Request {
+            service: service.name(),
+            base: self.endpoints.url(service),
+            method,
             path,
-            params_map,
-            body.clone(),
-        );
-        let operation = format!("{} {}", service.name(), key.operation);
-        let encoded_path: String = path
-            .split('/')
-            .map(|seg| {
-                percent_encoding::utf8_percent_encode(seg, PERCENT_SET)
-                    .to_string()
-                    // `:` introduces custom methods (`:getIamPolicy`) and `@` is valid in a
-                    // path segment; Google expects both verbatim.
-                    .replace("%3A", ":")
-                    .replace("%40", "@")
-            })
-            .collect::<Vec<_>>()
-            .join("/");
-        let mut url = format!("{}{}", self.endpoints.url(service), encoded_path);
-        if !params.is_empty() {
-            let query: Vec<String> = params
+            params: params
                 .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "{}={}",
-                        percent_encoding::utf8_percent_encode(k, PERCENT_SET),
-                        percent_encoding::utf8_percent_encode(v, PERCENT_SET)
-                    )
-                })
-                .collect();
-            url.push('?');
-            url.push_str(&query.join("&"));
-        }
-
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let outcome = {
-                let _permit = self.limiter.acquire().await.ok();
-                self.attempt(&key, &operation, target, &method, &url, body.as_ref())
-                    .await
-            };
-            match outcome {
-                Ok(value) => return Ok(value),
-                Err((error, retry_after, retryable)) => {
-                    if !retryable || attempt >= self.retry.max_attempts {
-                        return Err(error);
-                    }
-                    tokio::time::sleep(self.retry.delay(attempt, retry_after)).await;
-                }
-            }
-        }
-    }
-
-    /// One HTTP attempt. On failure: the error, a `Retry-After` delay and whether to retry.
-    async fn attempt(
-        &self,
-        key: &RequestKey,
-        operation: &str,
-        target: &str,
-        method: &reqwest::Method,
-        url: &str,
-        body: Option<&serde_json::Value>,
-    ) -> Result<serde_json::Value, (CollectError, Option<Duration>, bool)> {
-        let token = self.tokens.token().await.map_err(|e| {
-            (
-                CollectError::new(operation, target, FailureKind::Credentials, e),
-                None,
-                false,
-            )
-        })?;
-        let mut request = self
-            .http
-            .request(method.clone(), url)
-            .bearer_auth(token)
-            .header("accept", "application/json");
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await.map_err(|e| {
-            let message = if e.is_timeout() {
-                "timed out".to_string()
-            } else if e.is_connect() {
-                format!("cannot connect: {}", error_chain(&e))
-            } else {
-                error_chain(&e)
-            };
-            (
-                CollectError::new(operation, target, FailureKind::Network, message),
-                None,
-                true,
-            )
-        })?;
-        let status = response.status().as_u16();
-        let headers: Vec<(String, String)> = response
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| {
-                v.to_str()
-                    .ok()
-                    .map(|v| (k.as_str().to_string(), v.to_string()))
-            })
-            .collect();
-        let header = |name: &str| {
-            headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone())
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            body,
+            target,
         };
-        let text = response.text().await.map_err(|e| {
-            (
-                CollectError::new(
-                    operation,
-                    target,
-                    FailureKind::Network,
-                    format!("reading the response body: {}", error_chain(&e)),
-                ),
-                None,
-                true,
-            )
-        })?;
-        if let Some(recorder) = &self.recorder {
-            recorder.record(key, status, &headers, &text);
-        }
-        if (200..300).contains(&status) {
-            return serde_json::from_str::<serde_json::Value>(&text).map_err(|e| {
-                (
-                    CollectError::new(
-                        operation,
-                        target,
-                        FailureKind::Malformed,
-                        format!("the response is not valid JSON: {e}"),
-                    ),
-                    None,
-                    false,
-                )
-            });
-        }
-        let not_recorded = header(fixture::MISSING_HEADER).is_some();
-        let mut error = CollectError::from_response(operation, target, status, &text, not_recorded);
-        if error.kind == FailureKind::AccessDenied {
-            let needed = crate::operations::find(&key.service, &key.method, &key.path)
-                .and_then(|o| o.permission);
-            if let Some(permission) = needed {
-                error.message = format!("needs {permission}: {}", error.message);
-            }
-        }
-        let retryable = !not_recorded && matches!(status, 429 | 500 | 502 | 503 | 504);
-        let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v));
-        Err((error, retry_after, retryable))
+        self.rest.call(&request).await
     }
 
-    /// Follows `nextPageToken` through every page of a list method; returns the pages in order.
-    /// `fixed` parameters (page size, ...) are sent on every page.
+    /// Follows `nextPageToken` through every page of a list method; returns the pages in order
+    /// and the error that stopped the listing early. `fixed` parameters are sent on every page.
     pub async fn pages(
         &self,
         service: Service,
@@ -433,96 +231,25 @@ impl Api {
         fixed: &[(&str, &str)],
         target: &str,
     ) -> (Vec<serde_json::Value>, Option<CollectError>) {
-        let mut pages = Vec::new();
-        let mut token: Option<String> = None;
-        // A server that keeps returning the same token would loop forever.
-        let mut seen = std::collections::BTreeSet::new();
-        loop {
-            let mut params: Vec<(&str, String)> =
-                fixed.iter().map(|(k, v)| (*k, v.to_string())).collect();
-            if let Some(t) = &token {
-                params.push(("pageToken", t.clone()));
-            }
-            match self
-                .call(service, reqwest::Method::GET, path, &params, None, target)
-                .await
-            {
-                Ok(page) => {
-                    let next = page
-                        .get("nextPageToken")
-                        .and_then(|t| t.as_str())
-                        .filter(|t| !t.is_empty())
-                        .map(str::to_string);
-                    pages.push(page);
-                    match next {
-                        Some(next) if seen.insert(next.clone()) => token = Some(next),
-                        Some(next) => {
-                            let operation = format!(
-                                "{} {}",
-                                service.name(),
-                                fixture::describe(service.name(), "GET", path).0
-                            );
-                            return (
-                                pages,
-                                Some(CollectError::new(
-                                    &operation,
-                                    target,
-                                    FailureKind::Malformed,
-                                    format!("nextPageToken `{next}` repeats: pagination stopped"),
-                                )),
-                            );
-                        }
-                        None => return (pages, None),
-                    }
-                }
-                Err(e) => return (pages, Some(e)),
-            }
+        let mut request = Request::get(service.name(), self.endpoints.url(service), path, target);
+        for (k, v) in fixed {
+            request = request.param(k, *v);
         }
+        self.rest
+            .pages(
+                &request,
+                Paging::Token {
+                    field: "nextPageToken",
+                    param: "pageToken",
+                },
+            )
+            .await
     }
-}
-
-/// The Display of an error and of its sources, joined with `: ` (never Debug output).
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = current {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        current = e.source();
-    }
-    crate::error::one_line(&parts.join(": "))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_is_exponential_capped_and_honours_retry_after() {
-        let p = RetryPolicy {
-            max_attempts: 5,
-            base: Duration::from_millis(100),
-            cap: Duration::from_millis(300),
-            max_retry_after: Duration::from_secs(2),
-        };
-        assert!(p.delay(1, None) >= Duration::from_millis(100));
-        assert!(p.delay(1, None) <= Duration::from_millis(150));
-        assert!(p.delay(2, None) >= Duration::from_millis(200));
-        assert_eq!(p.delay(10, None), Duration::from_millis(300));
-        assert_eq!(p.delay(40, None), Duration::from_millis(300));
-        assert_eq!(
-            p.delay(1, Some(Duration::from_secs(1))),
-            Duration::from_secs(1)
-        );
-        assert_eq!(
-            p.delay(1, Some(Duration::from_secs(90))),
-            Duration::from_secs(2)
-        );
-        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015"), None);
-    }
 
     #[test]
     fn base_urls_resolve_per_service() {
@@ -532,5 +259,14 @@ mod tests {
             Endpoints::google().url(Service::ResourceManager),
             "https://cloudresourcemanager.googleapis.com"
         );
+    }
+
+    #[test]
+    fn custom_methods_and_emails_stay_verbatim_in_paths() {
+        assert_eq!(
+            Google.encode_path("/v1/projects/p/serviceAccounts/a@p.iam.gserviceaccount.com:getIamPolicy"),
+            "/v1/projects/p/serviceAccounts/a@p.iam.gserviceaccount.com:getIamPolicy"
+        );
+        assert_eq!(Google.encode_path("/v1/roles/a b"), "/v1/roles/a%20b");
     }
 }

@@ -17,15 +17,19 @@ pub mod fixture;
 pub mod normalize;
 pub mod operations;
 
-use client::{Api, Endpoints, RetryPolicy, Service, TokenSource};
-use cloudscan_inventory::{Coverage, CoverageStatus, Inventory};
+use client::{Api, Endpoints, Google, Service, TokenSource};
+use cloudscan_collect::coverage::CoverageLog;
+use cloudscan_collect::error::one_line;
+use cloudscan_collect::fixture::Recorder;
+use cloudscan_collect::rest::{ReplayServer, RestClient, RetryPolicy};
+use cloudscan_inventory::{Coverage, CoverageStatus};
 use collect::RoleCache;
 use futures::future::join_all;
 use normalize::{ProjectScan, RawScan};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use cloudscan_collect::scan::{CollectOptions, Progress, ProgressFn, ScanOutput};
 pub use error::{CollectError, FailureKind, GcpError};
 
 /// How to run a GCP scan.
@@ -35,35 +39,8 @@ pub struct ScanOptions {
     pub projects: Vec<String>,
     /// Scan every active project the credentials can see (`projects.search`).
     pub all_projects: bool,
-    /// Serve every API call from this fixture directory (no network, no real credentials).
-    pub replay: Option<PathBuf>,
-    /// Record every API call of a live scan into this directory.
-    pub record: Option<PathBuf>,
-    /// How many API calls may run at once (0 = 16).
-    pub concurrency: usize,
-    /// Attempts per API call (retries with backoff on 429 and transient errors; 0 = 5).
-    pub max_attempts: u32,
-}
-
-/// Progress events, for a progress display.
-#[derive(Debug, Clone)]
-pub enum Progress {
-    /// Credentials are usable; `principal` is the service account email when the ADC file names one.
-    Authenticated { principal: Option<String> },
-    /// The projects to scan are known; `tasks` collectors will run.
-    Plan { projects: Vec<String>, tasks: usize },
-    /// A collector finished.
-    Done { task: String, ok: bool },
-}
-
-pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
-
-/// The result of a GCP scan.
-#[derive(Debug)]
-pub struct ScanOutput {
-    pub inventory: Inventory,
-    /// Number of distinct requests written when recording.
-    pub recorded: Option<usize>,
+    /// Replay or record, limits.
+    pub collect: CollectOptions,
 }
 
 /// The identity used to sign tokens in replay; its key is generated per run and never stored.
@@ -72,10 +49,10 @@ pub const REPLAY_CLIENT_EMAIL: &str = "cloudscan-replay@cloudscan-replay.iam.gse
 struct Session {
     api: Api,
     caller: Option<String>,
-    recorder: Option<fixture::Recorder>,
-    scenario: Option<fixture::Scenario>,
+    recorder: Option<Recorder>,
+    scenario: Option<fixture::GcpScenario>,
     // Keeps the replay server alive for the whole scan.
-    _server: Option<fixture::ReplayServer>,
+    _server: Option<ReplayServer>,
 }
 
 /// A throw-away service-account key (RSA 2048, PKCS#8 PEM) so that replay (and tests) run the real
@@ -121,42 +98,29 @@ fn adc_principal() -> Option<String> {
 }
 
 async fn session(opts: &ScanOptions) -> Result<Session, GcpError> {
-    let concurrency = if opts.concurrency == 0 {
-        16
-    } else {
-        opts.concurrency
-    };
-    let attempts = if opts.max_attempts == 0 {
-        5
-    } else {
-        opts.max_attempts
-    };
-    if let Some(dir) = &opts.replay {
-        if opts.record.is_some() {
-            return Err(GcpError::Usage(
-                "--replay and --record cannot be used together".to_string(),
-            ));
-        }
-        let (server, scenario) = fixture::ReplayServer::start(dir).await?;
+    let collect = &opts.collect;
+    collect.check().map_err(GcpError::Usage)?;
+    if let Some(dir) = &collect.replay {
+        let (server, scenario) = fixture::serve(dir).await?;
         let key = throwaway_service_account_key(&format!("{}/oauth2/token", server.base_url()))?;
         let creds = google_cloud_auth::credentials::service_account::Builder::new(key)
             .build_access_token_credentials()
-            .map_err(|e| GcpError::Credentials(error::one_line(&e.to_string())))?;
+            .map_err(|e| GcpError::Credentials(one_line(&e.to_string())))?;
         let http = reqwest::Client::builder()
             .no_proxy()
-            .timeout(std::time::Duration::from_secs(30))
             .build()
             .map_err(|e| GcpError::Http(e.to_string()))?;
-        let api = Api::new(
+        let rest = RestClient::new(
             http,
-            TokenSource::new(creds),
-            Endpoints::under(server.base_url()),
-            concurrency,
-            RetryPolicy::replay(attempts),
+            Arc::new(TokenSource::new(creds)),
+            Google,
+            collect.concurrency(),
+            RetryPolicy::replay(collect.attempts()),
+            collect.call_timeout.unwrap_or(std::time::Duration::from_secs(30)),
             None,
         );
         return Ok(Session {
-            api,
+            api: Api::new(rest, Endpoints::under(server.base_url())),
             caller: Some(REPLAY_CLIENT_EMAIL.to_string()),
             recorder: None,
             scenario: Some(scenario),
@@ -166,89 +130,32 @@ async fn session(opts: &ScanOptions) -> Result<Session, GcpError> {
     let endpoints = Endpoints::from_env()?;
     let creds = google_cloud_auth::credentials::Builder::default()
         .build_access_token_credentials()
-        .map_err(|e| GcpError::Credentials(error::one_line(&e.to_string())))?;
+        .map_err(|e| GcpError::Credentials(one_line(&e.to_string())))?;
     let tokens = TokenSource::new(creds);
     // Fail fast, with one clear line, when no token can be had.
     tokens.token().await.map_err(GcpError::Credentials)?;
     let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(60))
         .connect_timeout(std::time::Duration::from_secs(10))
         .user_agent(concat!("cloudscan/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| GcpError::Http(e.to_string()))?;
-    let recorder = opts.record.as_ref().map(|_| fixture::Recorder::new());
-    let api = Api::new(
+    let recorder = collect.record.as_ref().map(|_| Recorder::new(fixture::PATHS));
+    let rest = RestClient::new(
         http,
-        tokens,
-        endpoints,
-        concurrency,
-        RetryPolicy::live(attempts),
+        Arc::new(tokens),
+        Google,
+        collect.concurrency(),
+        RetryPolicy::live(collect.attempts()),
+        collect.call_timeout(),
         recorder.clone(),
     );
     Ok(Session {
-        api,
+        api: Api::new(rest, endpoints),
         caller: adc_principal(),
         recorder,
         scenario: None,
         _server: None,
     })
-}
-
-/// Builds coverage entries.
-struct CoverageLog {
-    scope: String,
-    entries: Vec<Coverage>,
-}
-
-impl CoverageLog {
-    fn new(scope: &str) -> Self {
-        CoverageLog {
-            scope: scope.to_string(),
-            entries: Vec::new(),
-        }
-    }
-
-    /// Records one (service, location): complete without errors; partial when some data was
-    /// still collected; otherwise the status of the first error.
-    fn record(&mut self, service: &str, region: &str, errors: &[CollectError], partial: bool) {
-        let status = match errors.first() {
-            None => CoverageStatus::Complete,
-            Some(_) if partial => CoverageStatus::Partial,
-            Some(e) => e.coverage_status(),
-        };
-        let detail = if errors.is_empty() {
-            None
-        } else {
-            let mut seen = BTreeSet::new();
-            let unique: Vec<String> = errors
-                .iter()
-                .map(|e| e.to_string())
-                .filter(|t| seen.insert(t.clone()))
-                .collect();
-            let mut parts: Vec<String> = unique.iter().take(3).cloned().collect();
-            if unique.len() > 3 {
-                parts.push(format!("and {} more", unique.len() - 3));
-            }
-            Some(parts.join("; "))
-        };
-        self.push(service, region, status, detail);
-    }
-
-    fn push(
-        &mut self,
-        service: &str,
-        region: &str,
-        status: CoverageStatus,
-        detail: Option<String>,
-    ) {
-        self.entries.push(Coverage {
-            scope: self.scope.clone(),
-            service: service.to_string(),
-            region: region.to_string(),
-            status,
-            detail,
-        });
-    }
 }
 
 /// Collects one project: every collector runs concurrently, then the roles its policies bind.
@@ -415,21 +322,26 @@ async fn scan_project(
     done("iam", iam_errors.is_empty());
     coverage.record("iam", "global", &iam_errors, iam_partial);
 
-    (scan, coverage.entries)
+    (scan, coverage.into_entries())
 }
 
 /// Runs a whole GCP scan and normalizes it.
 pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput, GcpError> {
     let session = session(opts).await?;
     progress(Progress::Authenticated {
+        cloud: "gcp",
         principal: session.caller.clone(),
+        method: None,
     });
     let api = &session.api;
     let mut coverage: Vec<Coverage> = Vec::new();
 
     // Which projects.
     let mut known: Vec<(String, Option<collect::RawProject>)> = Vec::new();
-    let recorded_projects = session.scenario.as_ref().and_then(|s| s.projects.clone());
+    let recorded_projects = session
+        .scenario
+        .as_ref()
+        .and_then(|s| s.params.projects.clone());
     if opts.all_projects {
         let (found, errors) = collect::search_projects(api).await;
         progress(Progress::Done {
@@ -443,7 +355,7 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
         } else {
             let mut log = CoverageLog::new("*");
             log.record("cloudresourcemanager/search", "global", &errors, true);
-            coverage.extend(log.entries);
+            coverage.extend(log.into_entries());
         }
         known.extend(found.into_iter().map(|p| (p.project_id.clone(), Some(p))));
     } else if !opts.projects.is_empty() {
@@ -458,7 +370,8 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
     }
     let projects: Vec<String> = known.iter().map(|(p, _)| p.clone()).collect();
     progress(Progress::Plan {
-        projects: projects.clone(),
+        unit: "project",
+        scopes: projects.clone(),
         tasks: projects.len() * 4,
     });
 
@@ -485,20 +398,17 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
     raw.coverage = coverage;
     let inventory = normalize::normalize(raw);
 
-    let recorded = match (&session.recorder, &opts.record) {
+    let recorded = match (&session.recorder, &opts.collect.record) {
         (Some(recorder), Some(dir)) => {
-            let scenario = fixture::Scenario {
-                description: Some(format!(
+            let scenario = fixture::GcpScenario::recorded(
+                format!(
                     "recorded scan of project(s) {} by cloudscan",
                     projects.join(", ")
-                )),
-                projects: if opts.all_projects {
-                    None
-                } else {
-                    Some(projects.clone())
+                ),
+                fixture::GcpParams {
+                    projects: (!opts.all_projects).then(|| projects.clone()),
                 },
-                recorded_with: Some(format!("cloudscan {}", env!("CARGO_PKG_VERSION"))),
-            };
+            );
             Some(recorder.write(dir, &scenario)?)
         }
         _ => None,

@@ -200,7 +200,10 @@ async fn a_broken_fixture_stops_the_replay_naming_the_file() {
     let file = dir.path().join("exchanges/broken.json");
     std::fs::write(&file, "{").expect("write");
     let opts = cloudscan_gcp::ScanOptions {
-        replay: Some(dir.path().to_path_buf()),
+        collect: cloudscan_gcp::CollectOptions {
+            replay: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        },
         ..Default::default()
     };
     match cloudscan_gcp::scan(&opts, quiet()).await {

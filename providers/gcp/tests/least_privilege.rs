@@ -9,7 +9,6 @@
 
 mod common;
 
-use cloudscan_gcp::fixture::ReplayServer;
 use cloudscan_gcp::operations::{self, OPERATIONS};
 use cloudscan_gcp::{scan, ScanOptions};
 use common::*;
@@ -53,14 +52,17 @@ fn exchange_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Serves `dir` on the loopback server, scans it live with recording on, and returns the
 /// (method, service, path) of every request the adapter sent.
 async fn requests_of(dir: &Path, opts: ScanOptions) -> Vec<(String, String, String)> {
-    let (server, _) = ReplayServer::start(dir).await.expect("server");
+    let (server, _) = cloudscan_gcp::fixture::serve(dir).await.expect("server");
     std::env::set_var("CLOUDSCAN_GCP_BASE_URL", server.base_url());
     let recording = tempfile::tempdir().expect("tempdir");
     let out = scan(
         &ScanOptions {
-            record: Some(recording.path().to_path_buf()),
-            concurrency: 4,
-            max_attempts: 2,
+            collect: cloudscan_gcp::CollectOptions {
+                record: Some(recording.path().to_path_buf()),
+                concurrency: 4,
+                max_attempts: 2,
+                ..Default::default()
+            },
             ..opts
         },
         quiet(),

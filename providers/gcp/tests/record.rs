@@ -4,13 +4,12 @@
 
 mod common;
 
-use cloudscan_gcp::fixture::ReplayServer;
 use cloudscan_gcp::{scan, ScanOptions};
 use common::*;
 
 #[tokio::test]
 async fn a_recorded_live_scan_replays_to_the_same_inventory() {
-    let (server, _) = ReplayServer::start(&scenario("insecure"))
+    let (server, _) = cloudscan_gcp::fixture::serve(&scenario("insecure"))
         .await
         .expect("server");
     let work = tempfile::tempdir().expect("tempdir");
@@ -35,9 +34,12 @@ async fn a_recorded_live_scan_replays_to_the_same_inventory() {
     let live = scan(
         &ScanOptions {
             projects: vec!["acme-insecure".into()],
-            record: Some(recording.clone()),
-            concurrency: 4,
-            max_attempts: 2,
+            collect: cloudscan_gcp::CollectOptions {
+                record: Some(recording.clone()),
+                concurrency: 4,
+                max_attempts: 2,
+                ..Default::default()
+            },
             ..Default::default()
         },
         quiet(),

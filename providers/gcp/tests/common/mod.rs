@@ -20,9 +20,12 @@ pub fn quiet() -> ProgressFn {
 
 pub async fn replay(dir: &Path) -> ScanOutput {
     let opts = ScanOptions {
-        replay: Some(dir.to_path_buf()),
-        concurrency: 4,
-        max_attempts: 3,
+        collect: cloudscan_gcp::CollectOptions {
+            replay: Some(dir.to_path_buf()),
+            concurrency: 4,
+            max_attempts: 3,
+            ..Default::default()
+        },
         ..Default::default()
     };
     match scan(&opts, quiet()).await {
