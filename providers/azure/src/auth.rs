@@ -106,6 +106,8 @@ impl std::fmt::Debug for TokenSource {
 }
 
 const EARLY: Duration = Duration::from_secs(300);
+/// The longest a token is cached, whatever lifetime its issuer claims.
+const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 impl TokenSource {
     pub fn new(credential: Credential, http: reqwest::Client) -> Self {
@@ -165,7 +167,15 @@ impl TokenSource {
             }
             Credential::AzureCli => azure_cli_token().await?,
         };
-        let until = Instant::now() + lifetime.saturating_sub(EARLY).max(Duration::from_secs(30));
+        // A token endpoint may claim any lifetime; none is trusted past a day (and a huge one
+        // must not overflow the clock).
+        let lifetime = lifetime
+            .min(MAX_LIFETIME)
+            .saturating_sub(EARLY)
+            .max(Duration::from_secs(30));
+        let until = Instant::now()
+            .checked_add(lifetime)
+            .unwrap_or_else(Instant::now);
         *cache = Some((token.clone(), until));
         Ok(token)
     }
@@ -210,7 +220,7 @@ impl TokenSource {
             .map_err(|e| {
                 format!(
                     "token request to {url} failed: {}",
-                    crate::client::error_chain(&e)
+                    cloudscan_collect::error::error_chain(&e)
                 )
             })?;
         let status = response.status().as_u16();
@@ -230,7 +240,7 @@ impl TokenSource {
                 .and_then(|v| v.as_str())
                 .and_then(|d| d.lines().next())
                 .unwrap_or("");
-            return Err(crate::error::one_line(&format!(
+            return Err(cloudscan_collect::one_line(&format!(
                 "token endpoint HTTP {status} {code}: {description}"
             )));
         }
@@ -270,7 +280,7 @@ async fn azure_cli_token() -> Result<(String, Duration), String> {
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-        return Err(crate::error::one_line(&format!(
+        return Err(cloudscan_collect::one_line(&format!(
             "`az account get-access-token` failed ({}): {first}",
             output.status
         )));
@@ -300,5 +310,11 @@ async fn azure_cli_token() -> Result<(String, Duration), String> {
 }
 
 pub(crate) fn encode(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, crate::client::QUERY_SET).to_string()
+    cloudscan_collect::rest::encode_query(s)
+}
+
+impl cloudscan_collect::rest::TokenProvider for TokenSource {
+    fn token(&self) -> futures::future::BoxFuture<'_, Result<String, String>> {
+        Box::pin(TokenSource::token(self))
+    }
 }

@@ -21,61 +21,27 @@ pub mod operations;
 
 use auth::{Credential, TokenSource};
 use client::{Arm, RetryPolicy};
-use cloudscan_inventory::{Coverage, CoverageStatus, Inventory};
+use cloudscan_collect::coverage::CoverageLog;
+use cloudscan_collect::fixture::Recorder;
+use cloudscan_inventory::{Coverage, CoverageStatus};
 use futures::future::join_all;
 use normalize::SubscriptionScan;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::sync::Arc;
 
+pub use cloudscan_collect::scan::{CollectOptions, Progress, ProgressFn, ScanOutput};
 pub use error::{AzureError, CollectError, FailureKind};
 
-/// How to run an Azure scan.
 #[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
     /// Subscriptions to scan (`--subscription`, repeatable).
     pub subscriptions: Vec<String>,
     /// Scan every enabled subscription the credentials can see.
     pub all_subscriptions: bool,
-    /// Serve every call, the token exchange included, from this fixture directory.
-    pub replay: Option<PathBuf>,
-    /// Record every ARM call of a live scan into this directory.
-    pub record: Option<PathBuf>,
-    /// How many calls may run at once (0 = 16).
-    pub concurrency: usize,
-    /// Attempts per call (retries with backoff on 429 and transient errors; 0 = 5).
-    pub max_attempts: u32,
+    /// Replay (the token exchange included) or record, limits.
+    pub collect: CollectOptions,
 }
 
-/// Progress events, for a progress display.
-#[derive(Debug, Clone)]
-pub enum Progress {
-    /// A token was obtained; `principal` is the client id when known.
-    Authenticated {
-        method: String,
-        principal: Option<String>,
-    },
-    /// The subscriptions to scan are known.
-    Plan {
-        subscriptions: Vec<String>,
-        tasks: usize,
-    },
-    /// A collector finished.
-    Done { task: String, ok: bool },
-}
-
-pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
-
-/// The result of an Azure scan.
-#[derive(Debug)]
-pub struct ScanOutput {
-    pub inventory: Inventory,
-    /// Number of distinct requests written when recording.
-    pub recorded: Option<usize>,
-}
-
-/// Where the adapter authenticates and calls: the environment for a live scan, the loopback
-/// server for a replay. Never taken from the process environment in a replay.
+/// Where ARM calls and tokens go.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
     pub arm: String,
@@ -85,19 +51,11 @@ pub struct Endpoints {
 impl Endpoints {
     /// From `CLOUDSCAN_AZURE_ARM_URL` and the `AZURE_*` credential variables.
     pub fn from_env() -> Result<Self, AzureError> {
-        let arm = match std::env::var(client::ARM_URL_ENV)
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-        {
-            Some(v) => client::check_base_url(client::ARM_URL_ENV, &v)?,
-            None => client::ARM_URL.to_string(),
-        };
+        let arm = cloudscan_collect::endpoint::from_env(client::ARM_URL_ENV)?
+            .unwrap_or_else(|| client::ARM_URL.to_string());
+        // A client secret or assertion goes to the authority host.
+        cloudscan_collect::endpoint::from_env("AZURE_AUTHORITY_HOST")?;
         let credential = Credential::from_env();
-        if let Credential::ClientSecret { authority, .. }
-        | Credential::Federated { authority, .. } = &credential
-        {
-            client::check_base_url("AZURE_AUTHORITY_HOST", authority)?;
-        }
         Ok(Endpoints { arm, credential })
     }
 
@@ -117,39 +75,26 @@ impl Endpoints {
 
 /// Runs a scan.
 pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput, AzureError> {
-    let concurrency = if opts.concurrency == 0 {
-        16
-    } else {
-        opts.concurrency
-    };
-    let attempts = if opts.max_attempts == 0 {
-        5
-    } else {
-        opts.max_attempts
-    };
-    if opts.replay.is_some() && opts.record.is_some() {
-        return Err(AzureError::Usage(
-            "--replay and --record cannot be used together".to_string(),
-        ));
-    }
+    let collect = &opts.collect;
+    collect.check().map_err(AzureError::Usage)?;
+    let attempts = collect.attempts();
     let mut server = None;
     let mut scenario = None;
-    let (endpoints, retry, http) = match &opts.replay {
+    let (endpoints, retry, http) = match &collect.replay {
         Some(dir) => {
-            let (s, sc) = fixture::ReplayServer::start(dir).await?;
+            let (s, sc) = fixture::serve(dir).await?;
             let endpoints = Endpoints::replay(s.base_url());
             server = Some(s);
             scenario = Some(sc);
             let http = reqwest::Client::builder()
                 .no_proxy()
-                .timeout(std::time::Duration::from_secs(30))
                 .build()
                 .map_err(|e| AzureError::Http(e.to_string()))?;
             (endpoints, RetryPolicy::replay(attempts), http)
         }
         None => {
             let http = reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(60))
+                .timeout(collect.call_timeout())
                 .connect_timeout(std::time::Duration::from_secs(10))
                 .user_agent(concat!("cloudscan/", env!("CARGO_PKG_VERSION")))
                 .build()
@@ -162,7 +107,7 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
         &endpoints,
         http,
         retry,
-        concurrency,
+        collect.concurrency(),
         scenario,
         progress,
     )
@@ -178,23 +123,32 @@ pub async fn scan_with(
     http: reqwest::Client,
     retry: RetryPolicy,
     concurrency: usize,
-    scenario: Option<fixture::Scenario>,
+    scenario: Option<fixture::AzureScenario>,
     progress: ProgressFn,
 ) -> Result<ScanOutput, AzureError> {
     let tokens = TokenSource::new(endpoints.credential.clone(), http.clone());
     // Fail fast, with one clear line, when no token can be had.
     tokens.token().await.map_err(AzureError::Credentials)?;
     progress(Progress::Authenticated {
-        method: endpoints.credential.describe().to_string(),
+        cloud: "azure",
+        method: Some(endpoints.credential.describe().to_string()),
         principal: endpoints.credential.principal(),
     });
-    let recorder = opts.record.as_ref().map(|_| fixture::Recorder::new());
+    let recorder = opts.collect.record.as_ref().map(|_| Recorder::new(fixture::PATHS));
+    let timeout = if opts.collect.replay.is_some() {
+        opts.collect
+            .call_timeout
+            .unwrap_or(std::time::Duration::from_secs(30))
+    } else {
+        opts.collect.call_timeout()
+    };
     let arm = Arm::new(
         http,
         tokens,
         &endpoints.arm,
         concurrency,
         retry,
+        timeout,
         recorder.clone(),
     );
 
@@ -202,24 +156,26 @@ pub async fn scan_with(
     let mut names: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut wanted: Vec<String> = opts.subscriptions.clone();
     if wanted.is_empty() && !opts.all_subscriptions {
-        if let Some(list) = scenario.as_ref().and_then(|s| s.subscriptions.clone()) {
+        if let Some(list) = scenario.as_ref().and_then(|s| s.params.subscriptions.clone()) {
             wanted = list;
         }
     }
     let discover = wanted.is_empty()
-        && (opts.all_subscriptions || scenario.as_ref().is_some_and(|s| s.subscriptions.is_none()));
+        && (opts.all_subscriptions || scenario.as_ref().is_some_and(|s| s.params.subscriptions.is_none()));
     if discover {
         let (subs, errors) = collect::subscriptions(&arm)
             .await
             .map_err(AzureError::Subscriptions)?;
+        let mut tenant = CoverageLog::new("tenant");
         for e in &errors {
-            coverage.push(entry(
-                "tenant",
+            tenant.push(
                 "resources",
+                "global",
                 CoverageStatus::Partial,
                 Some(e.to_string()),
-            ));
+            );
         }
+        coverage.extend(tenant.into_entries());
         for s in subs {
             let enabled = s
                 .state
@@ -237,7 +193,8 @@ pub async fn scan_with(
         return Err(AzureError::NoSubscriptions);
     }
     progress(Progress::Plan {
-        subscriptions: wanted.clone(),
+        unit: "subscription",
+        scopes: wanted.clone(),
         tasks: wanted.len() * 5,
     });
 
@@ -254,17 +211,15 @@ pub async fn scan_with(
     let mut inventory = normalize::normalize(subs, endpoints.credential.principal());
     inventory.coverage = coverage;
 
-    let recorded = match (&opts.record, &recorder) {
+    let recorded = match (&opts.collect.record, &recorder) {
         (Some(dir), Some(rec)) => {
-            let scenario = fixture::Scenario {
-                description: Some("recorded with cloudscan azure --record".to_string()),
-                subscriptions: if opts.all_subscriptions && opts.subscriptions.is_empty() {
-                    None
-                } else {
-                    Some(wanted.clone())
+            let scenario = fixture::AzureScenario::recorded(
+                "recorded with cloudscan azure --record".to_string(),
+                fixture::AzureParams {
+                    subscriptions: (!opts.all_subscriptions || !opts.subscriptions.is_empty())
+                        .then(|| wanted.clone()),
                 },
-                recorded_with: Some(concat!("cloudscan ", env!("CARGO_PKG_VERSION")).to_string()),
-            };
+            );
             Some(rec.write(dir, &scenario)?)
         }
         _ => None,
@@ -273,50 +228,6 @@ pub async fn scan_with(
         inventory,
         recorded,
     })
-}
-
-fn entry(scope: &str, service: &str, status: CoverageStatus, detail: Option<String>) -> Coverage {
-    Coverage {
-        scope: scope.to_string(),
-        service: service.to_string(),
-        region: "global".to_string(),
-        status,
-        detail,
-    }
-}
-
-/// One coverage entry for a service: complete without errors; partial when some data was still
-/// read; otherwise the status of the first error. The detail quotes up to three distinct errors.
-fn record(
-    out: &mut Vec<Coverage>,
-    scope: &str,
-    service: &str,
-    errors: &[CollectError],
-    partial: bool,
-    note: Option<String>,
-) {
-    let status = match errors.first() {
-        None => CoverageStatus::Complete,
-        Some(_) if partial => CoverageStatus::Partial,
-        Some(e) => e.coverage_status(),
-    };
-    let mut seen = BTreeSet::new();
-    let unique: Vec<String> = errors
-        .iter()
-        .map(|e| e.to_string())
-        .filter(|t| seen.insert(t.clone()))
-        .collect();
-    let mut parts: Vec<String> = unique.iter().take(3).cloned().collect();
-    if unique.len() > 3 {
-        parts.push(format!("and {} more", unique.len() - 3));
-    }
-    parts.extend(note);
-    let detail = if parts.is_empty() {
-        None
-    } else {
-        Some(parts.join("; "))
-    };
-    out.push(entry(scope, service, status, detail));
 }
 
 /// Collects one subscription: the lists concurrently, then what they reference.
@@ -337,7 +248,7 @@ async fn scan_subscription(
         name,
         ..Default::default()
     };
-    let mut coverage = Vec::new();
+    let mut coverage = CoverageLog::new(sub);
     let sub_scope = format!("/subscriptions/{sub}");
     let (clusters, assignments, identities, activity) = tokio::join!(
         collect::clusters(arm, sub),
@@ -350,12 +261,12 @@ async fn scan_subscription(
     match clusters {
         Ok((list, errors)) => {
             done("containerservice", errors.is_empty());
-            record(&mut coverage, sub, "containerservice", &errors, true, None);
+            coverage.record("containerservice", "global", &errors, true);
             scan.clusters = Some(list);
         }
         Err(e) => {
             done("containerservice", false);
-            record(&mut coverage, sub, "containerservice", &[e], false, None);
+            coverage.record("containerservice", "global", &[e], false);
         }
     }
     let clusters = scan.clusters.clone().unwrap_or_default();
@@ -390,14 +301,7 @@ async fn scan_subscription(
         }
     }
     done("managedidentity", msi_errors.is_empty());
-    record(
-        &mut coverage,
-        sub,
-        "managedidentity",
-        &msi_errors,
-        msi_partial,
-        None,
-    );
+    coverage.record("managedidentity", "global", &msi_errors, msi_partial);
 
     // Role assignments, then the definitions the scanned identities use.
     let mut auth_errors = Vec::new();
@@ -447,14 +351,7 @@ async fn scan_subscription(
         }
     }
     done("authorization", auth_errors.is_empty());
-    record(
-        &mut coverage,
-        sub,
-        "authorization",
-        &auth_errors,
-        auth_partial,
-        None,
-    );
+    coverage.record("authorization", "global", &auth_errors, auth_partial);
 
     // Diagnostic settings: each cluster's, and the activity log's.
     let diags = join_all(clusters.iter().map(|c| async move {
@@ -497,14 +394,7 @@ async fn scan_subscription(
         Err(e) => insights_errors.push(e),
     }
     done("insights", insights_errors.is_empty());
-    record(
-        &mut coverage,
-        sub,
-        "insights",
-        &insights_errors,
-        insights_read,
-        None,
-    );
+    coverage.record("insights", "global", &insights_errors, insights_read);
 
     // Disk encryption sets the clusters reference.
     let sets: BTreeSet<String> = clusters
@@ -533,7 +423,7 @@ async fn scan_subscription(
         }
         let some = errors.len() < sets.len();
         done("compute", errors.is_empty());
-        record(&mut coverage, sub, "compute", &errors, some, None);
+        coverage.record("compute", "global", &errors, some);
     }
-    (scan, coverage)
+    (scan, coverage.into_entries())
 }

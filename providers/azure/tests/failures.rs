@@ -229,7 +229,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[tokio::test]
 async fn a_refused_token_exchange_stops_the_scan_without_leaking_the_secret() {
-    let (server, _) = cloudscan_azure::fixture::ReplayServer::start(&mocks().join("insecure"))
+    let (server, _) = cloudscan_azure::fixture::serve(&mocks().join("insecure"))
         .await
         .expect("server");
     let mut endpoints = Endpoints::replay(server.base_url());
@@ -279,7 +279,7 @@ async fn a_denied_call_names_the_action_it_needs() {
     assert_eq!(status, CoverageStatus::Failed);
     assert!(
         detail.contains(
-            "needs Microsoft.Compute/diskEncryptionSets/read: HTTP 403 AuthorizationFailed: The client"
+            "access denied (HTTP 403 AuthorizationFailed): needs Microsoft.Compute/diskEncryptionSets/read: The client"
         ),
         "{detail}"
     );

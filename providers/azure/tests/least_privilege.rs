@@ -44,12 +44,15 @@ fn exchange_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Serves `dir` on the loopback server, scans it with recording on, and returns the
 /// (method, path) of every request the adapter sent to ARM.
 async fn requests_of(dir: &Path, opts: ScanOptions) -> Vec<(String, String)> {
-    let (server, _) = cloudscan_azure::fixture::ReplayServer::start(dir)
+    let (server, _) = cloudscan_azure::fixture::serve(dir)
         .await
         .expect("server");
     let recording = tempfile::tempdir().expect("tempdir");
     let opts = ScanOptions {
-        record: Some(recording.path().to_path_buf()),
+        collect: cloudscan_azure::CollectOptions {
+            record: Some(recording.path().to_path_buf()),
+            ..Default::default()
+        },
         ..opts
     };
     let http = reqwest::Client::builder()

@@ -8,13 +8,16 @@ use common::*;
 
 #[tokio::test]
 async fn a_recorded_scan_replays_to_the_same_inventory() {
-    let (server, _) = cloudscan_azure::fixture::ReplayServer::start(&mocks().join("insecure"))
+    let (server, _) = cloudscan_azure::fixture::serve(&mocks().join("insecure"))
         .await
         .expect("server");
     let out = tempfile::tempdir().expect("tempdir");
     let opts = ScanOptions {
         subscriptions: vec!["11111111-1111-1111-1111-111111111111".into()],
-        record: Some(out.path().to_path_buf()),
+        collect: cloudscan_azure::CollectOptions {
+            record: Some(out.path().to_path_buf()),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let http = reqwest::Client::builder()

@@ -80,7 +80,10 @@ pub fn quiet() -> ProgressFn {
 
 pub async fn replay(dir: &Path) -> ScanOutput {
     let opts = ScanOptions {
-        replay: Some(dir.to_path_buf()),
+        collect: cloudscan_azure::CollectOptions {
+            replay: Some(dir.to_path_buf()),
+            ..Default::default()
+        },
         ..Default::default()
     };
     scan(&opts, quiet()).await.expect("replay scan")

@@ -8,7 +8,9 @@ mod client;
 mod retry;
 mod server;
 
-pub use client::{check_path, Classified, Dialect, Paging, Request, RestClient, TokenProvider};
+pub use client::{
+    check_path, encode_query, Classified, Dialect, Paging, Request, RestClient, TokenProvider,
+};
 pub use retry::{parse_retry_after, RetryPolicy};
 pub use server::{Incoming, ReplayDialect, ReplayServer};
 
