@@ -170,6 +170,10 @@ pub struct CollectArgs {
     #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
 
+    /// Seconds one API call attempt may take before it is abandoned (and retried)
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub call_timeout: u64,
+
     /// Write the normalized inventory to FILE (re-run rules later with `cloudscan scan`)
     #[arg(long, value_name = "FILE")]
     pub save_inventory: Option<PathBuf>,
@@ -490,17 +494,25 @@ fn run_provider<E: std::fmt::Display>(
     }
 }
 
+/// The collection options every provider shares.
+fn collect_options(args: &CollectArgs) -> cloudscan_collect::scan::CollectOptions {
+    cloudscan_collect::scan::CollectOptions {
+        replay: args.replay.clone(),
+        record: args.record.clone(),
+        concurrency: usize::from(args.concurrency),
+        max_attempts: args.max_attempts,
+        call_timeout: Some(std::time::Duration::from_secs(args.call_timeout)),
+    }
+}
+
 fn run_aws(args: AwsArgs) -> u8 {
     let opts = cloudscan_aws::ScanOptions {
         profile: args.profile.clone(),
         regions: args.regions.clone(),
-        replay: args.collect.replay.clone(),
-        record: args.collect.record.clone(),
-        concurrency: usize::from(args.collect.concurrency),
-        max_attempts: args.collect.max_attempts,
+        collect: collect_options(&args.collect),
     };
     run_provider(&args.output, &args.collect, |rt, progress| {
-        let callback = Arc::new(move |e| progress.aws(e)) as cloudscan_aws::ProgressFn;
+        let callback = Arc::new(move |e| progress.event(e)) as cloudscan_aws::ProgressFn;
         rt.block_on(cloudscan_aws::scan(&opts, callback))
             .map(|o| (o.inventory, o.recorded))
     })
@@ -510,13 +522,10 @@ fn run_gcp(args: GcpArgs) -> u8 {
     let opts = cloudscan_gcp::ScanOptions {
         projects: args.projects.clone(),
         all_projects: args.all_projects,
-        replay: args.collect.replay.clone(),
-        record: args.collect.record.clone(),
-        concurrency: usize::from(args.collect.concurrency),
-        max_attempts: args.collect.max_attempts,
+        collect: collect_options(&args.collect),
     };
     run_provider(&args.output, &args.collect, |rt, progress| {
-        let callback = Arc::new(move |e| progress.gcp(e)) as cloudscan_gcp::ProgressFn;
+        let callback = Arc::new(move |e| progress.event(e)) as cloudscan_gcp::ProgressFn;
         rt.block_on(cloudscan_gcp::scan(&opts, callback))
             .map(|o| (o.inventory, o.recorded))
     })
@@ -526,13 +535,10 @@ fn run_azure(args: AzureArgs) -> u8 {
     let opts = cloudscan_azure::ScanOptions {
         subscriptions: args.subscriptions.clone(),
         all_subscriptions: args.all_subscriptions,
-        replay: args.collect.replay.clone(),
-        record: args.collect.record.clone(),
-        concurrency: usize::from(args.collect.concurrency),
-        max_attempts: args.collect.max_attempts,
+        collect: collect_options(&args.collect),
     };
     run_provider(&args.output, &args.collect, |rt, progress| {
-        let callback = Arc::new(move |e| progress.azure(e)) as cloudscan_azure::ProgressFn;
+        let callback = Arc::new(move |e| progress.event(e)) as cloudscan_azure::ProgressFn;
         rt.block_on(cloudscan_azure::scan(&opts, callback))
             .map(|o| (o.inventory, o.recorded))
     })

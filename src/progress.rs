@@ -30,50 +30,36 @@ impl Display {
         }
     }
 
-    /// An AWS adapter event.
-    pub fn aws(&self, event: cloudscan_aws::Progress) {
-        use cloudscan_aws::Progress as P;
+    /// An adapter event (every cloud reports the same events).
+    pub fn event(&self, event: cloudscan_collect::scan::Progress) {
+        use cloudscan_collect::scan::Progress as P;
         match event {
-            P::Identity { account, arn } => {
-                self.say(format!("scanning AWS account {account} as {arn}"))
+            P::Authenticated {
+                cloud,
+                principal,
+                method,
+            } => {
+                let cloud = match cloud {
+                    "aws" => "AWS",
+                    "gcp" => "Google Cloud",
+                    "azure" => "Azure",
+                    other => other,
+                };
+                let who = principal.as_deref().unwrap_or("the default credentials");
+                match method {
+                    Some(m) => self.say(format!("scanning {cloud} as {who} ({m})")),
+                    None => self.say(format!("scanning {cloud} as {who}")),
+                }
             }
-            P::Plan { regions, tasks } => self.plan(format!("{} region(s)", regions.len()), tasks),
-            P::Done { task, ok } => self.done(task, ok),
-        }
-    }
-
-    /// A GCP adapter event.
-    pub fn gcp(&self, event: cloudscan_gcp::Progress) {
-        use cloudscan_gcp::Progress as P;
-        match event {
-            P::Authenticated { principal } => self.say(format!(
-                "scanning Google Cloud as {}",
-                principal
-                    .as_deref()
-                    .unwrap_or("the application default credentials")
-            )),
-            P::Plan { projects, tasks } => {
-                self.say(format!("projects: {}", projects.join(", ")));
-                self.plan(format!("{} project(s)", projects.len()), tasks)
-            }
-            P::Done { task, ok } => self.done(task, ok),
-        }
-    }
-
-    /// An Azure adapter event.
-    pub fn azure(&self, event: cloudscan_azure::Progress) {
-        use cloudscan_azure::Progress as P;
-        match event {
-            P::Authenticated { method, principal } => self.say(format!(
-                "scanning Azure as {} ({method})",
-                principal.as_deref().unwrap_or("the signed-in principal")
-            )),
             P::Plan {
-                subscriptions,
+                unit,
+                scopes,
                 tasks,
             } => {
-                self.say(format!("subscriptions: {}", subscriptions.join(", ")));
-                self.plan(format!("{} subscription(s)", subscriptions.len()), tasks)
+                if unit != "region" {
+                    self.say(format!("{unit}s: {}", scopes.join(", ")));
+                }
+                self.plan(format!("{} {unit}(s)", scopes.len()), tasks)
             }
             P::Done { task, ok } => self.done(task, ok),
         }

@@ -3,6 +3,7 @@
 
 use crate::error::{classify, CollectError};
 use aws_sdk_ec2::types::Filter;
+use cloudscan_collect::PageGuard;
 use futures::stream::{self, StreamExt};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub async fn caller_identity(
     if account.is_empty() {
         return Err(CollectError::malformed(
             "sts:GetCallerIdentity",
+            "",
             "the response has no Account",
         ));
     }
@@ -121,6 +123,7 @@ pub async fn iam(client: &aws_sdk_iam::Client, limiter: &Limiter) -> (RawIam, Ve
     let mut errors = Vec::new();
     let mut marker: Option<String> = None;
     let op = "iam:GetAccountAuthorizationDetails";
+    let mut guard = PageGuard::new(op, "");
     loop {
         let request = client
             .get_account_authorization_details()
@@ -202,10 +205,18 @@ pub async fn iam(client: &aws_sdk_iam::Client, limiter: &Limiter) -> (RawIam, Ve
         }
         if page.is_truncated() {
             match page.marker() {
-                Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+                // A Marker seen before would make the listing loop forever.
+                Some(m) if !m.is_empty() => match guard.next(Some(m)) {
+                    Ok(_) => marker = Some(m.to_string()),
+                    Err(e) => {
+                        errors.push(e);
+                        break;
+                    }
+                },
                 _ => {
                     errors.push(CollectError::malformed(
                         op,
+                        "",
                         "a page says IsTruncated=true but carries no Marker; later pages could not be read",
                     ));
                     break;
@@ -269,6 +280,7 @@ async fn managed_policy(
     let Some(version) = default_version.clone() else {
         return Err(CollectError::malformed(
             "iam:GetPolicy",
+            "",
             format!("policy `{arn}` has no DefaultVersionId"),
         ));
     };
@@ -428,6 +440,7 @@ pub async fn eks_clusters(
     let mut names = Vec::new();
     let mut errors = Vec::new();
     let mut pages = client.list_clusters().into_paginator().send();
+    let mut guard = PageGuard::new("eks:ListClusters", "");
     loop {
         let page = {
             let _permit = limiter.permit().await;
@@ -435,7 +448,13 @@ pub async fn eks_clusters(
         };
         match page {
             None => break,
-            Some(Ok(page)) => names.extend(page.clusters().iter().cloned()),
+            Some(Ok(page)) => {
+                names.extend(page.clusters().iter().cloned());
+                if let Err(e) = guard.next(page.next_token()) {
+                    errors.push(e);
+                    break;
+                }
+            }
             Some(Err(e)) => {
                 errors.push(classify("eks:ListClusters", &e));
                 break;
@@ -476,6 +495,7 @@ async fn eks_cluster(
             None,
             vec![CollectError::malformed(
                 "eks:DescribeCluster",
+                "",
                 format!("the response for `{name}` has no cluster"),
             )],
         );
@@ -543,6 +563,7 @@ async fn eks_cluster(
     if raw.arn.is_empty() {
         errors.push(CollectError::malformed(
             "eks:DescribeCluster",
+            "",
             format!("cluster `{name}` has no arn"),
         ));
     }
@@ -553,6 +574,7 @@ async fn eks_cluster(
         .cluster_name(name)
         .into_paginator()
         .send();
+    let mut guard = PageGuard::new("eks:ListNodegroups", "");
     loop {
         let page = {
             let _permit = limiter.permit().await;
@@ -560,7 +582,13 @@ async fn eks_cluster(
         };
         match page {
             None => break,
-            Some(Ok(page)) => ng_names.extend(page.nodegroups().iter().cloned()),
+            Some(Ok(page)) => {
+                ng_names.extend(page.nodegroups().iter().cloned());
+                if let Err(e) = guard.next(page.next_token()) {
+                    errors.push(e);
+                    break;
+                }
+            }
             Some(Err(e)) => {
                 errors.push(classify("eks:ListNodegroups", &e));
                 break;
@@ -581,6 +609,7 @@ async fn eks_cluster(
             let g = out.nodegroup().ok_or_else(|| {
                 CollectError::malformed(
                     "eks:DescribeNodegroup",
+                    "",
                     format!("the response for `{ng}` has no nodegroup"),
                 )
             })?;
@@ -618,6 +647,7 @@ pub async fn pod_identities(
         .cluster_name(cluster)
         .into_paginator()
         .send();
+    let mut guard = PageGuard::new("eks:ListPodIdentityAssociations", "");
     loop {
         let page = {
             let _permit = limiter.permit().await;
@@ -625,11 +655,14 @@ pub async fn pod_identities(
         };
         match page {
             None => break,
-            Some(Ok(page)) => ids.extend(
-                page.associations()
-                    .iter()
-                    .filter_map(|a| a.association_id().map(str::to_string)),
-            ),
+            Some(Ok(page)) => {
+                ids.extend(
+                    page.associations()
+                        .iter()
+                        .filter_map(|a| a.association_id().map(str::to_string)),
+                );
+                guard.next(page.next_token())?;
+            }
             Some(Err(e)) => return Err(classify("eks:ListPodIdentityAssociations", &e)),
         }
     }
@@ -647,6 +680,7 @@ pub async fn pod_identities(
             let a = out.association().ok_or_else(|| {
                 CollectError::malformed(
                     "eks:DescribePodIdentityAssociation",
+                    "",
                     format!("the response for `{id}` has no association"),
                 )
             })?;
@@ -681,6 +715,7 @@ pub async fn access_entries(
         .cluster_name(cluster)
         .into_paginator()
         .send();
+    let mut guard = PageGuard::new("eks:ListAccessEntries", "");
     loop {
         let page = {
             let _permit = limiter.permit().await;
@@ -688,7 +723,10 @@ pub async fn access_entries(
         };
         match page {
             None => break,
-            Some(Ok(page)) => principals.extend(page.access_entries().iter().cloned()),
+            Some(Ok(page)) => {
+                principals.extend(page.access_entries().iter().cloned());
+                guard.next(page.next_token())?;
+            }
             Some(Err(e)) => return Err(classify("eks:ListAccessEntries", &e)),
         }
     }
@@ -761,6 +799,7 @@ pub async fn instances(
         )
         .into_paginator()
         .send();
+    let mut guard = PageGuard::new("ec2:DescribeInstances", "");
     loop {
         let page = {
             let _permit = limiter.permit().await;
@@ -804,6 +843,7 @@ pub async fn instances(
                         });
                     }
                 }
+                guard.next(page.next_token())?;
             }
             Some(Err(e)) => return Err(classify("ec2:DescribeInstances", &e)),
         }
@@ -839,6 +879,7 @@ pub async fn volumes(
             .filters(filter.build())
             .into_paginator()
             .send();
+        let mut guard = PageGuard::new("ec2:DescribeVolumes", "");
         loop {
             let page = {
                 let _permit = limiter.permit().await;
@@ -861,6 +902,7 @@ pub async fn volumes(
                                 .collect(),
                         });
                     }
+                    guard.next(page.next_token())?;
                 }
                 Some(Err(e)) => return Err(classify("ec2:DescribeVolumes", &e)),
             }

@@ -1,8 +1,10 @@
 //! Errors of the AWS adapter, and the classification of SDK errors into coverage.
 
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
-use cloudscan_inventory::CoverageStatus;
+use cloudscan_collect::error::{error_chain, one_line};
 use std::fmt;
+
+pub use cloudscan_collect::{CollectError, FailureKind};
 
 /// A fatal error: the scan cannot start or cannot establish who it is scanning.
 #[derive(Debug, thiserror::Error)]
@@ -16,77 +18,11 @@ pub enum AwsError {
     #[error("cannot establish the caller identity (sts:GetCallerIdentity): {0}")]
     CallerIdentity(CollectError),
     #[error(transparent)]
-    Fixture(#[from] crate::fixture::FixtureError),
+    Fixture(#[from] cloudscan_collect::fixture::FixtureError),
+    #[error(transparent)]
+    Endpoint(#[from] cloudscan_collect::endpoint::EndpointError),
     #[error("invalid option: {0}")]
     Usage(String),
-}
-
-/// What kind of failure a collector met.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    AccessDenied,
-    Throttled,
-    /// The API does not exist at this endpoint (emulators, disabled regions, 404 without code).
-    Unsupported,
-    /// The response could not be parsed.
-    Malformed,
-    /// Credentials are missing or invalid.
-    Credentials,
-    Network,
-    Other,
-}
-
-/// A failed API call, reduced to what a user needs to read in the coverage table.
-#[derive(Debug, Clone)]
-pub struct CollectError {
-    pub operation: String,
-    pub kind: FailureKind,
-    pub code: Option<String>,
-    pub message: String,
-}
-
-impl fmt::Display for CollectError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match self.kind {
-            FailureKind::AccessDenied => "access denied",
-            FailureKind::Throttled => "throttled (retries exhausted)",
-            FailureKind::Unsupported => "API not available",
-            FailureKind::Malformed => "malformed response",
-            FailureKind::Credentials => "credentials error",
-            FailureKind::Network => "network error",
-            FailureKind::Other => "error",
-        };
-        write!(f, "{}: {kind}", self.operation)?;
-        if let Some(code) = &self.code {
-            write!(f, " ({code})")?;
-        }
-        if !self.message.is_empty() {
-            write!(f, ": {}", self.message)?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for CollectError {}
-
-impl CollectError {
-    /// The coverage status this failure gives its service.
-    pub fn coverage_status(&self) -> CoverageStatus {
-        match self.kind {
-            FailureKind::Unsupported => CoverageStatus::Unsupported,
-            _ => CoverageStatus::Failed,
-        }
-    }
-
-    /// A failure that is not an API error (e.g. a truncated page).
-    pub fn malformed(operation: &str, message: impl Into<String>) -> Self {
-        CollectError {
-            operation: operation.to_string(),
-            kind: FailureKind::Malformed,
-            code: None,
-            message: message.into(),
-        }
-    }
 }
 
 const ACCESS_DENIED: &[&str] = &[
@@ -126,17 +62,12 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: fmt::Debug + HasStatus + 'static,
 {
-    let mut out = CollectError {
-        operation: operation.to_string(),
-        kind: FailureKind::Other,
-        code: None,
-        message: String::new(),
-    };
+    let mut out = CollectError::new(operation, "", FailureKind::Other, "");
     match err {
         SdkError::ServiceError(ctx) => {
             let e = ctx.err();
             out.code = e.code().map(str::to_string);
-            out.message = e.message().unwrap_or_default().to_string();
+            out.message = one_line(e.message().unwrap_or_default());
             let status = ctx.raw().status_code();
             let code = out.code.as_deref().unwrap_or("");
             out.kind = if (200..300).contains(&status) {
@@ -157,6 +88,8 @@ where
                 FailureKind::Unsupported
             } else if status == 403 {
                 FailureKind::AccessDenied
+            } else if (500..600).contains(&status) {
+                FailureKind::Server
             } else {
                 FailureKind::Other
             };
@@ -184,7 +117,7 @@ where
         }
         SdkError::TimeoutError(_) => {
             out.kind = FailureKind::Network;
-            out.message = "timed out".to_string();
+            out.message = "no answer within the operation time-out".to_string();
         }
         _ => {
             let text = one_line(&error_chain(err));
@@ -207,33 +140,5 @@ pub trait HasStatus {
 impl HasStatus for aws_smithy_runtime_api::client::orchestrator::HttpResponse {
     fn status_code(&self) -> u16 {
         self.status().as_u16()
-    }
-}
-
-/// The Display of an error and of each of its sources, joined with `: ` (no Debug output).
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = current {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        current = e.source();
-    }
-    parts.join(": ")
-}
-
-/// Keeps messages on one line, and short.
-fn one_line(text: &str) -> String {
-    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if joined.len() > 400 {
-        let mut end = 400;
-        while !joined.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}…", &joined[..end])
-    } else {
-        joined
     }
 }

@@ -10,19 +10,19 @@ pub mod fixture;
 pub mod normalize;
 
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
-use cloudscan_inventory::{Coverage, CoverageStatus, Inventory};
+use cloudscan_collect::coverage::CoverageLog;
 use collect::Limiter;
-use error::CollectError;
 use futures::future::join_all;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-pub use error::{AwsError, FailureKind};
+pub use cloudscan_collect::scan::{CollectOptions, Progress, ProgressFn, ScanOutput};
+pub use error::{AwsError, CollectError, FailureKind};
 
 /// How to run an AWS scan.
 #[derive(Debug, Clone, Default)]
@@ -31,53 +31,53 @@ pub struct ScanOptions {
     pub profile: Option<String>,
     /// Regions to scan; empty = every region enabled for the account.
     pub regions: Vec<String>,
-    /// Serve every API call from this fixture directory (no network, no credentials).
-    pub replay: Option<PathBuf>,
-    /// Record every API call of a live scan into this directory.
-    pub record: Option<PathBuf>,
-    /// How many API calls may run at once.
-    pub concurrency: usize,
-    /// Attempts per API call (retries with backoff on throttling and transient errors).
-    pub max_attempts: u32,
+    /// Replay or record, limits.
+    pub collect: CollectOptions,
 }
 
-/// Progress events, for a progress display.
-#[derive(Debug, Clone)]
-pub enum Progress {
-    /// The caller identity is known.
-    Identity { account: String, arn: String },
-    /// The regions to scan are known; `tasks` collectors will run.
-    Plan { regions: Vec<String>, tasks: usize },
-    /// A collector finished.
-    Done { task: String, ok: bool },
+/// The variables that point the AWS SDK at another endpoint (the SDK reads them itself; a
+/// session token or a signature goes there).
+fn endpoint_overrides() -> Vec<String> {
+    let mut names: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k == "AWS_ENDPOINT_URL" || k.starts_with("AWS_ENDPOINT_URL_"))
+        .collect();
+    names.sort();
+    names
 }
 
-pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;
-
-/// The result of an AWS scan.
-#[derive(Debug)]
-pub struct ScanOutput {
-    pub inventory: Inventory,
-    /// Number of distinct requests written when recording.
-    pub recorded: Option<usize>,
+/// A time-out for each SDK operation (retries included) and for each attempt, so a server that
+/// never answers cannot hold the scan.
+fn timeouts(opts: &CollectOptions, replay: bool) -> TimeoutConfig {
+    let attempt = if replay {
+        opts.call_timeout.unwrap_or(Duration::from_secs(30))
+    } else {
+        opts.call_timeout()
+    };
+    let attempts = u32::max(opts.attempts(), 1);
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(
+            attempt
+                .saturating_mul(attempts)
+                .saturating_add(Duration::from_secs(60)),
+        )
+        .build()
 }
 
 struct Session {
     config: SdkConfig,
     home_region: String,
     recorder: Option<fixture::Recorder>,
-    scenario: Option<fixture::Scenario>,
+    scenario: Option<fixture::AwsScenario>,
 }
 
 async fn session(opts: &ScanOptions) -> Result<Session, AwsError> {
-    if let Some(dir) = &opts.replay {
-        if opts.record.is_some() {
-            return Err(AwsError::Usage(
-                "--replay and --record cannot be used together".to_string(),
-            ));
-        }
-        let (client, scenario) = fixture::ReplayClient::load(dir)?;
-        let home_region = scenario.home_region.clone();
+    let collect = &opts.collect;
+    collect.check().map_err(AwsError::Usage)?;
+    if let Some(dir) = &collect.replay {
+        let (client, scenario, home_region) = fixture::ReplayClient::load(dir)?;
         let config = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(home_region.clone()))
@@ -91,10 +91,11 @@ async fn session(opts: &ScanOptions) -> Result<Session, AwsError> {
             .http_client(client)
             .retry_config(
                 RetryConfig::standard()
-                    .with_max_attempts(opts.max_attempts.max(1))
+                    .with_max_attempts(collect.attempts())
                     .with_initial_backoff(Duration::from_millis(5))
                     .with_max_backoff(Duration::from_millis(20)),
             )
+            .timeout_config(timeouts(collect, true))
             .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
             .time_source(aws_smithy_async::time::SystemTimeSource::new())
             .build();
@@ -105,8 +106,13 @@ async fn session(opts: &ScanOptions) -> Result<Session, AwsError> {
             scenario: Some(scenario),
         });
     }
+    // The SDK reads these itself: check each (plain http only to loopback) and announce it.
+    for variable in endpoint_overrides() {
+        cloudscan_collect::endpoint::from_env(&variable)?;
+    }
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(opts.max_attempts.max(1)));
+        .retry_config(RetryConfig::adaptive().with_max_attempts(collect.attempts()))
+        .timeout_config(timeouts(collect, false));
     if let Some(profile) = &opts.profile {
         loader = loader.profile_name(profile);
     }
@@ -123,7 +129,7 @@ async fn session(opts: &ScanOptions) -> Result<Session, AwsError> {
             .build();
     }
     let mut recorder = None;
-    if opts.record.is_some() {
+    if collect.record.is_some() {
         // The SDK resolves its default client lazily; build the same one explicitly to wrap it.
         let inner = match config.http_client() {
             Some(client) => client,
@@ -161,40 +167,6 @@ fn iam_region(home_region: &str) -> &'static str {
 
 fn partition_of(arn: &str) -> String {
     arn.split(':').nth(1).unwrap_or("aws").to_string()
-}
-
-/// Builds coverage entries.
-struct CoverageLog {
-    account: String,
-    entries: Vec<Coverage>,
-}
-
-impl CoverageLog {
-    /// Records one (service, region): complete when `errors` is empty; partial when some data
-    /// was still collected; otherwise the status of the first error.
-    fn record(&mut self, service: &str, region: &str, errors: &[CollectError], partial: bool) {
-        let status = match errors.first() {
-            None => CoverageStatus::Complete,
-            Some(_) if partial => CoverageStatus::Partial,
-            Some(e) => e.coverage_status(),
-        };
-        let detail = if errors.is_empty() {
-            None
-        } else {
-            let mut parts: Vec<String> = errors.iter().take(3).map(|e| e.to_string()).collect();
-            if errors.len() > 3 {
-                parts.push(format!("and {} more", errors.len() - 3));
-            }
-            Some(parts.join("; "))
-        };
-        self.entries.push(Coverage {
-            scope: self.account.clone(),
-            service: service.to_string(),
-            region: region.to_string(),
-            status,
-            detail,
-        });
-    }
 }
 
 /// Everything collected in one region.
@@ -445,27 +417,24 @@ fn profile_files() -> Vec<(PathBuf, bool)> {
 /// Runs a whole AWS scan and normalizes it.
 pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput, AwsError> {
     let session = session(opts).await?;
-    let limiter = Limiter::new(if opts.concurrency == 0 {
-        16
-    } else {
-        opts.concurrency
-    });
+    let limiter = Limiter::new(opts.collect.concurrency());
     let config = &session.config;
 
     let sts = aws_sdk_sts::Client::new(config);
     let identity = collect::caller_identity(&sts, &limiter)
         .await
         .map_err(|e| credentials_error(opts, e))?;
-    progress(Progress::Identity {
-        account: identity.account.clone(),
-        arn: identity.arn.clone(),
+    progress(Progress::Authenticated {
+        cloud: "aws",
+        principal: Some(identity.arn.clone()),
+        method: None,
     });
-    let mut coverage = CoverageLog {
-        account: identity.account.clone(),
-        entries: Vec::new(),
-    };
+    let mut coverage = CoverageLog::new(&identity.account);
 
-    let recorded_regions = session.scenario.as_ref().and_then(|s| s.regions.clone());
+    let recorded_regions = session
+        .scenario
+        .as_ref()
+        .and_then(|s| s.params.regions.clone());
     let regions: Vec<String> = if !opts.regions.is_empty() {
         opts.regions.clone()
     } else if let Some(regions) = recorded_regions {
@@ -482,7 +451,8 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
         }
     };
     progress(Progress::Plan {
-        regions: regions.clone(),
+        unit: "region",
+        scopes: regions.clone(),
         tasks: 2 + regions.len() * 4,
     });
 
@@ -590,24 +560,18 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
     for ((service, region), (errors, partial)) in by_service {
         coverage.record(&service, &region, &errors, partial);
     }
-    raw.coverage = coverage.entries;
+    raw.coverage = coverage.into_entries();
     let inventory = normalize::normalize(raw);
 
-    let recorded = match (&session.recorder, &opts.record) {
+    let recorded = match (&session.recorder, &opts.collect.record) {
         (Some(recorder), Some(dir)) => {
-            let scenario = fixture::Scenario {
-                description: Some(format!(
-                    "recorded scan of account {} by cloudscan",
-                    identity.account
-                )),
-                home_region: session.home_region.clone(),
-                regions: if opts.regions.is_empty() {
-                    None
-                } else {
-                    Some(opts.regions.clone())
+            let scenario = fixture::AwsScenario::recorded(
+                format!("recorded scan of account {} by cloudscan", identity.account),
+                fixture::AwsParams {
+                    home_region: Some(session.home_region.clone()),
+                    regions: (!opts.regions.is_empty()).then(|| opts.regions.clone()),
                 },
-                recorded_with: Some(format!("cloudscan {}", env!("CARGO_PKG_VERSION"))),
-            };
+            );
             Some(recorder.write(dir, &scenario)?)
         }
         _ => None,

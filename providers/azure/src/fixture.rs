@@ -85,11 +85,10 @@ struct ArmReplay;
 impl ReplayDialect for ArmReplay {
     fn intercept(&self, request: &Incoming) -> Option<RecordedResponse> {
         if request.method == "POST" && request.path.ends_with("/oauth2/v2.0/token") {
-            let form = cloudscan_collect::fixture::parse_query(&String::from_utf8_lossy(
-                &request.body,
-            ))
-            .into_iter()
-            .collect();
+            let form =
+                cloudscan_collect::fixture::parse_query(&String::from_utf8_lossy(&request.body))
+                    .into_iter()
+                    .collect();
             return Some(token_response(&form));
         }
         if request.header("authorization") != Some(&format!("Bearer {REPLAY_TOKEN}")) {

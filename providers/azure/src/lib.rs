@@ -134,7 +134,11 @@ pub async fn scan_with(
         method: Some(endpoints.credential.describe().to_string()),
         principal: endpoints.credential.principal(),
     });
-    let recorder = opts.collect.record.as_ref().map(|_| Recorder::new(fixture::PATHS));
+    let recorder = opts
+        .collect
+        .record
+        .as_ref()
+        .map(|_| Recorder::new(fixture::PATHS));
     let timeout = if opts.collect.replay.is_some() {
         opts.collect
             .call_timeout
@@ -156,12 +160,18 @@ pub async fn scan_with(
     let mut names: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut wanted: Vec<String> = opts.subscriptions.clone();
     if wanted.is_empty() && !opts.all_subscriptions {
-        if let Some(list) = scenario.as_ref().and_then(|s| s.params.subscriptions.clone()) {
+        if let Some(list) = scenario
+            .as_ref()
+            .and_then(|s| s.params.subscriptions.clone())
+        {
             wanted = list;
         }
     }
     let discover = wanted.is_empty()
-        && (opts.all_subscriptions || scenario.as_ref().is_some_and(|s| s.params.subscriptions.is_none()));
+        && (opts.all_subscriptions
+            || scenario
+                .as_ref()
+                .is_some_and(|s| s.params.subscriptions.is_none()));
     if discover {
         let (subs, errors) = collect::subscriptions(&arm)
             .await

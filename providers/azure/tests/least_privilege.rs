@@ -44,9 +44,7 @@ fn exchange_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Serves `dir` on the loopback server, scans it with recording on, and returns the
 /// (method, path) of every request the adapter sent to ARM.
 async fn requests_of(dir: &Path, opts: ScanOptions) -> Vec<(String, String)> {
-    let (server, _) = cloudscan_azure::fixture::serve(dir)
-        .await
-        .expect("server");
+    let (server, _) = cloudscan_azure::fixture::serve(dir).await.expect("server");
     let recording = tempfile::tempdir().expect("tempdir");
     let opts = ScanOptions {
         collect: cloudscan_azure::CollectOptions {

@@ -264,7 +264,9 @@ mod tests {
     #[test]
     fn custom_methods_and_emails_stay_verbatim_in_paths() {
         assert_eq!(
-            Google.encode_path("/v1/projects/p/serviceAccounts/a@p.iam.gserviceaccount.com:getIamPolicy"),
+            Google.encode_path(
+                "/v1/projects/p/serviceAccounts/a@p.iam.gserviceaccount.com:getIamPolicy"
+            ),
             "/v1/projects/p/serviceAccounts/a@p.iam.gserviceaccount.com:getIamPolicy"
         );
         assert_eq!(Google.encode_path("/v1/roles/a b"), "/v1/roles/a%20b");

@@ -116,7 +116,9 @@ async fn session(opts: &ScanOptions) -> Result<Session, GcpError> {
             Google,
             collect.concurrency(),
             RetryPolicy::replay(collect.attempts()),
-            collect.call_timeout.unwrap_or(std::time::Duration::from_secs(30)),
+            collect
+                .call_timeout
+                .unwrap_or(std::time::Duration::from_secs(30)),
             None,
         );
         return Ok(Session {
@@ -139,7 +141,10 @@ async fn session(opts: &ScanOptions) -> Result<Session, GcpError> {
         .user_agent(concat!("cloudscan/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| GcpError::Http(e.to_string()))?;
-    let recorder = collect.record.as_ref().map(|_| Recorder::new(fixture::PATHS));
+    let recorder = collect
+        .record
+        .as_ref()
+        .map(|_| Recorder::new(fixture::PATHS));
     let rest = RestClient::new(
         http,
         Arc::new(tokens),
