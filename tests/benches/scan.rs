@@ -15,9 +15,12 @@ fn scenario(name: &str) -> PathBuf {
 
 fn replayed_inventory(rt: &tokio::runtime::Runtime, name: &str) -> Inventory {
     let opts = cloudscan_aws::ScanOptions {
-        replay: Some(scenario(name)),
-        concurrency: 16,
-        max_attempts: 3,
+        collect: cloudscan_aws::CollectOptions {
+            replay: Some(scenario(name)),
+            concurrency: 16,
+            max_attempts: 3,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let progress: cloudscan_aws::ProgressFn = Arc::new(|_| {});

@@ -109,6 +109,17 @@ const EARLY: Duration = Duration::from_secs(300);
 /// The longest a token is cached, whatever lifetime its issuer claims.
 const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
+/// Until when a token with this claimed lifetime is reused: five minutes before it expires, at
+/// least 30 s, at most a day. A token endpoint may claim any lifetime; a huge one must not
+/// overflow the clock.
+fn cached_until(now: Instant, lifetime: Duration) -> Instant {
+    let lifetime = lifetime
+        .min(MAX_LIFETIME)
+        .saturating_sub(EARLY)
+        .max(Duration::from_secs(30));
+    now.checked_add(lifetime).unwrap_or(now)
+}
+
 impl TokenSource {
     pub fn new(credential: Credential, http: reqwest::Client) -> Self {
         TokenSource {
@@ -167,15 +178,7 @@ impl TokenSource {
             }
             Credential::AzureCli => azure_cli_token().await?,
         };
-        // A token endpoint may claim any lifetime; none is trusted past a day (and a huge one
-        // must not overflow the clock).
-        let lifetime = lifetime
-            .min(MAX_LIFETIME)
-            .saturating_sub(EARLY)
-            .max(Duration::from_secs(30));
-        let until = Instant::now()
-            .checked_add(lifetime)
-            .unwrap_or_else(Instant::now);
+        let until = cached_until(Instant::now(), lifetime);
         *cache = Some((token.clone(), until));
         Ok(token)
     }
@@ -316,5 +319,28 @@ pub(crate) fn encode(s: &str) -> String {
 impl cloudscan_collect::rest::TokenProvider for TokenSource {
     fn token(&self) -> futures::future::BoxFuture<'_, Result<String, String>> {
         Box::pin(TokenSource::token(self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_token_lifetimes_never_overflow() {
+        let now = Instant::now();
+        assert_eq!(
+            cached_until(now, Duration::from_secs(u64::MAX)),
+            now + MAX_LIFETIME - EARLY
+        );
+        assert_eq!(cached_until(now, Duration::MAX), now + MAX_LIFETIME - EARLY);
+        assert_eq!(
+            cached_until(now, Duration::ZERO),
+            now + Duration::from_secs(30)
+        );
+        assert_eq!(
+            cached_until(now, Duration::from_secs(3599)),
+            now + Duration::from_secs(3299)
+        );
     }
 }

@@ -158,9 +158,9 @@ impl Arm {
         target: &'a str,
     ) -> Result<Request<'a>, CollectError> {
         check_arm_path(path).map_err(|m| {
-            let (service, _, operation) = ArmDialect.name("", "GET", path);
+            // Not named after the path: the path is what cannot be trusted.
             CollectError::malformed(
-                &format!("{service} {operation}"),
+                "arm request",
                 target,
                 format!("refusing to call a path built from response data: {m}"),
             )

@@ -23,6 +23,7 @@ pub mod fixture;
 pub mod paging;
 pub mod rest;
 pub mod scan;
+pub mod testkit;
 
 pub use coverage::CoverageLog;
 pub use error::{one_line, CollectError, FailureKind};

@@ -56,43 +56,15 @@ async fn a_recorded_live_scan_replays_to_the_same_inventory() {
         live.inventory.coverage
     );
     let files = live.recorded.expect("recorded");
-    fn count(dir: &std::path::Path) -> usize {
-        std::fs::read_dir(dir)
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .map(|e| {
-                        let path = e.path();
-                        if path.is_dir() {
-                            count(&path)
-                        } else {
-                            usize::from(path.extension().is_some_and(|x| x == "json"))
-                        }
-                    })
-                    .sum()
-            })
-            .unwrap_or(0)
-    }
     assert_eq!(
         files,
-        count(&scenario("insecure").join("exchanges")),
+        cloudscan_collect::testkit::exchange_files(&scenario("insecure")).len(),
         "one file per distinct request of the scenario"
     );
     drop(server);
 
     // Nothing secret reached the disk.
-    let mut texts = String::new();
-    let mut stack = vec![recording.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                texts.push_str(&std::fs::read_to_string(&path).expect("read"));
-            }
-        }
-    }
+    let texts = cloudscan_collect::testkit::all_exchanges_text(&recording);
     assert!(!texts.contains("Bearer"));
     assert!(!texts.contains("PRIVATE KEY"));
     assert!(!texts.to_ascii_lowercase().contains("authorization"));

@@ -10,34 +10,13 @@ pub fn mocks() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mocks/azure")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
+#[allow(unused_imports)]
+pub use cloudscan_collect::testkit::any;
 
 pub fn copy_scenario(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    copy_dir(&mocks().join(name), dir.path());
+    cloudscan_collect::testkit::copy_dir(&mocks().join(name), dir.path()).expect("copy");
     dir
-}
-
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read_dir") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() {
-            json_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
-        }
-    }
 }
 
 /// Rewrites the `responses` of every exchange whose operation is `operation` and whose request
@@ -48,25 +27,7 @@ pub fn edit_responses(
     filter: impl Fn(&serde_json::Value) -> bool,
     edit: impl Fn(&serde_json::Value) -> serde_json::Value,
 ) -> usize {
-    let mut files = Vec::new();
-    json_files(&dir.join("exchanges"), &mut files);
-    let mut n = 0;
-    for file in files {
-        let text = std::fs::read_to_string(&file).expect("read");
-        let mut exchange: serde_json::Value = serde_json::from_str(&text).expect("json");
-        if exchange["request"]["operation"] != operation || !filter(&exchange["request"]) {
-            continue;
-        }
-        exchange["responses"] = edit(&exchange["responses"]);
-        std::fs::write(&file, serde_json::to_string_pretty(&exchange).expect("ser"))
-            .expect("write");
-        n += 1;
-    }
-    n
-}
-
-pub fn any(_: &serde_json::Value) -> bool {
-    true
+    cloudscan_collect::testkit::edit_responses(dir, operation, filter, edit).expect("edit")
 }
 
 pub fn arm_error(status: u16, code: &str, message: &str) -> serde_json::Value {

@@ -34,36 +34,15 @@ pub async fn replay(dir: &Path) -> ScanOutput {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create dir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 /// A private copy of a bundled scenario.
 pub fn copy_scenario(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    copy_dir(&scenario(name), dir.path());
+    cloudscan_collect::testkit::copy_dir(&scenario(name), dir.path()).expect("copy");
     dir
 }
 
-fn exchange_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read dir") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() {
-            exchange_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
-        }
-    }
-}
+#[allow(unused_imports)]
+pub use cloudscan_collect::testkit::any;
 
 /// Rewrites the `responses` of every exchange whose operation is `operation` and whose params
 /// satisfy `select`; returns how many were changed.
@@ -73,26 +52,8 @@ pub fn edit_responses(
     select: impl Fn(&serde_json::Value) -> bool,
     responses: impl Fn(&serde_json::Value) -> serde_json::Value,
 ) -> usize {
-    let mut files = Vec::new();
-    exchange_files(&dir.join("exchanges"), &mut files);
-    let mut changed = 0;
-    for file in files {
-        let text = std::fs::read_to_string(&file).expect("read");
-        let mut exchange: serde_json::Value = serde_json::from_str(&text).expect("json");
-        if exchange["request"]["operation"] != operation || !select(&exchange["request"]["params"])
-        {
-            continue;
-        }
-        let new = responses(&exchange["responses"]);
-        exchange["responses"] = new;
-        std::fs::write(&file, exchange.to_string()).expect("write");
-        changed += 1;
-    }
-    changed
-}
-
-pub fn any(_: &serde_json::Value) -> bool {
-    true
+    cloudscan_collect::testkit::edit_responses(dir, operation, |r| select(&r["params"]), responses)
+        .expect("edit")
 }
 
 pub fn google_error(status: u16, rpc: &str, message: &str) -> serde_json::Value {
