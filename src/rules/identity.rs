@@ -1,9 +1,11 @@
 //! Shared shape of the identity rules: one finding per identity that nodes or workloads can
-//! use, naming who can use it and the statements that grant the access.
+//! use, naming who can use it and, one evidence item each, the statements or role grants that
+//! allow the access.
 
 use super::{FindingBuilder, RuleContext, RuleMeta};
 use crate::access::IdentityFacts;
 use crate::finding::{Evidence, Finding, Severity};
+use cloudscan_access::GrantReason;
 use cloudscan_inventory::Identity;
 
 /// Builds an identity finding. `reachable` / `unreachable` are the severities when pods can /
@@ -13,7 +15,7 @@ pub(crate) struct IdentityIssue<'a> {
     pub identity: &'a Identity,
     pub facts: &'a IdentityFacts,
     pub what: String,
-    pub statements: &'a [String],
+    pub reasons: &'a [GrantReason],
     pub allowed_when: Option<&'a str>,
     pub reachable: Severity,
     pub unreachable: Severity,
@@ -21,18 +23,24 @@ pub(crate) struct IdentityIssue<'a> {
     pub extra: Vec<Evidence>,
 }
 
+/// The evidence item for one typed reason: where the grant lives, the granting element, and the
+/// reason as data.
+pub(crate) fn reason_evidence(r: &GrantReason) -> Evidence {
+    Evidence::new(r.location(), r.element(), r.to_json())
+}
+
 impl IdentityIssue<'_> {
     pub(crate) fn build(self) -> Finding {
-        let pods = self.facts.users.iter().any(|u| u.pods);
-        let who: Vec<&str> = self.facts.users.iter().map(|u| u.text.as_str()).collect();
-        let noun = match self.identity.kind.as_str() {
-            "aws-role" => "role",
-            "gcp-service-account" => "service account",
-            "azure-managed-identity" => "managed identity",
-            _ => "identity",
-        };
+        let pods = self.facts.pods();
+        let who: Vec<String> = self
+            .facts
+            .exposures
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         let mut message = format!(
-            "{noun} `{}` {}; it can be used by {}",
+            "{} `{}` {}; it can be used by {}",
+            self.identity.noun(),
             self.identity.name,
             self.what,
             who.join("; ")
@@ -48,20 +56,16 @@ impl IdentityIssue<'_> {
                     self.unreachable
                 })
                 .discriminator(self.discriminator)
-                .evidence(Evidence::new(
-                    "identity policies (inline, managed default versions, boundary)",
-                    "allowed by",
-                    self.statements.to_vec(),
-                ))
+                .evidences(self.reasons.iter().map(reason_evidence).collect())
                 .evidence(Evidence::new(
                     "inventory used_by",
                     "who can use it",
                     who.clone(),
                 ));
-        if let Some(first) = self.facts.users.first() {
+        if let Some(first) = self.facts.exposures.first() {
             b = b.cluster(&first.cluster);
-            if let Some(pool) = &first.node_pool {
-                if self.facts.users.len() == 1 {
+            if let Some(pool) = first.node_pool() {
+                if self.facts.exposures.len() == 1 {
                     b = b.node_pool(pool);
                 }
             }

@@ -12,6 +12,7 @@ use crate::eval::{
 };
 use crate::matcher::ActionPattern;
 use crate::policy::{ActionElement, Effect, Policy, ResourceElement};
+use crate::reason::GrantReason;
 use std::collections::{BTreeSet, HashMap};
 
 /// How far a capability reaches.
@@ -31,8 +32,8 @@ pub struct HeldCapability {
     pub reach: Reach,
     /// The actions that grant it (with AWS casing).
     pub actions: Vec<String>,
-    /// The statements that allow those actions.
-    pub statements: Vec<String>,
+    /// The statements or role grants that allow those actions.
+    pub statements: Vec<GrantReason>,
     /// "allowed when ..." when the grant depends on unknown condition values.
     pub allowed_when: Option<String>,
 }
@@ -47,7 +48,7 @@ impl HeldCapability {
         class: (&str, &str),
         reach: Reach,
         granted: impl IntoIterator<Item = &'a String>,
-        statement: String,
+        statement: GrantReason,
         condition: Option<&str>,
     ) {
         let h = held.get_or_insert_with(|| HeldCapability {
@@ -66,7 +67,7 @@ impl HeldCapability {
                 h.actions.push(action.clone());
             }
         }
-        h.statements.push(statement);
+        push_unique(&mut h.statements, statement);
         if let Some(c) = condition {
             h.allowed_when.get_or_insert_with(|| c.to_string());
         }
@@ -79,7 +80,7 @@ pub struct OpenPath {
     pub id: String,
     pub title: String,
     pub steps: Vec<String>,
-    pub statements: Vec<String>,
+    pub statements: Vec<GrantReason>,
     pub allowed_when: Option<String>,
 }
 
@@ -266,7 +267,7 @@ impl<'a> Analyzer<'a> {
                     Some(eval) => {
                         open.steps.push(step.action.clone());
                         for r in &eval.reasons {
-                            push_unique(&mut open.statements, r.statement.to_string());
+                            push_unique(&mut open.statements, r.statement.clone().into());
                         }
                         if let Some(f) = &eval.allowed_when {
                             conditions.push(f.to_string());
@@ -300,7 +301,7 @@ impl<'a> Analyzer<'a> {
         for probe in ADMIN_PROBES {
             let eval = self.ask(probe, "*", true)?;
             for r in &eval.reasons {
-                push_unique(&mut held.statements, r.statement.to_string());
+                push_unique(&mut held.statements, r.statement.clone().into());
             }
             if let Some(f) = &eval.allowed_when {
                 held.allowed_when = Some(f.to_string());
@@ -313,7 +314,7 @@ impl<'a> Analyzer<'a> {
 fn merge(held: &mut HeldCapability, action: &str, eval: &Evaluation) {
     push_unique(&mut held.actions, action.to_string());
     for r in &eval.reasons {
-        push_unique(&mut held.statements, r.statement.to_string());
+        push_unique(&mut held.statements, r.statement.clone().into());
     }
     if let Some(f) = &eval.allowed_when {
         if held.allowed_when.is_none() {
@@ -322,7 +323,7 @@ fn merge(held: &mut HeldCapability, action: &str, eval: &Evaluation) {
     }
 }
 
-fn push_unique(list: &mut Vec<String>, item: String) {
+pub(crate) fn push_unique<T: PartialEq>(list: &mut Vec<T>, item: T) {
     if !list.contains(&item) {
         list.push(item);
     }
