@@ -71,7 +71,7 @@ the control plane cannot decrypt them",
                             .discriminator("key-state")
                             .evidence(Evidence::new(
                                 &enc.source,
-                                "encryptionConfig[].provider.keyArn",
+                                ctx.inventory.provider.vocabulary().secrets_key_field,
                                 key.id.clone(),
                             ))
                             .evidence(match ctx.inventory.provider.vocabulary().key_state {

@@ -639,6 +639,24 @@ pub struct Vocabulary {
     pub volumes: VolumeTerms,
     /// The API fields of the cluster endpoint facts (public access, private access, CIDRs).
     pub endpoint_fields: [&'static str; 3],
+    /// The API field naming the key that encrypts Kubernetes secrets.
+    pub secrets_key_field: &'static str,
+    /// How node pools' identities and API scopes are named.
+    pub node_access: NodeAccessTerms,
+}
+
+/// How a cloud names a node pool's identity settings.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeAccessTerms {
+    /// The provider's default compute identity, as a noun phrase.
+    pub default_identity: &'static str,
+    /// The API scope that lets node tokens call every API, if the cloud has such scopes.
+    pub full_scope: Option<&'static str>,
+    /// Its name in a sentence.
+    pub full_scope_name: &'static str,
+    /// The API fields of the pool's identity and scopes.
+    pub identity_field: &'static str,
+    pub scopes_field: &'static str,
 }
 
 /// How a cloud's account-wide audit trail is named.
@@ -705,6 +723,14 @@ impl Provider {
                 "endpointPrivateAccess",
                 "publicAccessCidrs",
             ],
+            secrets_key_field: "encryptionConfig[].provider.keyArn",
+            node_access: NodeAccessTerms {
+                default_identity: "the default node role",
+                full_scope: None,
+                full_scope_name: "full API access",
+                identity_field: "nodeRole",
+                scopes_field: "scopes",
+            },
         };
         static GCP: Vocabulary = Vocabulary {
             node_identity: "node service account",
@@ -719,6 +745,14 @@ impl Provider {
                 "private endpoint",
                 "authorized public ranges",
             ],
+            secrets_key_field: "databaseEncryption.keyName",
+            node_access: NodeAccessTerms {
+                default_identity: "the Compute Engine default service account",
+                full_scope: Some("https://www.googleapis.com/auth/cloud-platform"),
+                full_scope_name: "the cloud-platform scope",
+                identity_field: "serviceAccount",
+                scopes_field: "oauthScopes",
+            },
         };
         static AZURE: Vocabulary = Vocabulary {
             node_identity: "kubelet identity",
@@ -739,6 +773,14 @@ impl Provider {
                 "private endpoint",
                 "authorized public ranges",
             ],
+            secrets_key_field: "securityProfile.azureKeyVaultKms.keyId",
+            node_access: NodeAccessTerms {
+                default_identity: "the default kubelet identity",
+                full_scope: None,
+                full_scope_name: "full API access",
+                identity_field: "identityProfile.kubeletidentity",
+                scopes_field: "scopes",
+            },
         };
         match self {
             Provider::Aws => &AWS,
