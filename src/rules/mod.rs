@@ -194,7 +194,7 @@ impl FindingBuilder {
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    use cloudscan_inventory::{Cited, Inventory};
+    use cloudscan_inventory::Inventory;
 
     pub fn run(rule: &dyn super::Rule, inv: &Inventory) -> Vec<super::Finding> {
         let mut out = Vec::new();
