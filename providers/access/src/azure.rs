@@ -227,3 +227,36 @@ mod tests {
         assert_eq!(read.reach, Reach::Some);
     }
 }
+
+#[cfg(test)]
+mod condition_tests {
+    use super::*;
+
+    #[test]
+    fn a_conditional_assignment_opens_its_escalation_path_only_under_its_condition() {
+        let actions = vec!["Microsoft.Authorization/roleAssignments/write".to_string()];
+        let none: Vec<String> = Vec::new();
+        let condition = "@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] \
+ForAnyOfAnyValues:GuidEquals {acdd72a7-3385-48ef-bd42-f606fba81ae7}";
+        let a = Assignment {
+            scope: "/subscriptions/1/resourceGroups/rg",
+            role_name: "Role Based Access Control Administrator",
+            custom: false,
+            permissions: Some(vec![Permission {
+                actions: &actions,
+                not_actions: &none,
+                data_actions: &none,
+                not_data_actions: &none,
+            }]),
+            condition: Some(condition),
+        };
+        let (p, _) = profile(std::slice::from_ref(&a));
+        let path = p
+            .escalation_paths
+            .iter()
+            .find(|x| x.id == "azure-role-assignment-write")
+            .expect("role assignment write");
+        assert_eq!(path.allowed_when.as_deref(), Some(condition));
+        assert_eq!(path.statements.len(), 1);
+    }
+}

@@ -293,3 +293,62 @@ fn federated_issues(identity: &Identity, out: &mut Vec<TrustIssue>) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inventory(identities: serde_json::Value) -> Inventory {
+        serde_json::from_value(serde_json::json!({
+            "clusters": [{"id": "c", "name": "c", "region": "us-east-1",
+                "workload_identity": {"issuer": "https://oidc.eks.us-east-1.amazonaws.com/id/AB"}}],
+            "coverage": [{"scope": "1", "service": "eks", "region": "us-east-1", "status": "complete"}],
+            "identities": identities
+        }))
+        .expect("valid inventory")
+    }
+
+    #[test]
+    fn an_irsa_trust_without_sub_is_open_and_names_its_statement() {
+        let inv = inventory(serde_json::json!([{"id": "r", "trust": {"kind": "trust", "document":
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/AB"},
+                "Action": "sts:AssumeRoleWithWebIdentity"}]}}}]));
+        let issues = trust_issues(&inv);
+        assert_eq!(issues.len(), 1);
+        assert_eq!(issues[0].breadth, Breadth::Open);
+        assert_eq!(issues[0].evidence.field, "Statement[0]");
+        assert_eq!(issues[0].why.len(), 2, "no sub and no aud: {:?}", issues[0].why);
+    }
+
+    #[test]
+    fn wildcard_workload_bindings_count_only_where_no_trust_policy_decides() {
+        let used_by = serde_json::json!([{"kind": "workload", "cluster": "c", "namespace": "ci",
+            "service_account": "*", "mechanism": "m"}]);
+        // A role binding (no trust policy): the wildcard binding is the issue.
+        let bound = inventory(serde_json::json!([{"id": "sa", "used_by": used_by,
+            "trust": {"kind": "iam-policy", "document": {"bindings": []}}}]));
+        let issues = trust_issues(&bound);
+        assert_eq!(issues.len(), 1);
+        assert_eq!(issues[0].trusted, "is bound");
+        // A trust policy: judged statement by statement, not by the derived binding.
+        let scoped = inventory(serde_json::json!([{"id": "r", "used_by": used_by,
+            "trust": {"kind": "trust", "document": {"Version": "2012-10-17", "Statement": []}}}]));
+        assert!(trust_issues(&scoped).is_empty());
+    }
+
+    #[test]
+    fn federated_credentials_need_a_scanned_issuer_and_one_service_account() {
+        let inv = inventory(serde_json::json!([{"id": "mi", "federated_credentials": [
+            {"id": "f1", "name": "ok", "issuer": "https://eastus.oic.prod-aks.azure.com/t/u/",
+             "subject": "system:serviceaccount:payments:api", "cluster": "c"},
+            {"id": "f2", "name": "default", "issuer": "https://eastus.oic.prod-aks.azure.com/t/x/",
+             "subject": "system:serviceaccount:payments:default"},
+            {"id": "f3", "name": "ci", "issuer": "https://token.actions.githubusercontent.com",
+             "subject": "repo:acme/app:ref:refs/heads/main"}]}]));
+        let issues = trust_issues(&inv);
+        assert_eq!(issues.len(), 1);
+        assert_eq!(issues[0].discriminator, "f2");
+        assert_eq!(issues[0].why.len(), 2);
+    }
+}
