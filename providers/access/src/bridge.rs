@@ -184,7 +184,7 @@ fn azure_assignments<'a>(
 
 /// The engine's view of an inventory identity: parsed identity policies and boundary, and the
 /// documents that could not be parsed.
-pub fn engine_identity(identity: &Identity) -> (crate::Identity, Vec<String>) {
+pub fn engine_identity(identity: &Identity) -> (crate::PolicyIdentity, Vec<String>) {
     let mut unreadable = Vec::new();
     let mut parse = |doc: &PolicyDoc| -> Option<NamedPolicy> {
         let label = format!("{} {}", doc.kind, doc.name);
@@ -208,7 +208,7 @@ pub fn engine_identity(identity: &Identity) -> (crate::Identity, Vec<String>) {
     let policies = identity.policies.iter().filter_map(&mut parse).collect();
     let boundary = identity.boundary.as_ref().and_then(&mut parse);
     (
-        crate::Identity {
+        crate::PolicyIdentity {
             principal: identity.id.clone(),
             policies,
             boundary,

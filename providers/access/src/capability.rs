@@ -8,7 +8,8 @@
 use crate::catalog::{Capabilities, Catalog, Requirement};
 use crate::condition::Context;
 use crate::eval::{
-    evaluate, EvalError, Evaluation, Identity, NamedPolicy, PolicySet, Request, ResourceTarget,
+    evaluate, EvalError, Evaluation, NamedPolicy, PolicyIdentity, PolicySet, Request,
+    ResourceTarget,
 };
 use crate::matcher::ActionPattern;
 use crate::policy::{ActionElement, Effect, Policy, ResourceElement};
@@ -146,7 +147,7 @@ fn default_key_policy(account: &str) -> Option<NamedPolicy> {
 
 /// Answers capability questions for one identity, caching evaluations.
 pub struct Analyzer<'a> {
-    identity: &'a Identity,
+    identity: &'a PolicyIdentity,
     account: String,
     context: Context,
     key_policy: Option<NamedPolicy>,
@@ -154,7 +155,7 @@ pub struct Analyzer<'a> {
 }
 
 impl<'a> Analyzer<'a> {
-    pub fn new(identity: &'a Identity) -> Self {
+    pub fn new(identity: &'a PolicyIdentity) -> Self {
         let account = identity
             .principal
             .split(':')
@@ -384,8 +385,8 @@ pub fn wildcard_grants(policies: &[NamedPolicy]) -> Vec<WildcardGrant> {
 mod tests {
     use super::*;
 
-    fn identity(doc: serde_json::Value) -> Identity {
-        Identity {
+    fn identity(doc: serde_json::Value) -> PolicyIdentity {
+        PolicyIdentity {
             principal: "arn:aws:iam::111122223333:role/node".to_string(),
             policies: vec![NamedPolicy::new(
                 "inline/test",

@@ -29,8 +29,8 @@ pub mod trust;
 pub use bridge::{AccessFacts, Basis, IdentityFacts};
 pub use condition::{Context, Formula, StatementRef, Tri};
 pub use eval::{
-    evaluate, Decision, EvalError, Evaluation, Identity, NamedPolicy, PolicySet, Reason, Request,
-    ResourceTarget,
+    evaluate, Decision, EvalError, Evaluation, NamedPolicy, PolicyIdentity, PolicySet, Reason,
+    Request, ResourceTarget,
 };
 pub use exposure::Exposure;
 pub use policy::{decode_document, Policy, PolicyError};

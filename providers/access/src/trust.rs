@@ -310,15 +310,22 @@ mod tests {
 
     #[test]
     fn an_irsa_trust_without_sub_is_open_and_names_its_statement() {
-        let inv = inventory(serde_json::json!([{"id": "r", "trust": {"kind": "trust", "document":
+        let inv = inventory(
+            serde_json::json!([{"id": "r", "trust": {"kind": "trust", "document":
             {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
                 "Principal": {"Federated": "arn:aws:iam::1:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/AB"},
-                "Action": "sts:AssumeRoleWithWebIdentity"}]}}}]));
+                "Action": "sts:AssumeRoleWithWebIdentity"}]}}}]),
+        );
         let issues = trust_issues(&inv);
         assert_eq!(issues.len(), 1);
         assert_eq!(issues[0].breadth, Breadth::Open);
         assert_eq!(issues[0].evidence.field, "Statement[0]");
-        assert_eq!(issues[0].why.len(), 2, "no sub and no aud: {:?}", issues[0].why);
+        assert_eq!(
+            issues[0].why.len(),
+            2,
+            "no sub and no aud: {:?}",
+            issues[0].why
+        );
     }
 
     #[test]
