@@ -2,7 +2,9 @@
 //! answers them, pods) can act as it, and the Kubernetes service accounts bound to it. Computed
 //! once per inventory; the identity rules, the metadata rule and the `access` report read it.
 
-use cloudscan_inventory::{Cited, Cluster, Inventory, MetadataSetting, NodePool, UsedBy};
+use cloudscan_inventory::{
+    Cited, Cluster, Inventory, MetadataLevel, MetadataSetting, NodePool, UsedBy,
+};
 use std::fmt;
 
 /// A setting of the metadata service that lets pods obtain the node's credentials.
@@ -284,10 +286,10 @@ fn metadata_exposure(
             .as_deref()
             .map(|r| format!("{noun} `{r}`"))
             .unwrap_or_else(|| "the node identity".to_string()),
-        nodes: match m.level.as_str() {
-            "launch-template" => "nodes launched from this template",
-            "node-pool" => "every node of the pool",
-            _ => "this node",
+        nodes: match m.level_kind() {
+            MetadataLevel::LaunchTemplate => "nodes launched from this template",
+            MetadataLevel::NodePool => "every node of the pool",
+            MetadataLevel::Instance => "this node",
         },
         evidence: setting_evidence(m, &found),
         weaknesses: found,

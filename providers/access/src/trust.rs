@@ -49,7 +49,7 @@ fn trust_policy(identity: &Identity) -> Option<&serde_json::Value> {
     identity
         .trust
         .as_ref()
-        .filter(|t| t.kind == "trust")
+        .filter(|t| t.is_trust_policy())
         .and_then(|t| t.document.as_ref())
 }
 
@@ -205,7 +205,7 @@ fn pod_identity_problems(s: &Statement) -> Vec<(Breadth, String)> {
 /// Identities whose workload trust is a role binding rather than a trust policy (GKE Workload
 /// Identity): bindings to a whole namespace or pool, or to everyone.
 fn binding_issues(identity: &Identity, out: &mut Vec<TrustIssue>) {
-    if identity.trust.as_ref().is_some_and(|t| t.kind == "trust") {
+    if identity.trust.as_ref().is_some_and(|t| t.is_trust_policy()) {
         return; // judged statement by statement above
     }
     let mut why = Vec::new();

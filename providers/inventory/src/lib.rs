@@ -832,6 +832,37 @@ impl Provider {
     }
 }
 
+/// Which nodes a [`MetadataSetting`] governs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataLevel {
+    /// A launch template version: nodes launched from it.
+    LaunchTemplate,
+    /// A node pool: every node of the pool.
+    NodePool,
+    /// One instance.
+    Instance,
+}
+
+impl MetadataSetting {
+    /// The level as a type (`level` is kept as text in the saved format; anything unknown is
+    /// treated as one instance, the narrowest claim).
+    pub fn level_kind(&self) -> MetadataLevel {
+        match self.level.as_str() {
+            "launch-template" => MetadataLevel::LaunchTemplate,
+            "node-pool" => MetadataLevel::NodePool,
+            _ => MetadataLevel::Instance,
+        }
+    }
+}
+
+impl PolicyDoc {
+    /// Whether the document is an AWS-style trust policy (who may assume the identity), as
+    /// opposed to a permissions policy or a role-based allow policy.
+    pub fn is_trust_policy(&self) -> bool {
+        self.kind == "trust"
+    }
+}
+
 impl Identity {
     /// What the identity is called in a sentence (`role`, `service account`).
     pub fn noun(&self) -> &'static str {
