@@ -2,7 +2,7 @@
 
 use crate::access::{AccessFacts, IdentityFacts};
 use cloudscan_access::capability::Reach;
-use cloudscan_access::GrantReason;
+use cloudscan_access::Granted;
 use cloudscan_inventory::Inventory;
 use serde::Serialize;
 
@@ -15,7 +15,7 @@ pub struct Holder<'a> {
     pub reach: &'static str,
     pub actions: Vec<String>,
     /// The statements or role grants that allow it, structured.
-    pub statements: Vec<GrantReason>,
+    pub statements: Vec<Granted>,
     pub allowed_when: Option<String>,
     /// Who can act as the identity: node pools and Kubernetes service accounts.
     pub used_by: Vec<String>,
@@ -37,7 +37,7 @@ pub fn holders<'a>(
         let base = |cap: String,
                     reach: Reach,
                     actions: Vec<String>,
-                    statements: Vec<GrantReason>,
+                    statements: Vec<Granted>,
                     when: Option<String>,
                     f: &'a IdentityFacts| Holder {
             identity: &identity.id,
@@ -55,7 +55,7 @@ pub fn holders<'a>(
                     "admin".into(),
                     Reach::All,
                     a.actions.clone(),
-                    a.statements.clone(),
+                    a.granted_by.clone(),
                     a.allowed_when.clone(),
                     f,
                 ));
@@ -67,7 +67,7 @@ pub fn holders<'a>(
                 c.id.clone(),
                 c.reach,
                 c.actions.clone(),
-                c.statements.clone(),
+                c.granted_by.clone(),
                 c.allowed_when.clone(),
                 f,
             ));
@@ -82,7 +82,7 @@ pub fn holders<'a>(
                 p.id.clone(),
                 Reach::Some,
                 p.steps.clone(),
-                p.statements.clone(),
+                p.granted_by.clone(),
                 p.allowed_when.clone(),
                 f,
             ));
@@ -140,7 +140,7 @@ pub fn render_identity(id: &str, f: &IdentityFacts) -> String {
     if let Some(a) = &f.profile.admin {
         s.push_str(&format!(
             "  ADMIN: every action on every resource ({})\n",
-            join(&a.statements, "; ")
+            join(&a.granted_by, "; ")
         ));
     }
     for c in &f.profile.capabilities {
@@ -149,7 +149,7 @@ pub fn render_identity(id: &str, f: &IdentityFacts) -> String {
             c.id,
             if c.reach == Reach::All { "all" } else { "some" },
             c.actions.join(", "),
-            join(&c.statements, "; ")
+            join(&c.granted_by, "; ")
         ));
     }
     for p in &f.profile.escalation_paths {
@@ -173,7 +173,7 @@ pub fn render_identity(id: &str, f: &IdentityFacts) -> String {
     s
 }
 
-fn join(reasons: &[GrantReason], sep: &str) -> String {
+fn join(reasons: &[Granted], sep: &str) -> String {
     reasons
         .iter()
         .map(ToString::to_string)

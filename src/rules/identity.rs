@@ -5,7 +5,7 @@
 use super::{FindingBuilder, RuleContext, RuleMeta};
 use crate::access::IdentityFacts;
 use crate::finding::{Evidence, Finding, Severity};
-use cloudscan_access::GrantReason;
+use cloudscan_access::Granted;
 use cloudscan_inventory::Identity;
 
 /// Builds an identity finding. `reachable` / `unreachable` are the severities when pods can /
@@ -15,7 +15,7 @@ pub(crate) struct IdentityIssue<'a> {
     pub identity: &'a Identity,
     pub facts: &'a IdentityFacts,
     pub what: String,
-    pub reasons: &'a [GrantReason],
+    pub reasons: &'a [Granted],
     pub allowed_when: Option<&'a str>,
     pub reachable: Severity,
     pub unreachable: Severity,
@@ -24,9 +24,9 @@ pub(crate) struct IdentityIssue<'a> {
 }
 
 /// The evidence item for one typed reason: where the grant lives, the granting element, and the
-/// reason as data.
-pub(crate) fn reason_evidence(r: &GrantReason) -> Evidence {
-    Evidence::new(r.location(), r.element(), r.to_json())
+/// reason as data with what it allows.
+pub(crate) fn reason_evidence(r: &Granted) -> Evidence {
+    Evidence::new(r.by.location(), r.by.element(), r.to_json())
 }
 
 impl IdentityIssue<'_> {

@@ -48,7 +48,7 @@ impl Rule for IdentityAdminAccess {
                 ),
                 Basis::RoleGrants => {
                     let grants: Vec<String> =
-                        admin.statements.iter().map(ToString::to_string).collect();
+                        admin.granted_by.iter().map(ToString::to_string).collect();
                     (format!("holds {}", grants.join(", ")), Vec::new())
                 }
             };
@@ -58,7 +58,7 @@ impl Rule for IdentityAdminAccess {
                     identity,
                     facts,
                     what,
-                    reasons: &admin.statements,
+                    reasons: &admin.granted_by,
                     allowed_when: admin.allowed_when.as_deref(),
                     reachable: Severity::Critical,
                     unreachable: Severity::High,

@@ -4,7 +4,7 @@
 use super::identity::{analyzed, IdentityIssue};
 use super::{Rule, RuleContext, RuleMeta};
 use crate::finding::{Evidence, Finding, Severity};
-use cloudscan_access::GrantReason;
+use cloudscan_access::Granted;
 
 pub struct IdentityPrivilegeEscalation;
 
@@ -38,11 +38,11 @@ impl Rule for IdentityPrivilegeEscalation {
                 continue;
             }
             let paths = &facts.profile.escalation_paths;
-            let mut reasons: Vec<GrantReason> = Vec::new();
+            let mut reasons: Vec<Granted> = Vec::new();
             for p in paths {
-                for s in &p.statements {
-                    if !reasons.contains(s) {
-                        reasons.push(s.clone());
+                for g in &p.granted_by {
+                    for step in &g.allows {
+                        Granted::credit(&mut reasons, g.by.clone(), step);
                     }
                 }
             }

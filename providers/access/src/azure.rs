@@ -257,6 +257,6 @@ ForAnyOfAnyValues:GuidEquals {acdd72a7-3385-48ef-bd42-f606fba81ae7}";
             .find(|x| x.id == "azure-role-assignment-write")
             .expect("role assignment write");
         assert_eq!(path.allowed_when.as_deref(), Some(condition));
-        assert_eq!(path.statements.len(), 1);
+        assert_eq!(path.granted_by.len(), 1);
     }
 }

@@ -13,7 +13,7 @@ use crate::eval::{
 };
 use crate::matcher::ActionPattern;
 use crate::policy::{ActionElement, Effect, Policy, ResourceElement};
-use crate::reason::GrantReason;
+use crate::reason::{GrantReason, Granted};
 use std::collections::{BTreeSet, HashMap};
 
 /// How far a capability reaches.
@@ -33,8 +33,8 @@ pub struct HeldCapability {
     pub reach: Reach,
     /// The actions that grant it (with AWS casing).
     pub actions: Vec<String>,
-    /// The statements or role grants that allow those actions.
-    pub statements: Vec<GrantReason>,
+    /// The statements or role grants that allow those actions, with the actions each allows.
+    pub granted_by: Vec<Granted>,
     /// "allowed when ..." when the grant depends on unknown condition values.
     pub allowed_when: Option<String>,
 }
@@ -49,7 +49,7 @@ impl HeldCapability {
         class: (&str, &str),
         reach: Reach,
         granted: impl IntoIterator<Item = &'a String>,
-        statement: GrantReason,
+        by: GrantReason,
         condition: Option<&str>,
     ) {
         let h = held.get_or_insert_with(|| HeldCapability {
@@ -57,7 +57,7 @@ impl HeldCapability {
             title: class.1.to_string(),
             reach,
             actions: Vec::new(),
-            statements: Vec::new(),
+            granted_by: Vec::new(),
             allowed_when: None,
         });
         if reach > h.reach {
@@ -67,8 +67,8 @@ impl HeldCapability {
             if !h.actions.contains(action) {
                 h.actions.push(action.clone());
             }
+            Granted::credit(&mut h.granted_by, by.clone(), action);
         }
-        push_unique(&mut h.statements, statement);
         if let Some(c) = condition {
             h.allowed_when.get_or_insert_with(|| c.to_string());
         }
@@ -81,7 +81,8 @@ pub struct OpenPath {
     pub id: String,
     pub title: String,
     pub steps: Vec<String>,
-    pub statements: Vec<GrantReason>,
+    /// The statements or role grants that allow the steps, with the steps each allows.
+    pub granted_by: Vec<Granted>,
     pub allowed_when: Option<String>,
 }
 
@@ -237,7 +238,7 @@ impl<'a> Analyzer<'a> {
                                 title: class.title.clone(),
                                 reach,
                                 actions: Vec::new(),
-                                statements: Vec::new(),
+                                granted_by: Vec::new(),
                                 allowed_when: None,
                             });
                             if reach > held.reach {
@@ -258,7 +259,7 @@ impl<'a> Analyzer<'a> {
                 id: path.id.clone(),
                 title: path.title.clone(),
                 steps: Vec::new(),
-                statements: Vec::new(),
+                granted_by: Vec::new(),
                 allowed_when: None,
             };
             let mut all_open = true;
@@ -268,7 +269,11 @@ impl<'a> Analyzer<'a> {
                     Some(eval) => {
                         open.steps.push(step.action.clone());
                         for r in &eval.reasons {
-                            push_unique(&mut open.statements, r.statement.clone().into());
+                            Granted::credit(
+                                &mut open.granted_by,
+                                r.statement.clone().into(),
+                                &step.action,
+                            );
                         }
                         if let Some(f) = &eval.allowed_when {
                             conditions.push(f.to_string());
@@ -296,13 +301,13 @@ impl<'a> Analyzer<'a> {
             title: "Administrator: every action on every resource".to_string(),
             reach: Reach::All,
             actions: vec!["*".to_string()],
-            statements: Vec::new(),
+            granted_by: Vec::new(),
             allowed_when: None,
         };
         for probe in ADMIN_PROBES {
             let eval = self.ask(probe, "*", true)?;
             for r in &eval.reasons {
-                push_unique(&mut held.statements, r.statement.clone().into());
+                Granted::credit(&mut held.granted_by, r.statement.clone().into(), probe);
             }
             if let Some(f) = &eval.allowed_when {
                 held.allowed_when = Some(f.to_string());
@@ -315,7 +320,7 @@ impl<'a> Analyzer<'a> {
 fn merge(held: &mut HeldCapability, action: &str, eval: &Evaluation) {
     push_unique(&mut held.actions, action.to_string());
     for r in &eval.reasons {
-        push_unique(&mut held.statements, r.statement.clone().into());
+        Granted::credit(&mut held.granted_by, r.statement.clone().into(), action);
     }
     if let Some(f) = &eval.allowed_when {
         if held.allowed_when.is_none() {

@@ -34,5 +34,5 @@ pub use eval::{
 };
 pub use exposure::Exposure;
 pub use policy::{decode_document, Policy, PolicyError};
-pub use reason::GrantReason;
+pub use reason::{GrantReason, Granted};
 pub use simulate::{run_batch, BatchStats};

@@ -10,7 +10,7 @@
 use crate::capability::{
     push_unique, AccessProfile, HeldCapability, OpenPath, Reach, WildcardGrant,
 };
-use crate::reason::GrantReason;
+use crate::reason::{GrantReason, Granted};
 use serde::Deserialize;
 
 /// Which half of a cloud's operations a permission belongs to.
@@ -107,11 +107,13 @@ pub fn profile<G: RoleGrant>(
                 id: "admin".to_string(),
                 title: admin_title.to_string(),
                 reach: Reach::All,
-                actions,
-                statements: Vec::new(),
+                actions: actions.clone(),
+                granted_by: Vec::new(),
                 allowed_when: g.condition().map(str::to_string),
             });
-            push_unique(&mut held.statements, g.reason());
+            for action in &actions {
+                Granted::credit(&mut held.granted_by, g.reason(), action);
+            }
         }
         profile.wildcard_grants.extend(g.wildcards());
     }
@@ -155,7 +157,7 @@ pub fn profile<G: RoleGrant>(
 /// grant is unconditional; otherwise it holds when one of its grants' conditions does. The path
 /// holds when all of its steps do.
 fn open_path<G: RoleGrant>(path: &RbacPath, grants: &[G]) -> Option<OpenPath> {
-    let mut statements = Vec::new();
+    let mut granted_by = Vec::new();
     let mut step_conditions: Vec<String> = Vec::new();
     for step in &path.all_of {
         let granting: Vec<&G> = grants
@@ -166,7 +168,7 @@ fn open_path<G: RoleGrant>(path: &RbacPath, grants: &[G]) -> Option<OpenPath> {
             return None;
         }
         for g in &granting {
-            push_unique(&mut statements, g.reason());
+            Granted::credit(&mut granted_by, g.reason(), step);
         }
         let mut alternatives: Vec<&str> = Vec::new();
         let mut unconditional = false;
@@ -190,7 +192,7 @@ fn open_path<G: RoleGrant>(path: &RbacPath, grants: &[G]) -> Option<OpenPath> {
         id: path.id.clone(),
         title: path.title.clone(),
         steps: path.all_of.clone(),
-        statements,
+        granted_by,
         allowed_when: (!step_conditions.is_empty()).then(|| step_conditions.join(" and ")),
     })
 }
@@ -259,7 +261,7 @@ mod tests {
             p.escalation_paths[0].allowed_when.as_deref(),
             Some("c1 and c2")
         );
-        assert_eq!(p.escalation_paths[0].statements.len(), 2);
+        assert_eq!(p.escalation_paths[0].granted_by.len(), 2);
     }
 
     #[test]
@@ -287,6 +289,7 @@ mod tests {
             Some("(c1) or (c3)")
         );
         // One grant that holds both steps is cited once.
-        assert_eq!(p.escalation_paths[0].statements.len(), 3);
+        assert_eq!(p.escalation_paths[0].granted_by.len(), 3);
+        assert_eq!(p.escalation_paths[0].granted_by[0].allows, vec!["a", "b"]);
     }
 }

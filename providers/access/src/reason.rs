@@ -106,6 +106,54 @@ impl Serialize for GrantReason {
     }
 }
 
+/// A reason and the operations it allows (actions, permissions, escalation steps).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Granted {
+    pub by: GrantReason,
+    pub allows: Vec<String>,
+}
+
+impl Granted {
+    /// The reason as structured data, with what it allows.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut value = self.by.to_json();
+        if let Some(map) = value.as_object_mut() {
+            map.insert("allows".to_string(), serde_json::json!(self.allows));
+        }
+        value
+    }
+
+    /// Records that `by` allows `operation`: once per reason, each operation once.
+    pub fn credit(list: &mut Vec<Granted>, by: GrantReason, operation: &str) {
+        let entry = match list.iter().position(|g| g.by == by) {
+            Some(i) => &mut list[i],
+            None => {
+                list.push(Granted {
+                    by,
+                    allows: Vec::new(),
+                });
+                let last = list.len() - 1;
+                &mut list[last]
+            }
+        };
+        if !entry.allows.iter().any(|a| a == operation) {
+            entry.allows.push(operation.to_string());
+        }
+    }
+}
+
+impl fmt::Display for Granted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.by.fmt(f)
+    }
+}
+
+impl Serialize for Granted {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(serializer)
+    }
+}
+
 impl From<StatementRef> for GrantReason {
     fn from(s: StatementRef) -> Self {
         GrantReason::Statement(s)
