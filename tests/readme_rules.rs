@@ -64,3 +64,27 @@ fn readme_rule_table_matches_the_registry() {
         }
     }
 }
+
+/// Rules word findings from inventory facts and the provider vocabulary: no rule branches on the
+/// cloud or compares identity kinds, so a new cloud edits nothing in `src/rules/`.
+#[test]
+fn rules_do_not_branch_on_the_cloud() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("src/rules") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("rule source");
+        for forbidden in ["Provider::", "provider ==", "provider {", ".kind ==", "kind.as_str()"] {
+            assert!(
+                !text.contains(forbidden),
+                "{} contains `{forbidden}`: take the wording from the inventory or the access stage",
+                path.display()
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked > 10, "only {checked} rule files found");
+}
