@@ -77,7 +77,13 @@ fn rules_do_not_branch_on_the_cloud() {
             continue;
         }
         let text = std::fs::read_to_string(&path).expect("rule source");
-        for forbidden in ["Provider::", "provider ==", "provider {", ".kind ==", "kind.as_str()"] {
+        for forbidden in [
+            "Provider::",
+            "provider ==",
+            "provider {",
+            ".kind ==",
+            "kind.as_str()",
+        ] {
             assert!(
                 !text.contains(forbidden),
                 "{} contains `{forbidden}`: take the wording from the inventory or the access stage",

@@ -59,9 +59,15 @@ impl AccessFacts {
 
     /// Analyzes the identities `keep` selects.
     pub fn analyze(inv: &Inventory, keep: impl Fn(&Identity) -> bool) -> AccessFacts {
+        // Who can use each identity, once; the trust analysis and the profiles read it.
+        let exposed: BTreeMap<&str, Vec<Exposure>> = inv
+            .identities
+            .iter()
+            .map(|i| (i.id.as_str(), exposures(inv, &i.used_by)))
+            .collect();
         let mut facts = AccessFacts {
             metadata: metadata_exposures(inv),
-            trust: trust_issues(inv),
+            trust: trust_issues(inv, &exposed),
             ..Default::default()
         };
         let mut evaluator = Evaluator::new(inv);
@@ -74,7 +80,10 @@ impl AccessFacts {
                 IdentityFacts {
                     profile,
                     basis,
-                    exposures: exposures(inv, &identity.used_by),
+                    exposures: exposed
+                        .get(identity.id.as_str())
+                        .cloned()
+                        .unwrap_or_default(),
                     unreadable,
                 },
             );

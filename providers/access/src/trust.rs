@@ -2,11 +2,13 @@
 //! account: IRSA and EKS Pod Identity trust policies, GKE Workload Identity bindings, Azure
 //! federated identity credentials. Computed once per inventory for the trust rule.
 
+use crate::exposure::{Exposure, Route};
 use crate::policy::{
     ActionElement, Effect, PrincipalElement, PrincipalKind, Principals, Statement,
 };
 use crate::Policy;
-use cloudscan_inventory::{Cited, Identity, Inventory, UsedBy};
+use cloudscan_inventory::{Cited, Identity, Inventory};
+use std::collections::BTreeMap;
 
 /// How wide a trust problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -33,12 +35,16 @@ pub struct TrustIssue {
     pub evidence: Cited,
 }
 
-/// Every too-broad trust in the inventory.
-pub fn trust_issues(inv: &Inventory) -> Vec<TrustIssue> {
+/// Every too-broad trust in the inventory; `exposed` is who can use each identity, by id.
+pub fn trust_issues(inv: &Inventory, exposed: &BTreeMap<&str, Vec<Exposure>>) -> Vec<TrustIssue> {
     let mut out = Vec::new();
     for identity in &inv.identities {
         trust_policy_issues(inv, identity, &mut out);
-        binding_issues(identity, &mut out);
+        let exposures = exposed
+            .get(identity.id.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        binding_issues(identity, exposures, &mut out);
         federated_issues(identity, &mut out);
     }
     out
@@ -204,19 +210,19 @@ fn pod_identity_problems(s: &Statement) -> Vec<(Breadth, String)> {
 
 /// Identities whose workload trust is a role binding rather than a trust policy (GKE Workload
 /// Identity): bindings to a whole namespace or pool, or to everyone.
-fn binding_issues(identity: &Identity, out: &mut Vec<TrustIssue>) {
+fn binding_issues(identity: &Identity, exposures: &[Exposure], out: &mut Vec<TrustIssue>) {
     if identity.trust.as_ref().is_some_and(|t| t.is_trust_policy()) {
         return; // judged statement by statement above
     }
     let mut why = Vec::new();
-    for u in &identity.used_by {
-        if let UsedBy::Workload {
-            cluster,
+    for e in exposures {
+        if let Route::Workload {
             namespace,
             service_account,
             ..
-        } = u
+        } = &e.route
         {
+            let cluster = &e.cluster;
             if namespace == "*" || service_account == "*" {
                 why.push(format!(
                     "every service account matching `{namespace}/{service_account}` in cluster `{cluster}` can act as it"
@@ -297,6 +303,15 @@ fn federated_issues(identity: &Identity, out: &mut Vec<TrustIssue>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn trust_issues(inv: &Inventory) -> Vec<TrustIssue> {
+        let exposed = inv
+            .identities
+            .iter()
+            .map(|i| (i.id.as_str(), crate::exposure::exposures(inv, &i.used_by)))
+            .collect();
+        super::trust_issues(inv, &exposed)
+    }
 
     fn inventory(identities: serde_json::Value) -> Inventory {
         serde_json::from_value(serde_json::json!({
