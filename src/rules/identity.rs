@@ -93,3 +93,42 @@ pub(crate) fn analyzed<'a>(
         .iter()
         .filter_map(move |i| ctx.access.identities.get(&i.id).map(|f| (i, f)))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::run;
+    use cloudscan_inventory::Inventory;
+
+    #[test]
+    fn findings_cite_each_granting_statement_with_what_it_allows() {
+        let inv: Inventory = serde_json::from_value(serde_json::json!({
+            "provider": "aws",
+            "identities": [{"id": "arn:aws:iam::111122223333:role/app", "name": "app",
+                "kind": "aws-role", "scope": "111122223333",
+                "used_by": [{"kind": "workload", "cluster": "c", "namespace": "a",
+                    "service_account": "b", "mechanism": "irsa"}],
+                "policies": [{"kind": "inline", "name": "reads", "document": {
+                    "Version": "2012-10-17", "Statement": [
+                        {"Sid": "Nothing", "Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "*"},
+                        {"Sid": "Secrets", "Effect": "Allow",
+                         "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}}]}]
+        }))
+        .expect("valid inventory");
+        let f = run(
+            &crate::rules::identity_secrets_access::IdentitySecretsAccess,
+            &inv,
+        );
+        assert_eq!(f.len(), 1);
+        let cited = &f[0].evidence[0];
+        assert_eq!(cited.source, "identity policy `inline reads`");
+        assert_eq!(cited.field, "Statement[1]");
+        assert_eq!(cited.value["sid"], "Secrets");
+        assert_eq!(
+            cited.value["allows"],
+            serde_json::json!(["secretsmanager:GetSecretValue"])
+        );
+        assert!(f[0]
+            .message
+            .contains("service account `a/b` in cluster `c` (irsa)"));
+    }
+}
