@@ -2,6 +2,7 @@
 
 use crate::access::{AccessFacts, IdentityFacts};
 use cloudscan_access::capability::Reach;
+use cloudscan_access::Granted;
 use cloudscan_inventory::Inventory;
 use serde::Serialize;
 
@@ -13,7 +14,8 @@ pub struct Holder<'a> {
     /// `all` (every resource of the kind) or `some`.
     pub reach: &'static str,
     pub actions: Vec<String>,
-    pub statements: Vec<String>,
+    /// The statements or role grants that allow it, structured.
+    pub statements: Vec<Granted>,
     pub allowed_when: Option<String>,
     /// Who can act as the identity: node pools and Kubernetes service accounts.
     pub used_by: Vec<String>,
@@ -35,7 +37,7 @@ pub fn holders<'a>(
         let base = |cap: String,
                     reach: Reach,
                     actions: Vec<String>,
-                    statements: Vec<String>,
+                    statements: Vec<Granted>,
                     when: Option<String>,
                     f: &'a IdentityFacts| Holder {
             identity: &identity.id,
@@ -44,7 +46,7 @@ pub fn holders<'a>(
             actions,
             statements,
             allowed_when: when,
-            used_by: f.users.iter().map(|u| u.text.clone()).collect(),
+            used_by: f.exposures.iter().map(ToString::to_string).collect(),
             unreadable_policies: &f.unreadable,
         };
         if capability == "admin" {
@@ -53,7 +55,7 @@ pub fn holders<'a>(
                     "admin".into(),
                     Reach::All,
                     a.actions.clone(),
-                    a.statements.clone(),
+                    a.granted_by.clone(),
                     a.allowed_when.clone(),
                     f,
                 ));
@@ -65,7 +67,7 @@ pub fn holders<'a>(
                 c.id.clone(),
                 c.reach,
                 c.actions.clone(),
-                c.statements.clone(),
+                c.granted_by.clone(),
                 c.allowed_when.clone(),
                 f,
             ));
@@ -80,7 +82,7 @@ pub fn holders<'a>(
                 p.id.clone(),
                 Reach::Some,
                 p.steps.clone(),
-                p.statements.clone(),
+                p.granted_by.clone(),
                 p.allowed_when.clone(),
                 f,
             ));
@@ -107,7 +109,7 @@ pub fn render_holders(capability: &str, holders: &[Holder<'_>]) -> String {
             h.capability,
             h.reach,
             h.actions.join(", "),
-            h.statements.join("; ")
+            join(&h.statements, "; ")
         ));
         if let Some(w) = &h.allowed_when {
             s.push_str(&format!("  allowed when: {w}\n"));
@@ -129,16 +131,16 @@ pub fn render_holders(capability: &str, holders: &[Holder<'_>]) -> String {
 /// Renders what one identity can do.
 pub fn render_identity(id: &str, f: &IdentityFacts) -> String {
     let mut s = format!("{id}\n");
-    for u in &f.users {
-        s.push_str(&format!("  used by: {u}\n", u = u.text));
+    for u in &f.exposures {
+        s.push_str(&format!("  used by: {u}\n"));
     }
-    if f.users.is_empty() {
+    if f.exposures.is_empty() {
         s.push_str("  used by: no node pool or workload found\n");
     }
     if let Some(a) = &f.profile.admin {
         s.push_str(&format!(
             "  ADMIN: every action on every resource ({})\n",
-            a.statements.join("; ")
+            join(&a.granted_by, "; ")
         ));
     }
     for c in &f.profile.capabilities {
@@ -147,7 +149,7 @@ pub fn render_identity(id: &str, f: &IdentityFacts) -> String {
             c.id,
             if c.reach == Reach::All { "all" } else { "some" },
             c.actions.join(", "),
-            c.statements.join("; ")
+            join(&c.granted_by, "; ")
         ));
     }
     for p in &f.profile.escalation_paths {
@@ -169,4 +171,12 @@ pub fn render_identity(id: &str, f: &IdentityFacts) -> String {
         s.push_str(&format!("  not evaluated: {u}\n"));
     }
     s
+}
+
+fn join(reasons: &[Granted], sep: &str) -> String {
+    reasons
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(sep)
 }

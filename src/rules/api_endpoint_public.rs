@@ -74,6 +74,8 @@ impl Rule for ApiEndpointPublic {
                 }
                 None => "",
             };
+            let [public_field, private_field, cidrs_field] =
+                ctx.inventory.provider.vocabulary().endpoint_fields;
             out.push(
                 FindingBuilder::new(
                     &META,
@@ -87,19 +89,15 @@ impl Rule for ApiEndpointPublic {
                 .severity(severity)
                 .region(&c.region)
                 .cluster(&c.name)
+                .evidence(Evidence::new(&c.endpoint.source, public_field, true))
                 .evidence(Evidence::new(
                     &c.endpoint.source,
-                    "endpointPublicAccess",
-                    true,
-                ))
-                .evidence(Evidence::new(
-                    &c.endpoint.source,
-                    "endpointPrivateAccess",
+                    private_field,
                     c.endpoint.private_access,
                 ))
                 .evidence(Evidence::new(
                     &c.endpoint.source,
-                    "publicAccessCidrs",
+                    cidrs_field,
                     c.endpoint.public_cidrs.clone(),
                 ))
                 .build(),

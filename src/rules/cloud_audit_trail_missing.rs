@@ -2,7 +2,7 @@
 
 use super::{FindingBuilder, Rule, RuleContext, RuleMeta};
 use crate::finding::{Evidence, Finding, Severity};
-use cloudscan_inventory::{ManagementEvents, Provider};
+use cloudscan_inventory::ManagementEvents;
 
 pub struct CloudAuditTrailMissing;
 
@@ -35,12 +35,11 @@ impl Rule for CloudAuditTrailMissing {
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let inv = ctx.inventory;
-        // GCP: Admin Activity audit logs are always on; nothing to find at this level.
-        let service = match inv.provider {
-            Provider::Aws => "cloudtrail",
-            Provider::Azure => "insights",
-            Provider::Gcp => return,
+        // Clouds whose management events are always recorded have no trail to miss.
+        let Some(terms) = inv.provider.vocabulary().audit_trail else {
+            return;
         };
+        let service = terms.coverage_service;
         for scope in &inv.scopes {
             let read_somewhere = inv.coverage.iter().any(|c| {
                 c.scope == scope.id
@@ -68,32 +67,15 @@ impl Rule for CloudAuditTrailMissing {
             if qualifies || unknown {
                 continue;
             }
-            let partition = scope.partition.as_deref().unwrap_or("aws");
-            let (resource, why, source) = if inv.provider == Provider::Azure {
-                (
-                    format!("/subscriptions/{}", scope.id),
-                    if trails.is_empty() {
-                        "the subscription exports its activity log nowhere (no diagnostic setting)"
-                            .to_string()
-                    } else {
-                        "no diagnostic setting exports the Administrative activity log".to_string()
-                    },
-                    "Microsoft.Insights diagnosticSettings (subscription)",
-                )
+            let resource = inv.provider.scope_resource(scope);
+            let why = if trails.is_empty() {
+                terms.none.to_string()
             } else {
-                (
-                    format!("arn:{partition}:iam::{}:root", scope.id),
-                    if trails.is_empty() {
-                        "the account has no CloudTrail trail".to_string()
-                    } else {
-                        format!(
-                            "none of its {} trail(s) is multi-region, logging and recording all management events",
-                            trails.len()
-                        )
-                    },
-                    "cloudtrail:DescribeTrails + GetTrailStatus + GetEventSelectors",
-                )
+                terms
+                    .none_qualifies
+                    .replace("{n}", &trails.len().to_string())
             };
+            let source = terms.source;
             let summary: Vec<serde_json::Value> = trails
                 .iter()
                 .map(|t| {

@@ -1,9 +1,11 @@
 //! Shared shape of the identity rules: one finding per identity that nodes or workloads can
-//! use, naming who can use it and the statements that grant the access.
+//! use, naming who can use it and, one evidence item each, the statements or role grants that
+//! allow the access.
 
 use super::{FindingBuilder, RuleContext, RuleMeta};
 use crate::access::IdentityFacts;
 use crate::finding::{Evidence, Finding, Severity};
+use cloudscan_access::Granted;
 use cloudscan_inventory::Identity;
 
 /// Builds an identity finding. `reachable` / `unreachable` are the severities when pods can /
@@ -13,7 +15,7 @@ pub(crate) struct IdentityIssue<'a> {
     pub identity: &'a Identity,
     pub facts: &'a IdentityFacts,
     pub what: String,
-    pub statements: &'a [String],
+    pub reasons: &'a [Granted],
     pub allowed_when: Option<&'a str>,
     pub reachable: Severity,
     pub unreachable: Severity,
@@ -21,18 +23,24 @@ pub(crate) struct IdentityIssue<'a> {
     pub extra: Vec<Evidence>,
 }
 
+/// The evidence item for one typed reason: where the grant lives, the granting element, and the
+/// reason as data with what it allows.
+pub(crate) fn reason_evidence(r: &Granted) -> Evidence {
+    Evidence::new(r.by.location(), r.by.element(), r.to_json())
+}
+
 impl IdentityIssue<'_> {
     pub(crate) fn build(self) -> Finding {
-        let pods = self.facts.users.iter().any(|u| u.pods);
-        let who: Vec<&str> = self.facts.users.iter().map(|u| u.text.as_str()).collect();
-        let noun = match self.identity.kind.as_str() {
-            "aws-role" => "role",
-            "gcp-service-account" => "service account",
-            "azure-managed-identity" => "managed identity",
-            _ => "identity",
-        };
+        let pods = self.facts.pods();
+        let who: Vec<String> = self
+            .facts
+            .exposures
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         let mut message = format!(
-            "{noun} `{}` {}; it can be used by {}",
+            "{} `{}` {}; it can be used by {}",
+            self.identity.noun(),
             self.identity.name,
             self.what,
             who.join("; ")
@@ -48,20 +56,16 @@ impl IdentityIssue<'_> {
                     self.unreachable
                 })
                 .discriminator(self.discriminator)
-                .evidence(Evidence::new(
-                    "identity policies (inline, managed default versions, boundary)",
-                    "allowed by",
-                    self.statements.to_vec(),
-                ))
+                .evidences(self.reasons.iter().map(reason_evidence).collect())
                 .evidence(Evidence::new(
                     "inventory used_by",
                     "who can use it",
                     who.clone(),
                 ));
-        if let Some(first) = self.facts.users.first() {
+        if let Some(first) = self.facts.exposures.first() {
             b = b.cluster(&first.cluster);
-            if let Some(pool) = &first.node_pool {
-                if self.facts.users.len() == 1 {
+            if let Some(pool) = first.node_pool() {
+                if self.facts.exposures.len() == 1 {
                     b = b.node_pool(pool);
                 }
             }
@@ -88,4 +92,43 @@ pub(crate) fn analyzed<'a>(
         .identities
         .iter()
         .filter_map(move |i| ctx.access.identities.get(&i.id).map(|f| (i, f)))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::run;
+    use cloudscan_inventory::Inventory;
+
+    #[test]
+    fn findings_cite_each_granting_statement_with_what_it_allows() {
+        let inv: Inventory = serde_json::from_value(serde_json::json!({
+            "provider": "aws",
+            "identities": [{"id": "arn:aws:iam::111122223333:role/app", "name": "app",
+                "kind": "aws-role", "scope": "111122223333",
+                "used_by": [{"kind": "workload", "cluster": "c", "namespace": "a",
+                    "service_account": "b", "mechanism": "irsa"}],
+                "policies": [{"kind": "inline", "name": "reads", "document": {
+                    "Version": "2012-10-17", "Statement": [
+                        {"Sid": "Nothing", "Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "*"},
+                        {"Sid": "Secrets", "Effect": "Allow",
+                         "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}}]}]
+        }))
+        .expect("valid inventory");
+        let f = run(
+            &crate::rules::identity_secrets_access::IdentitySecretsAccess,
+            &inv,
+        );
+        assert_eq!(f.len(), 1);
+        let cited = &f[0].evidence[0];
+        assert_eq!(cited.source, "identity policy `inline reads`");
+        assert_eq!(cited.field, "Statement[1]");
+        assert_eq!(cited.value["sid"], "Secrets");
+        assert_eq!(
+            cited.value["allows"],
+            serde_json::json!(["secretsmanager:GetSecretValue"])
+        );
+        assert!(f[0]
+            .message
+            .contains("service account `a/b` in cluster `c` (irsa)"));
+    }
 }

@@ -2,6 +2,7 @@
 
 use super::identity::{analyzed, IdentityIssue};
 use super::{Rule, RuleContext, RuleMeta};
+use crate::access::Basis;
 use crate::finding::{Evidence, Finding, Severity};
 
 pub struct IdentityAdminAccess;
@@ -36,30 +37,33 @@ impl Rule for IdentityAdminAccess {
             let Some(admin) = &facts.profile.admin else {
                 continue;
             };
+            let (what, extra) = match facts.basis {
+                Basis::PolicyEvaluation { probes } => (
+                    "can perform every action on every resource".to_string(),
+                    vec![Evidence::new(
+                        "access engine",
+                        "allowed on every resource",
+                        probes.to_vec(),
+                    )],
+                ),
+                Basis::RoleGrants => {
+                    let grants: Vec<String> =
+                        admin.granted_by.iter().map(ToString::to_string).collect();
+                    (format!("holds {}", grants.join(", ")), Vec::new())
+                }
+            };
             out.push(
                 IdentityIssue {
                     meta: &META,
                     identity,
                     facts,
-                    what: if identity.kind == "aws-role" {
-                        "can perform every action on every resource".to_string()
-                    } else {
-                        format!("holds {}", admin.statements.join(", "))
-                    },
-                    statements: &admin.statements,
+                    what,
+                    reasons: &admin.granted_by,
                     allowed_when: admin.allowed_when.as_deref(),
                     reachable: Severity::Critical,
                     unreachable: Severity::High,
                     discriminator: "",
-                    extra: if identity.kind == "aws-role" {
-                        vec![Evidence::new(
-                            "access engine",
-                            "allowed on every resource",
-                            cloudscan_access::capability::ADMIN_PROBES.to_vec(),
-                        )]
-                    } else {
-                        Vec::new()
-                    },
+                    extra,
                 }
                 .build(),
             );

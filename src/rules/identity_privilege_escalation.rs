@@ -4,6 +4,7 @@
 use super::identity::{analyzed, IdentityIssue};
 use super::{Rule, RuleContext, RuleMeta};
 use crate::finding::{Evidence, Finding, Severity};
+use cloudscan_access::Granted;
 
 pub struct IdentityPrivilegeEscalation;
 
@@ -37,11 +38,11 @@ impl Rule for IdentityPrivilegeEscalation {
                 continue;
             }
             let paths = &facts.profile.escalation_paths;
-            let mut statements: Vec<String> = Vec::new();
+            let mut reasons: Vec<Granted> = Vec::new();
             for p in paths {
-                for s in &p.statements {
-                    if !statements.contains(s) {
-                        statements.push(s.clone());
+                for g in &p.granted_by {
+                    for step in &g.allows {
+                        Granted::credit(&mut reasons, g.by.clone(), step);
                     }
                 }
             }
@@ -59,7 +60,7 @@ impl Rule for IdentityPrivilegeEscalation {
                         paths.len(),
                         names.join("; ")
                     ),
-                    statements: &statements,
+                    reasons: &reasons,
                     allowed_when: paths.iter().find_map(|p| p.allowed_when.as_deref()),
                     reachable: Severity::High,
                     unreachable: Severity::Medium,

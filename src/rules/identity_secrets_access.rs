@@ -51,7 +51,7 @@ impl Rule for IdentitySecretsAccess {
                         "can read secrets on every resource of their kind ({})",
                         cap.actions.join(", ")
                     ),
-                    statements: &cap.statements,
+                    reasons: &cap.granted_by,
                     allowed_when: cap.allowed_when.as_deref(),
                     reachable: Severity::High,
                     unreachable: Severity::Medium,

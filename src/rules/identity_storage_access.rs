@@ -52,7 +52,7 @@ impl Rule for IdentityStorageAccess {
                             "can {verb} objects in every bucket ({})",
                             cap.actions.join(", ")
                         ),
-                        statements: &cap.statements,
+                        reasons: &cap.granted_by,
                         allowed_when: cap.allowed_when.as_deref(),
                         reachable: Severity::High,
                         unreachable: Severity::Medium,

@@ -39,7 +39,6 @@ impl Rule for IdentityWildcardGrant {
                         .map(|s| format!(" ({s})"))
                         .unwrap_or_default()
                 );
-                let statements = vec![statement.clone()];
                 out.push(
                     IdentityIssue {
                         meta: &META,
@@ -49,12 +48,19 @@ impl Rule for IdentityWildcardGrant {
                             "is granted the wildcard {} by {statement}",
                             g.actions.join(", ")
                         ),
-                        statements: &statements,
+                        reasons: &[],
                         allowed_when: None,
                         reachable: Severity::Medium,
                         unreachable: Severity::Low,
                         discriminator: &statement,
-                        extra: vec![Evidence::new(&g.policy, "Action", g.actions.clone())],
+                        extra: vec![
+                            Evidence::new(
+                                &g.policy,
+                                format!("Statement[{}]", g.statement),
+                                serde_json::json!({"policy": g.policy, "statement": g.statement, "sid": g.sid}),
+                            ),
+                            Evidence::new(&g.policy, "Action", g.actions.clone()),
+                        ],
                     }
                     .build(),
                 );

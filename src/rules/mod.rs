@@ -26,7 +26,7 @@ mod workload_identity_trust_too_broad;
 
 use crate::access::AccessFacts;
 use crate::finding::{fingerprint, Evidence, Finding, Severity};
-use cloudscan_inventory::Inventory;
+use cloudscan_inventory::{Cited, Inventory};
 use serde::Serialize;
 
 /// Everything a rule knows about one rule id.
@@ -104,6 +104,11 @@ pub fn evaluate(inventory: &Inventory) -> Vec<Finding> {
             .then_with(|| a.resource.cmp(&b.resource))
     });
     findings
+}
+
+/// A fact the inventory or the access stage cites, as a finding's evidence.
+pub(crate) fn cite(c: Cited) -> Evidence {
+    Evidence::new(c.source, c.field, c.value)
 }
 
 /// Builds a finding from a rule's metadata.

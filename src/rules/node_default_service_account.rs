@@ -6,8 +6,6 @@ use crate::finding::{Evidence, Finding, Severity};
 
 pub struct NodeDefaultServiceAccount;
 
-const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
-
 static META: RuleMeta = RuleMeta {
     id: "node-default-service-account",
     title: "Nodes run as the default service account or with full API scope",
@@ -35,19 +33,22 @@ impl Rule for NodeDefaultServiceAccount {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
+        let words = ctx.inventory.provider.vocabulary().node_access;
         for c in &ctx.inventory.clusters {
             for pool in &c.node_pools {
                 let default_sa = pool.default_service_account == Some(true);
-                let full_scope = pool.oauth_scopes.iter().any(|s| s == CLOUD_PLATFORM);
+                let full_scope = words
+                    .full_scope
+                    .is_some_and(|full| pool.oauth_scopes.iter().any(|s| s == full));
                 if !default_sa && !full_scope {
                     continue;
                 }
                 let mut why = Vec::new();
                 if default_sa {
-                    why.push("runs as the Compute Engine default service account".to_string());
+                    why.push(format!("runs as {}", words.default_identity));
                 }
                 if full_scope {
-                    why.push("has the cloud-platform scope".to_string());
+                    why.push(format!("has {}", words.full_scope_name));
                 }
                 let resource = pool
                     .id
@@ -76,12 +77,12 @@ impl Rule for NodeDefaultServiceAccount {
                     .node_pool(&pool.name)
                     .evidence(Evidence::new(
                         &pool.source,
-                        "serviceAccount",
+                        words.identity_field,
                         pool.identity.clone(),
                     ))
                     .evidence(Evidence::new(
                         &pool.source,
-                        "oauthScopes",
+                        words.scopes_field,
                         pool.oauth_scopes.clone(),
                     ))
                     .build(),
@@ -96,6 +97,8 @@ mod tests {
     use super::*;
     use crate::rules::test_support::run;
     use cloudscan_inventory::Inventory;
+
+    const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
 
     #[test]
     fn default_account_and_full_scope_fire() {

@@ -1,8 +1,7 @@
 //! `node-metadata-exposed`: pods can reach the node's cloud identity through the metadata service.
 
-use super::{FindingBuilder, Rule, RuleContext, RuleMeta};
-use crate::finding::{Evidence, Finding, Severity};
-use cloudscan_inventory::Provider;
+use super::{cite, FindingBuilder, Rule, RuleContext, RuleMeta};
+use crate::finding::{Finding, Severity};
 
 pub struct NodeMetadataExposed;
 
@@ -36,81 +35,33 @@ impl Rule for NodeMetadataExposed {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        for c in &ctx.inventory.clusters {
-            for pool in &c.node_pools {
-                for m in &pool.metadata {
-                    if m.endpoint_enabled == Some(false) {
-                        continue;
-                    }
-                    let v1 = m.tokens_required == Some(false);
-                    let hops = m.hop_limit.filter(|h| *h > 1);
-                    let gce = m.mode.as_deref() == Some("GCE_METADATA");
-                    if !v1 && hops.is_none() && !gce {
-                        continue;
-                    }
-                    let mut why = Vec::new();
-                    if gce {
-                        why.push(
-                            "the pool uses the GCE metadata server, not GKE_METADATA".to_string(),
-                        );
-                    }
-                    if v1 {
-                        why.push("IMDSv1 is allowed (session tokens optional)".to_string());
-                    }
-                    if let Some(h) = hops {
-                        why.push(format!("the hop limit is {h}"));
-                    }
-                    let kind = match ctx.inventory.provider {
-                        Provider::Aws => "node role",
-                        Provider::Gcp => "node service account",
-                        Provider::Azure => "kubelet identity",
-                    };
-                    let identity = pool
-                        .identity
-                        .as_deref()
-                        .map(|r| format!("{kind} `{r}`"))
-                        .unwrap_or_else(|| "the node identity".to_string());
-                    let what = match m.level.as_str() {
-                        "launch-template" => "nodes launched from this template",
-                        "node-pool" => "every node of the pool",
-                        _ => "this node",
-                    };
-                    out.push(
-                        FindingBuilder::new(
-                            &META,
-                            &c.scope,
-                            &m.resource,
-                            format!(
-                                "pods on node pool `{}` of cluster `{}` can obtain {identity} from the metadata service of {what}: {}",
-                                pool.name,
-                                c.name,
-                                why.join(" and ")
-                            ),
-                        )
-                        .severity(if v1 || gce { Severity::High } else { Severity::Medium })
-                        .region(&c.region)
-                        .cluster(&c.name)
-                        .node_pool(&pool.name)
-                        .evidences(if gce {
-                            vec![Evidence::new(&m.source, "workloadMetadataConfig.mode", "GCE_METADATA")]
-                        } else {
-                            vec![
-                                Evidence::new(
-                                    &m.source,
-                                    "HttpTokens",
-                                    match m.tokens_required {
-                                        Some(true) => "required",
-                                        Some(false) => "optional",
-                                        None => "not set",
-                                    },
-                                ),
-                                Evidence::new(&m.source, "HttpPutResponseHopLimit", m.hop_limit),
-                            ]
-                        })
-                        .build(),
-                    );
-                }
-            }
+        for m in &ctx.access.metadata {
+            let why: Vec<String> = m.weaknesses.iter().map(|w| w.explain()).collect();
+            out.push(
+                FindingBuilder::new(
+                    &META,
+                    &m.scope,
+                    &m.resource,
+                    format!(
+                        "pods on node pool `{}` of cluster `{}` can obtain {} from the metadata service of {}: {}",
+                        m.pool,
+                        m.cluster,
+                        m.identity,
+                        m.nodes,
+                        why.join(" and ")
+                    ),
+                )
+                .severity(if m.is_direct() {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                })
+                .region(&m.region)
+                .cluster(&m.cluster)
+                .node_pool(&m.pool)
+                .evidences(m.evidence.iter().cloned().map(cite).collect())
+                .build(),
+            );
         }
     }
 }

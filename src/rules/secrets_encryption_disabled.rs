@@ -3,7 +3,7 @@
 
 use super::{FindingBuilder, Rule, RuleContext, RuleMeta};
 use crate::finding::{Evidence, Finding, Severity};
-use cloudscan_inventory::{KeyState, Provider};
+use cloudscan_inventory::KeyState;
 
 pub struct SecretsEncryptionDisabled;
 
@@ -71,14 +71,12 @@ the control plane cannot decrypt them",
                             .discriminator("key-state")
                             .evidence(Evidence::new(
                                 &enc.source,
-                                "encryptionConfig[].provider.keyArn",
+                                ctx.inventory.provider.vocabulary().secrets_key_field,
                                 key.id.clone(),
                             ))
-                            .evidence(match ctx.inventory.provider {
-                                Provider::Aws => {
-                                    Evidence::new("kms:DescribeKey KeyMetadata", "KeyState", state)
-                                }
-                                _ => Evidence::new(&enc.source, "key state", state),
+                            .evidence(match ctx.inventory.provider.vocabulary().key_state {
+                                Some((source, field)) => Evidence::new(source, field, state),
+                                None => Evidence::new(&enc.source, "key state", state),
                             })
                             .build(),
                         );

@@ -32,6 +32,7 @@ impl Rule for VolumeEncryptionDisabled {
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
         let inv = ctx.inventory;
+        let words = inv.provider.vocabulary().volumes;
         let cluster_regions: BTreeSet<&str> =
             inv.clusters.iter().map(|c| c.region.as_str()).collect();
         for d in &inv.encryption_defaults {
@@ -42,13 +43,13 @@ impl Rule for VolumeEncryptionDisabled {
                         &d.scope,
                         &d.resource,
                         format!(
-                            "EBS encryption by default is off in {}, where clusters run: new node volumes are unencrypted unless their launch template asks",
-                            d.region
+                            "{} is off in {}, where clusters run: new node volumes are unencrypted unless their launch template asks",
+                            words.default_setting, d.region
                         ),
                     )
                     .region(&d.region)
                     .discriminator("default")
-                    .evidence(Evidence::new(&d.source, "EbsEncryptionByDefault", false))
+                    .evidence(Evidence::new(&d.source, words.default_field, false))
                     .build(),
                 );
             }
@@ -69,13 +70,13 @@ impl Rule for VolumeEncryptionDisabled {
             )
             .region(&v.region)
             .evidence(Evidence::new(
-                "ec2:DescribeVolumes volume",
-                "Encrypted",
+                words.volume_source,
+                words.encrypted_field,
                 false,
             ))
             .evidence(Evidence::new(
-                "ec2:DescribeVolumes volume.attachmentSet",
-                "InstanceId",
+                words.attachment_source,
+                words.attachment_field,
                 v.attached_to.clone(),
             ));
             if let Some(c) = &v.cluster {

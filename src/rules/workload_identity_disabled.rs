@@ -1,8 +1,7 @@
 //! `workload-identity-disabled`: workloads have no identity of their own and fall back to the node's.
 
-use super::{FindingBuilder, Rule, RuleContext, RuleMeta};
+use super::{cite, FindingBuilder, Rule, RuleContext, RuleMeta};
 use crate::finding::{Evidence, Finding, Severity};
-use cloudscan_inventory::Provider;
 
 pub struct WorkloadIdentityDisabled;
 
@@ -39,47 +38,18 @@ impl Rule for WorkloadIdentityDisabled {
             if wi.enabled != Some(false) {
                 continue;
             }
-            let (message, evidence) = match ctx.inventory.provider {
-                Provider::Aws => (
-                    format!(
-                        "cluster `{}` has neither an IAM OIDC provider for its issuer nor Pod Identity associations: workloads can only use the node role",
-                        c.name
-                    ),
-                    vec![
-                        Evidence::new(
-                            "eks:DescribeCluster cluster.identity.oidc",
-                            "issuer",
-                            wi.issuer.clone(),
-                        ),
-                        Evidence::new(
-                            "iam:ListOpenIDConnectProviders",
-                            "provider for issuer",
-                            wi.provider_registered,
-                        ),
-                        Evidence::new(
-                            "eks:ListPodIdentityAssociations",
-                            "associations",
-                            wi.pod_identity_associations,
-                        ),
-                    ],
-                ),
-                _ => (
-                    format!(
-                        "cluster `{}` has no workload identity: workloads can only use the {}",
-                        c.name,
-                        if ctx.inventory.provider == Provider::Gcp {
-                            "node service account"
-                        } else {
-                            "kubelet identity"
-                        }
-                    ),
-                    vec![Evidence::new(
-                        "cluster configuration",
-                        "workload identity pool",
-                        wi.issuer.clone(),
-                    )],
-                ),
-            };
+            let words = ctx.inventory.provider.vocabulary();
+            let message = format!(
+                "cluster `{}` has {}: workloads can only use the {}",
+                c.name, words.workload_identity_missing, words.node_identity
+            );
+            let evidence: Vec<Evidence> = ctx
+                .inventory
+                .provider
+                .workload_identity_evidence(wi)
+                .into_iter()
+                .map(cite)
+                .collect();
             out.push(
                 FindingBuilder::new(&META, &c.scope, &c.id, message)
                     .region(&c.region)

@@ -3,7 +3,7 @@
 
 use cloudscan_access::capability::Analyzer;
 use cloudscan_access::catalog::{Capabilities, Catalog};
-use cloudscan_access::eval::{Identity, NamedPolicy};
+use cloudscan_access::eval::{NamedPolicy, PolicyIdentity};
 use cloudscan_access::policy::Policy;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde_json::json;
@@ -17,7 +17,7 @@ fn p(v: serde_json::Value) -> Policy {
 
 /// Policy mixes seen on EKS accounts: worker node roles, IRSA roles scoped to prefixes, broad
 /// legacy node roles, CI admins, roles with boundaries and conditions.
-fn roles(n: usize) -> Vec<Identity> {
+fn roles(n: usize) -> Vec<PolicyIdentity> {
     let worker = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [
         "ec2:DescribeInstances", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups",
         "ec2:DescribeSubnets", "ec2:DescribeVolumes", "ec2:DescribeVpcs", "eks:DescribeCluster",
@@ -48,7 +48,7 @@ fn roles(n: usize) -> Vec<Identity> {
                 3 => (vec![worker.clone(), legacy.clone()], Some(boundary.clone())),
                 _ => (vec![admin.clone()], None),
             };
-            Identity {
+            PolicyIdentity {
                 principal,
                 policies: policies
                     .into_iter()

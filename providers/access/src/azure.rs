@@ -4,9 +4,10 @@
 //! subscription or resource group reaches every resource below it; one on a single resource,
 //! some. Assignment conditions stay unknown: "allowed when <condition>".
 
-use crate::capability::{AccessProfile, HeldCapability, OpenPath, Reach, WildcardGrant};
+use crate::capability::{AccessProfile, Reach, WildcardGrant};
 use crate::matcher::Glob;
-use serde::Deserialize;
+use crate::rbac::{Plane, RbacSpec, RoleGrant};
+use crate::reason::{GrantReason, RoleGrantKind, RoleRef};
 use std::sync::OnceLock;
 
 /// One permission block of a role definition.
@@ -28,41 +29,13 @@ pub struct Assignment<'a> {
     pub condition: Option<&'a str>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spec {
-    #[allow(dead_code)]
-    format: u32,
-    #[allow(dead_code)]
-    cloud: String,
-    admin_actions: Vec<String>,
-    classes: Vec<ClassSpec>,
-    escalation_paths: Vec<PathSpec>,
-}
+/// What an administrator assignment is called in findings.
+const ADMIN_TITLE: &str = "Owner, Contributor or `*` at subscription or resource group scope";
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClassSpec {
-    id: String,
-    title: String,
-    /// Control-plane operations (granted by `actions`).
-    any_operation: Vec<String>,
-    /// Data-plane operations (granted only by `dataActions`).
-    any_data_operation: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PathSpec {
-    id: String,
-    title: String,
-    all_of: Vec<String>,
-}
-
-fn spec() -> Option<&'static Spec> {
-    static SPEC: OnceLock<Option<Spec>> = OnceLock::new();
+fn spec() -> Option<&'static RbacSpec> {
+    static SPEC: OnceLock<Option<RbacSpec>> = OnceLock::new();
     SPEC.get_or_init(|| {
-        serde_json::from_str(include_str!("../../../policies/azure/capabilities.json")).ok()
+        RbacSpec::from_json(include_str!("../../../policies/azure/capabilities.json")).ok()
     })
     .as_ref()
 }
@@ -78,12 +51,15 @@ fn matches_any(patterns: &[String], operation: &str) -> bool {
         .any(|p| Glob::new(p).matches(operation, true))
 }
 
-/// Whether one permission block allows a control-plane `operation` (`data`: a data action).
-fn block_allows(p: &Permission<'_>, operation: &str, data: bool) -> bool {
-    if data {
-        matches_any(p.data_actions, operation) && !matches_any(p.not_data_actions, operation)
-    } else {
-        matches_any(p.actions, operation) && !matches_any(p.not_actions, operation)
+/// Whether one permission block allows `operation` on `plane`.
+fn block_allows(p: &Permission<'_>, operation: &str, plane: Plane) -> bool {
+    match plane {
+        Plane::Data => {
+            matches_any(p.data_actions, operation) && !matches_any(p.not_data_actions, operation)
+        }
+        Plane::Control => {
+            matches_any(p.actions, operation) && !matches_any(p.not_actions, operation)
+        }
     }
 }
 
@@ -98,111 +74,79 @@ fn reach_of(scope: &str) -> Reach {
     }
 }
 
+impl RoleGrant for Assignment<'_> {
+    fn reason(&self) -> GrantReason {
+        GrantReason::Role(RoleRef {
+            kind: RoleGrantKind::Assignment,
+            role: self.role_name.to_string(),
+            scope: self.scope.to_string(),
+            condition: self.condition.map(str::to_string),
+        })
+    }
+
+    fn reach(&self) -> Reach {
+        reach_of(self.scope)
+    }
+
+    fn condition(&self) -> Option<&str> {
+        self.condition
+    }
+
+    fn unreadable(&self) -> Option<&'static str> {
+        self.permissions
+            .is_none()
+            .then_some("role definition not read")
+    }
+
+    fn allows(&self, operation: &str, plane: Plane) -> bool {
+        self.permissions
+            .as_ref()
+            .is_some_and(|ps| ps.iter().any(|p| block_allows(p, operation, plane)))
+    }
+
+    fn admin(&self, spec: &RbacSpec) -> Option<Vec<String>> {
+        let admin = self.permissions.as_ref().is_some_and(|ps| {
+            ps.iter()
+                .any(|p| p.actions.iter().any(|x| spec.admin_actions.contains(x)))
+        });
+        admin.then(|| vec!["*".to_string()])
+    }
+
+    fn wildcards(&self) -> Vec<WildcardGrant> {
+        let (true, Some(perms)) = (self.custom, &self.permissions) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, p) in perms.iter().enumerate() {
+            let wild: Vec<String> = p
+                .actions
+                .iter()
+                .chain(p.data_actions.iter())
+                .filter(|x| *x == "*" || x.ends_with("/*"))
+                .cloned()
+                .collect();
+            if !wild.is_empty() {
+                out.push(WildcardGrant {
+                    policy: format!("custom role {}", self.role_name),
+                    statement: i,
+                    sid: None,
+                    actions: wild,
+                });
+            }
+        }
+        out
+    }
+}
+
 /// The access profile of an identity from its role assignments.
 pub fn profile(assignments: &[Assignment<'_>]) -> (AccessProfile, Vec<String>) {
-    let mut profile = AccessProfile::default();
-    let mut unreadable = Vec::new();
     let Some(spec) = spec() else {
-        unreadable.push("policies/azure/capabilities.json could not be loaded".to_string());
-        return (profile, unreadable);
+        return (
+            AccessProfile::default(),
+            vec!["policies/azure/capabilities.json could not be loaded".to_string()],
+        );
     };
-    let label = |a: &Assignment<'_>| format!("{} at {}", a.role_name, a.scope);
-    let allows = |a: &Assignment<'_>, op: &str, data: bool| {
-        a.permissions
-            .as_ref()
-            .is_some_and(|ps| ps.iter().any(|p| block_allows(p, op, data)))
-    };
-    for a in assignments {
-        let Some(perms) = &a.permissions else {
-            unreadable.push(format!("{}: role definition not read", label(a)));
-            continue;
-        };
-        let admin = perms
-            .iter()
-            .any(|p| p.actions.iter().any(|x| spec.admin_actions.contains(x)));
-        if admin && reach_of(a.scope) == Reach::All {
-            let held = profile.admin.get_or_insert_with(|| HeldCapability {
-                id: "admin".to_string(),
-                title: "Owner, Contributor or `*` at subscription or resource group scope"
-                    .to_string(),
-                reach: Reach::All,
-                actions: vec!["*".to_string()],
-                statements: Vec::new(),
-                allowed_when: a.condition.map(str::to_string),
-            });
-            held.statements.push(label(a));
-        }
-        if a.custom {
-            for (i, p) in perms.iter().enumerate() {
-                let wild: Vec<String> = p
-                    .actions
-                    .iter()
-                    .chain(p.data_actions.iter())
-                    .filter(|x| *x == "*" || x.ends_with("/*"))
-                    .cloned()
-                    .collect();
-                if !wild.is_empty() {
-                    profile.wildcard_grants.push(WildcardGrant {
-                        policy: format!("custom role {}", a.role_name),
-                        statement: i,
-                        sid: None,
-                        actions: wild,
-                    });
-                }
-            }
-        }
-    }
-    for class in &spec.classes {
-        let mut held: Option<HeldCapability> = None;
-        for a in assignments {
-            let granted: Vec<&String> = class
-                .any_operation
-                .iter()
-                .filter(|op| allows(a, op, false))
-                .chain(
-                    class
-                        .any_data_operation
-                        .iter()
-                        .filter(|op| allows(a, op, true)),
-                )
-                .collect();
-            if granted.is_empty() {
-                continue;
-            }
-            HeldCapability::record_grant(
-                &mut held,
-                (&class.id, &class.title),
-                reach_of(a.scope),
-                granted,
-                label(a),
-                a.condition,
-            );
-        }
-        profile.capabilities.extend(held);
-    }
-    for path in &spec.escalation_paths {
-        let mut statements = Vec::new();
-        let open = path.all_of.iter().all(|op| {
-            let grants: Vec<String> = assignments
-                .iter()
-                .filter(|a| allows(a, op, false))
-                .map(&label)
-                .collect();
-            let any = !grants.is_empty();
-            statements.extend(grants);
-            any
-        });
-        if open {
-            profile.escalation_paths.push(OpenPath {
-                id: path.id.clone(),
-                title: path.title.clone(),
-                steps: path.all_of.clone(),
-                statements,
-                allowed_when: None,
-            });
-        }
-    }
-    (profile, unreadable)
+    crate::rbac::profile(spec, ADMIN_TITLE, assignments)
 }
 
 #[cfg(test)]
@@ -281,5 +225,38 @@ mod tests {
             .find(|c| c.id == "object-read")
             .expect("blobs");
         assert_eq!(read.reach, Reach::Some);
+    }
+}
+
+#[cfg(test)]
+mod condition_tests {
+    use super::*;
+
+    #[test]
+    fn a_conditional_assignment_opens_its_escalation_path_only_under_its_condition() {
+        let actions = vec!["Microsoft.Authorization/roleAssignments/write".to_string()];
+        let none: Vec<String> = Vec::new();
+        let condition = "@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] \
+ForAnyOfAnyValues:GuidEquals {acdd72a7-3385-48ef-bd42-f606fba81ae7}";
+        let a = Assignment {
+            scope: "/subscriptions/1/resourceGroups/rg",
+            role_name: "Role Based Access Control Administrator",
+            custom: false,
+            permissions: Some(vec![Permission {
+                actions: &actions,
+                not_actions: &none,
+                data_actions: &none,
+                not_data_actions: &none,
+            }]),
+            condition: Some(condition),
+        };
+        let (p, _) = profile(std::slice::from_ref(&a));
+        let path = p
+            .escalation_paths
+            .iter()
+            .find(|x| x.id == "azure-role-assignment-write")
+            .expect("role assignment write");
+        assert_eq!(path.allowed_when.as_deref(), Some(condition));
+        assert_eq!(path.granted_by.len(), 1);
     }
 }

@@ -8,10 +8,12 @@
 use crate::catalog::{Capabilities, Catalog, Requirement};
 use crate::condition::Context;
 use crate::eval::{
-    evaluate, EvalError, Evaluation, Identity, NamedPolicy, PolicySet, Request, ResourceTarget,
+    evaluate, EvalError, Evaluation, NamedPolicy, PolicyIdentity, PolicySet, Request,
+    ResourceTarget,
 };
 use crate::matcher::ActionPattern;
 use crate::policy::{ActionElement, Effect, Policy, ResourceElement};
+use crate::reason::{GrantReason, Granted};
 use std::collections::{BTreeSet, HashMap};
 
 /// How far a capability reaches.
@@ -31,8 +33,8 @@ pub struct HeldCapability {
     pub reach: Reach,
     /// The actions that grant it (with AWS casing).
     pub actions: Vec<String>,
-    /// The statements that allow those actions.
-    pub statements: Vec<String>,
+    /// The statements or role grants that allow those actions, with the actions each allows.
+    pub granted_by: Vec<Granted>,
     /// "allowed when ..." when the grant depends on unknown condition values.
     pub allowed_when: Option<String>,
 }
@@ -47,7 +49,7 @@ impl HeldCapability {
         class: (&str, &str),
         reach: Reach,
         granted: impl IntoIterator<Item = &'a String>,
-        statement: String,
+        by: GrantReason,
         condition: Option<&str>,
     ) {
         let h = held.get_or_insert_with(|| HeldCapability {
@@ -55,7 +57,7 @@ impl HeldCapability {
             title: class.1.to_string(),
             reach,
             actions: Vec::new(),
-            statements: Vec::new(),
+            granted_by: Vec::new(),
             allowed_when: None,
         });
         if reach > h.reach {
@@ -65,8 +67,8 @@ impl HeldCapability {
             if !h.actions.contains(action) {
                 h.actions.push(action.clone());
             }
+            Granted::credit(&mut h.granted_by, by.clone(), action);
         }
-        h.statements.push(statement);
         if let Some(c) = condition {
             h.allowed_when.get_or_insert_with(|| c.to_string());
         }
@@ -79,7 +81,8 @@ pub struct OpenPath {
     pub id: String,
     pub title: String,
     pub steps: Vec<String>,
-    pub statements: Vec<String>,
+    /// The statements or role grants that allow the steps, with the steps each allows.
+    pub granted_by: Vec<Granted>,
     pub allowed_when: Option<String>,
 }
 
@@ -145,7 +148,7 @@ fn default_key_policy(account: &str) -> Option<NamedPolicy> {
 
 /// Answers capability questions for one identity, caching evaluations.
 pub struct Analyzer<'a> {
-    identity: &'a Identity,
+    identity: &'a PolicyIdentity,
     account: String,
     context: Context,
     key_policy: Option<NamedPolicy>,
@@ -153,7 +156,7 @@ pub struct Analyzer<'a> {
 }
 
 impl<'a> Analyzer<'a> {
-    pub fn new(identity: &'a Identity) -> Self {
+    pub fn new(identity: &'a PolicyIdentity) -> Self {
         let account = identity
             .principal
             .split(':')
@@ -235,7 +238,7 @@ impl<'a> Analyzer<'a> {
                                 title: class.title.clone(),
                                 reach,
                                 actions: Vec::new(),
-                                statements: Vec::new(),
+                                granted_by: Vec::new(),
                                 allowed_when: None,
                             });
                             if reach > held.reach {
@@ -256,7 +259,7 @@ impl<'a> Analyzer<'a> {
                 id: path.id.clone(),
                 title: path.title.clone(),
                 steps: Vec::new(),
-                statements: Vec::new(),
+                granted_by: Vec::new(),
                 allowed_when: None,
             };
             let mut all_open = true;
@@ -266,7 +269,11 @@ impl<'a> Analyzer<'a> {
                     Some(eval) => {
                         open.steps.push(step.action.clone());
                         for r in &eval.reasons {
-                            push_unique(&mut open.statements, r.statement.to_string());
+                            Granted::credit(
+                                &mut open.granted_by,
+                                r.statement.clone().into(),
+                                &step.action,
+                            );
                         }
                         if let Some(f) = &eval.allowed_when {
                             conditions.push(f.to_string());
@@ -294,13 +301,13 @@ impl<'a> Analyzer<'a> {
             title: "Administrator: every action on every resource".to_string(),
             reach: Reach::All,
             actions: vec!["*".to_string()],
-            statements: Vec::new(),
+            granted_by: Vec::new(),
             allowed_when: None,
         };
         for probe in ADMIN_PROBES {
             let eval = self.ask(probe, "*", true)?;
             for r in &eval.reasons {
-                push_unique(&mut held.statements, r.statement.to_string());
+                Granted::credit(&mut held.granted_by, r.statement.clone().into(), probe);
             }
             if let Some(f) = &eval.allowed_when {
                 held.allowed_when = Some(f.to_string());
@@ -313,7 +320,7 @@ impl<'a> Analyzer<'a> {
 fn merge(held: &mut HeldCapability, action: &str, eval: &Evaluation) {
     push_unique(&mut held.actions, action.to_string());
     for r in &eval.reasons {
-        push_unique(&mut held.statements, r.statement.to_string());
+        Granted::credit(&mut held.granted_by, r.statement.clone().into(), action);
     }
     if let Some(f) = &eval.allowed_when {
         if held.allowed_when.is_none() {
@@ -322,7 +329,7 @@ fn merge(held: &mut HeldCapability, action: &str, eval: &Evaluation) {
     }
 }
 
-fn push_unique(list: &mut Vec<String>, item: String) {
+pub(crate) fn push_unique<T: PartialEq>(list: &mut Vec<T>, item: T) {
     if !list.contains(&item) {
         list.push(item);
     }
@@ -383,8 +390,8 @@ pub fn wildcard_grants(policies: &[NamedPolicy]) -> Vec<WildcardGrant> {
 mod tests {
     use super::*;
 
-    fn identity(doc: serde_json::Value) -> Identity {
-        Identity {
+    fn identity(doc: serde_json::Value) -> PolicyIdentity {
+        PolicyIdentity {
             principal: "arn:aws:iam::111122223333:role/node".to_string(),
             policies: vec![NamedPolicy::new(
                 "inline/test",

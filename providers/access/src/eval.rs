@@ -173,9 +173,9 @@ impl Evaluation {
 }
 
 /// An identity whose permissions a caller asks about: identity policies and an optional
-/// boundary (SCPs and other layers can be added through [`Identity::evaluate_with`]).
+/// boundary (SCPs and other layers can be added through [`PolicyIdentity::evaluate_with`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Identity {
+pub struct PolicyIdentity {
     /// The principal ARN (user, role, or session).
     pub principal: String,
     /// Identity policies.
@@ -184,7 +184,7 @@ pub struct Identity {
     pub boundary: Option<NamedPolicy>,
 }
 
-impl Identity {
+impl PolicyIdentity {
     /// Whether `action` is allowed on `resource` given `context` (use [`Context::partial`]
     /// for scan-time questions).
     pub fn evaluate(
@@ -196,7 +196,7 @@ impl Identity {
         self.evaluate_with(&[], None, action, resource, context)
     }
 
-    /// Like [`Identity::evaluate`], with SCP levels and a resource policy.
+    /// Like [`PolicyIdentity::evaluate`], with SCP levels and a resource policy.
     pub fn evaluate_with(
         &self,
         scps: &[Vec<NamedPolicy>],

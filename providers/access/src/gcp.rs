@@ -3,8 +3,9 @@
 //! of the kind; a binding on one resource reaches some. IAM Conditions stay unknown: the answer
 //! is "allowed when <expression>".
 
-use crate::capability::{AccessProfile, HeldCapability, OpenPath, Reach};
-use serde::Deserialize;
+use crate::capability::{AccessProfile, Reach};
+use crate::rbac::{Plane, RbacSpec, RoleGrant};
+use crate::reason::{GrantReason, RoleGrantKind, RoleRef};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -18,38 +19,13 @@ pub struct Binding<'a> {
     pub condition: Option<&'a str>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spec {
-    #[allow(dead_code)]
-    format: u32,
-    #[allow(dead_code)]
-    cloud: String,
-    admin_roles: Vec<String>,
-    classes: Vec<ClassSpec>,
-    escalation_paths: Vec<PathSpec>,
-}
+/// What an administrator binding is called in findings.
+const ADMIN_TITLE: &str = "Owner or Editor on the project";
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClassSpec {
-    id: String,
-    title: String,
-    any_permission: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PathSpec {
-    id: String,
-    title: String,
-    all_of: Vec<String>,
-}
-
-fn spec() -> Option<&'static Spec> {
-    static SPEC: OnceLock<Option<Spec>> = OnceLock::new();
+fn spec() -> Option<&'static RbacSpec> {
+    static SPEC: OnceLock<Option<RbacSpec>> = OnceLock::new();
     SPEC.get_or_init(|| {
-        serde_json::from_str(include_str!("../../../policies/gcp/capabilities.json")).ok()
+        RbacSpec::from_json(include_str!("../../../policies/gcp/capabilities.json")).ok()
     })
     .as_ref()
 }
@@ -68,86 +44,69 @@ pub fn spec_loaded() -> bool {
     spec().is_some()
 }
 
+/// A binding with the permissions of its role (`None`: the role could not be read).
+struct Granted<'a> {
+    binding: &'a Binding<'a>,
+    permissions: Option<&'a [String]>,
+    admin_role: bool,
+}
+
+impl RoleGrant for Granted<'_> {
+    fn reason(&self) -> GrantReason {
+        GrantReason::Role(RoleRef {
+            kind: RoleGrantKind::Binding,
+            role: self.binding.role.to_string(),
+            scope: self.binding.resource.to_string(),
+            condition: self.binding.condition.map(str::to_string),
+        })
+    }
+
+    fn reach(&self) -> Reach {
+        reach_of(self.binding.resource)
+    }
+
+    fn condition(&self) -> Option<&str> {
+        self.binding.condition
+    }
+
+    fn unreadable(&self) -> Option<&'static str> {
+        (self.permissions.is_none() && !self.admin_role).then_some("role permissions unknown")
+    }
+
+    fn allows(&self, operation: &str, plane: Plane) -> bool {
+        plane == Plane::Control
+            && self
+                .permissions
+                .is_some_and(|perms| perms.iter().any(|p| p == operation))
+    }
+
+    fn admin(&self, _: &RbacSpec) -> Option<Vec<String>> {
+        self.admin_role.then(|| vec![self.binding.role.to_string()])
+    }
+}
+
 /// The access profile of an identity from its bindings and the permissions of each role
-/// (`None` permissions: the role definition could not be read; that binding is skipped and
-/// listed in the returned `unreadable`).
+/// (a role missing from `permissions` could not be read; it is listed in the returned
+/// `unreadable`).
 pub fn profile(
     bindings: &[Binding<'_>],
     permissions: &HashMap<&str, &[String]>,
 ) -> (AccessProfile, Vec<String>) {
-    let mut profile = AccessProfile::default();
-    let mut unreadable = Vec::new();
     let Some(spec) = spec() else {
-        unreadable.push("policies/gcp/capabilities.json could not be loaded".to_string());
-        return (profile, unreadable);
+        return (
+            AccessProfile::default(),
+            vec!["policies/gcp/capabilities.json could not be loaded".to_string()],
+        );
     };
-    let label = |b: &Binding<'_>| format!("{} on {}", b.role, b.resource);
-    for b in bindings {
-        if !permissions.contains_key(b.role) && !spec.admin_roles.iter().any(|r| r == b.role) {
-            unreadable.push(format!("{}: role permissions unknown", label(b)));
-        }
-        if spec.admin_roles.iter().any(|r| r == b.role) && reach_of(b.resource) == Reach::All {
-            let held = profile.admin.get_or_insert_with(|| HeldCapability {
-                id: "admin".to_string(),
-                title: "Owner or Editor on the project".to_string(),
-                reach: Reach::All,
-                actions: vec![b.role.to_string()],
-                statements: Vec::new(),
-                allowed_when: b.condition.map(str::to_string),
-            });
-            held.statements.push(label(b));
-        }
-    }
-    let has = |b: &Binding<'_>, perm: &str| {
-        permissions
-            .get(b.role)
-            .is_some_and(|perms| perms.iter().any(|p| p == perm))
-    };
-    for class in &spec.classes {
-        let mut held: Option<HeldCapability> = None;
-        for b in bindings {
-            let granted: Vec<&String> = class.any_permission.iter().filter(|p| has(b, p)).collect();
-            if granted.is_empty() {
-                continue;
-            }
-            HeldCapability::record_grant(
-                &mut held,
-                (&class.id, &class.title),
-                reach_of(b.resource),
-                granted,
-                label(b),
-                b.condition,
-            );
-        }
-        profile.capabilities.extend(held);
-    }
-    for path in &spec.escalation_paths {
-        let mut statements = Vec::new();
-        let mut condition = None;
-        let open = path.all_of.iter().all(|perm| {
-            let grants: Vec<&Binding<'_>> = bindings.iter().filter(|b| has(b, perm)).collect();
-            for b in &grants {
-                let l = label(b);
-                if !statements.contains(&l) {
-                    statements.push(l);
-                }
-                if let Some(c) = b.condition {
-                    condition.get_or_insert_with(|| c.to_string());
-                }
-            }
-            !grants.is_empty()
-        });
-        if open {
-            profile.escalation_paths.push(OpenPath {
-                id: path.id.clone(),
-                title: path.title.clone(),
-                steps: path.all_of.clone(),
-                statements,
-                allowed_when: condition,
-            });
-        }
-    }
-    (profile, unreadable)
+    let grants: Vec<Granted<'_>> = bindings
+        .iter()
+        .map(|b| Granted {
+            binding: b,
+            permissions: permissions.get(b.role).copied(),
+            admin_role: spec.admin_roles.iter().any(|r| r == b.role),
+        })
+        .collect();
+    crate::rbac::profile(spec, ADMIN_TITLE, &grants)
 }
 
 #[cfg(test)]

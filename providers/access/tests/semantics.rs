@@ -2,7 +2,7 @@
 //! three-valued (unknown context) answers, and property tests.
 
 use cloudscan_access::condition::Context;
-use cloudscan_access::eval::{Decision, Identity, NamedPolicy, ResourceTarget};
+use cloudscan_access::eval::{Decision, NamedPolicy, PolicyIdentity, ResourceTarget};
 use cloudscan_access::matcher::Glob;
 use cloudscan_access::policy::Policy;
 use cloudscan_access::simulate::run_case;
@@ -414,7 +414,7 @@ fn parse(v: Value) -> Policy {
 
 #[test]
 fn unknown_context_gives_residual() {
-    let id = Identity {
+    let id = PolicyIdentity {
         principal: format!("arn:aws:iam::{ACCT}:role/app"),
         policies: vec![NamedPolicy::new(
             "p",
@@ -453,7 +453,7 @@ fn unknown_context_gives_residual() {
 
 #[test]
 fn any_versus_all_resources() {
-    let id = Identity {
+    let id = PolicyIdentity {
         principal: format!("arn:aws:iam::{ACCT}:role/app"),
         policies: vec![NamedPolicy::new(
             "p",

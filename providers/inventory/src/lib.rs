@@ -597,6 +597,285 @@ impl CoverageStatus {
     }
 }
 
+/// A fact to cite as evidence: where it comes from, the field, and its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cited {
+    pub source: String,
+    pub field: String,
+    pub value: serde_json::Value,
+}
+
+impl Cited {
+    pub fn new(
+        source: impl Into<String>,
+        field: impl Into<String>,
+        value: impl Into<serde_json::Value>,
+    ) -> Cited {
+        Cited {
+            source: source.into(),
+            field: field.into(),
+            value: value.into(),
+        }
+    }
+}
+
+/// How one cloud names the things rules talk about, so that rules carry no cloud's wording and
+/// a new cloud adds its words here instead of in every rule.
+#[derive(Debug, Clone, Copy)]
+pub struct Vocabulary {
+    /// The identity every process on a node can use (`node role`).
+    pub node_identity: &'static str,
+    /// Why pods reach the nodes' metadata service when no setting of the pool says so, on
+    /// platforms that serve it to pods by default.
+    pub metadata_open_by_default: Option<&'static str>,
+    /// What a cluster without workload identity lacks.
+    pub workload_identity_missing: &'static str,
+    /// Where a customer-managed key's state is read: (source, field); `None`: the secrets
+    /// encryption source itself.
+    pub key_state: Option<(&'static str, &'static str)>,
+    /// The account-wide audit trail; `None` when the cloud always records management events.
+    pub audit_trail: Option<AuditTrailTerms>,
+    /// Volume encryption wording.
+    pub volumes: VolumeTerms,
+    /// The API fields of the cluster endpoint facts (public access, private access, CIDRs).
+    pub endpoint_fields: [&'static str; 3],
+    /// The API field naming the key that encrypts Kubernetes secrets.
+    pub secrets_key_field: &'static str,
+    /// How node pools' identities and API scopes are named.
+    pub node_access: NodeAccessTerms,
+}
+
+/// How a cloud names a node pool's identity settings.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeAccessTerms {
+    /// The provider's default compute identity, as a noun phrase.
+    pub default_identity: &'static str,
+    /// The API scope that lets node tokens call every API, if the cloud has such scopes.
+    pub full_scope: Option<&'static str>,
+    /// Its name in a sentence.
+    pub full_scope_name: &'static str,
+    /// The API fields of the pool's identity and scopes.
+    pub identity_field: &'static str,
+    pub scopes_field: &'static str,
+}
+
+/// How a cloud's account-wide audit trail is named.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditTrailTerms {
+    /// The coverage service whose complete read makes a missing trail a fact.
+    pub coverage_service: &'static str,
+    /// Where trails are read, for evidence.
+    pub source: &'static str,
+    /// The scope has no trail at all.
+    pub none: &'static str,
+    /// Trails exist but none qualifies; `{n}` is the number of trails.
+    pub none_qualifies: &'static str,
+}
+
+/// How a cloud names volume encryption facts.
+#[derive(Debug, Clone, Copy)]
+pub struct VolumeTerms {
+    /// The region-level default (`EBS encryption by default`).
+    pub default_setting: &'static str,
+    /// Its API field.
+    pub default_field: &'static str,
+    /// Where volumes are read, for evidence.
+    pub volume_source: &'static str,
+    pub encrypted_field: &'static str,
+    pub attachment_source: &'static str,
+    pub attachment_field: &'static str,
+}
+
+impl Provider {
+    /// This cloud's words for the facts rules cite.
+    pub fn vocabulary(self) -> &'static Vocabulary {
+        const VOLUMES_AWS: VolumeTerms = VolumeTerms {
+            default_setting: "EBS encryption by default",
+            default_field: "EbsEncryptionByDefault",
+            volume_source: "ec2:DescribeVolumes volume",
+            encrypted_field: "Encrypted",
+            attachment_source: "ec2:DescribeVolumes volume.attachmentSet",
+            attachment_field: "InstanceId",
+        };
+        const VOLUMES_OTHER: VolumeTerms = VolumeTerms {
+            default_setting: "disk encryption by default",
+            default_field: "encryption by default",
+            volume_source: "disk",
+            encrypted_field: "encrypted",
+            attachment_source: "disk attachments",
+            attachment_field: "instance",
+        };
+        static AWS: Vocabulary = Vocabulary {
+            node_identity: "node role",
+            metadata_open_by_default: None,
+            workload_identity_missing:
+                "neither an IAM OIDC provider for its issuer nor Pod Identity associations",
+            key_state: Some(("kms:DescribeKey KeyMetadata", "KeyState")),
+            audit_trail: Some(AuditTrailTerms {
+                coverage_service: "cloudtrail",
+                source: "cloudtrail:DescribeTrails + GetTrailStatus + GetEventSelectors",
+                none: "the account has no CloudTrail trail",
+                none_qualifies: "none of its {n} trail(s) is multi-region, logging and recording all management events",
+            }),
+            volumes: VOLUMES_AWS,
+            endpoint_fields: [
+                "endpointPublicAccess",
+                "endpointPrivateAccess",
+                "publicAccessCidrs",
+            ],
+            secrets_key_field: "encryptionConfig[].provider.keyArn",
+            node_access: NodeAccessTerms {
+                default_identity: "the default node role",
+                full_scope: None,
+                full_scope_name: "full API access",
+                identity_field: "nodeRole",
+                scopes_field: "scopes",
+            },
+        };
+        static GCP: Vocabulary = Vocabulary {
+            node_identity: "node service account",
+            metadata_open_by_default: None,
+            workload_identity_missing: "no workload identity",
+            key_state: None,
+            // Admin Activity audit logs are always on.
+            audit_trail: None,
+            volumes: VOLUMES_OTHER,
+            endpoint_fields: [
+                "public endpoint",
+                "private endpoint",
+                "authorized public ranges",
+            ],
+            secrets_key_field: "databaseEncryption.keyName",
+            node_access: NodeAccessTerms {
+                default_identity: "the Compute Engine default service account",
+                full_scope: Some("https://www.googleapis.com/auth/cloud-platform"),
+                full_scope_name: "the cloud-platform scope",
+                identity_field: "serviceAccount",
+                scopes_field: "oauthScopes",
+            },
+        };
+        static AZURE: Vocabulary = Vocabulary {
+            node_identity: "kubelet identity",
+            metadata_open_by_default: Some(
+                "AKS nodes serve IMDS to pods unless a network policy blocks it",
+            ),
+            workload_identity_missing: "no workload identity",
+            key_state: None,
+            audit_trail: Some(AuditTrailTerms {
+                coverage_service: "insights",
+                source: "Microsoft.Insights diagnosticSettings (subscription)",
+                none: "the subscription exports its activity log nowhere (no diagnostic setting)",
+                none_qualifies: "no diagnostic setting exports the Administrative activity log",
+            }),
+            volumes: VOLUMES_OTHER,
+            endpoint_fields: [
+                "public endpoint",
+                "private endpoint",
+                "authorized public ranges",
+            ],
+            secrets_key_field: "securityProfile.azureKeyVaultKms.keyId",
+            node_access: NodeAccessTerms {
+                default_identity: "the default kubelet identity",
+                full_scope: None,
+                full_scope_name: "full API access",
+                identity_field: "identityProfile.kubeletidentity",
+                scopes_field: "scopes",
+            },
+        };
+        match self {
+            Provider::Aws => &AWS,
+            Provider::Gcp => &GCP,
+            Provider::Azure => &AZURE,
+        }
+    }
+
+    /// The resource id that stands for a whole scope in findings (the account root, the
+    /// subscription, the project).
+    pub fn scope_resource(self, scope: &Scope) -> String {
+        match self {
+            Provider::Aws => format!(
+                "arn:{}:iam::{}:root",
+                scope.partition.as_deref().unwrap_or("aws"),
+                scope.id
+            ),
+            Provider::Azure => format!("/subscriptions/{}", scope.id),
+            Provider::Gcp => format!("projects/{}", scope.id),
+        }
+    }
+
+    /// Evidence for a cluster's workload identity facts, in this cloud's API terms.
+    pub fn workload_identity_evidence(self, wi: &WorkloadIdentity) -> Vec<Cited> {
+        match self {
+            Provider::Aws => vec![
+                Cited::new(
+                    "eks:DescribeCluster cluster.identity.oidc",
+                    "issuer",
+                    wi.issuer.clone(),
+                ),
+                Cited::new(
+                    "iam:ListOpenIDConnectProviders",
+                    "provider for issuer",
+                    wi.provider_registered,
+                ),
+                Cited::new(
+                    "eks:ListPodIdentityAssociations",
+                    "associations",
+                    wi.pod_identity_associations,
+                ),
+            ],
+            Provider::Gcp | Provider::Azure => vec![Cited::new(
+                "cluster configuration",
+                "workload identity pool",
+                wi.issuer.clone(),
+            )],
+        }
+    }
+}
+
+/// Which nodes a [`MetadataSetting`] governs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataLevel {
+    /// A launch template version: nodes launched from it.
+    LaunchTemplate,
+    /// A node pool: every node of the pool.
+    NodePool,
+    /// One instance.
+    Instance,
+}
+
+impl MetadataSetting {
+    /// The level as a type (`level` is kept as text in the saved format; anything unknown is
+    /// treated as one instance, the narrowest claim).
+    pub fn level_kind(&self) -> MetadataLevel {
+        match self.level.as_str() {
+            "launch-template" => MetadataLevel::LaunchTemplate,
+            "node-pool" => MetadataLevel::NodePool,
+            _ => MetadataLevel::Instance,
+        }
+    }
+}
+
+impl PolicyDoc {
+    /// Whether the document is an AWS-style trust policy (who may assume the identity), as
+    /// opposed to a permissions policy or a role-based allow policy.
+    pub fn is_trust_policy(&self) -> bool {
+        self.kind == "trust"
+    }
+}
+
+impl Identity {
+    /// What the identity is called in a sentence (`role`, `service account`).
+    pub fn noun(&self) -> &'static str {
+        match self.kind.as_str() {
+            "aws-role" => "role",
+            "gcp-service-account" => "service account",
+            "azure-managed-identity" => "managed identity",
+            "gcp-workload-principal" => "workload principal",
+            _ => "identity",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,227 @@
+//! The bridge from the inventory to the access engine: for every identity that nodes or
+//! workloads can use, what it can do (capability classes, escalation paths, wildcard grants)
+//! and who can use it; plus the inventory-wide exposure facts (metadata settings that let pods
+//! through, too-broad workload trust). Rules and reports read these facts; none of them asks
+//! which cloud the inventory is from.
+
+use crate::capability::{AccessProfile, Analyzer, ADMIN_PROBES};
+use crate::catalog::{Capabilities, Catalog};
+use crate::exposure::{exposures, metadata_exposures, Exposure, MetadataExposure};
+use crate::trust::{trust_issues, TrustIssue};
+use crate::{NamedPolicy, Policy};
+use cloudscan_inventory::{Identity, Inventory, PolicyDoc, Provider};
+use std::collections::{BTreeMap, HashMap};
+
+/// How an identity's permissions were decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// By evaluating its policy documents; "administrator" means every one of `probes` is
+    /// allowed on every resource.
+    PolicyEvaluation { probes: &'static [&'static str] },
+    /// From the roles granted to it at each scope.
+    RoleGrants,
+}
+
+/// What one identity can do, and who can use it.
+#[derive(Debug, Clone)]
+pub struct IdentityFacts {
+    pub profile: AccessProfile,
+    pub basis: Basis,
+    /// Who can act as the identity.
+    pub exposures: Vec<Exposure>,
+    /// Policy documents or roles that could not be read: the profile may miss what they grant.
+    pub unreadable: Vec<String>,
+}
+
+impl IdentityFacts {
+    /// Whether any pod can act as the identity.
+    pub fn pods(&self) -> bool {
+        self.exposures.iter().any(Exposure::pods)
+    }
+}
+
+/// Access facts for an inventory.
+#[derive(Debug, Clone, Default)]
+pub struct AccessFacts {
+    /// By identity id: the analyzed identities.
+    pub identities: BTreeMap<String, IdentityFacts>,
+    /// Metadata settings through which pods can obtain a node identity.
+    pub metadata: Vec<MetadataExposure>,
+    /// Workload identities whose trust admits more than one service account.
+    pub trust: Vec<TrustIssue>,
+}
+
+impl AccessFacts {
+    /// Analyzes every identity used by a node pool or a workload.
+    pub fn for_inventory(inv: &Inventory) -> AccessFacts {
+        Self::analyze(inv, |i| !i.used_by.is_empty())
+    }
+
+    /// Analyzes the identities `keep` selects.
+    pub fn analyze(inv: &Inventory, keep: impl Fn(&Identity) -> bool) -> AccessFacts {
+        // Who can use each identity, once; the trust analysis and the profiles read it.
+        let exposed: BTreeMap<&str, Vec<Exposure>> = inv
+            .identities
+            .iter()
+            .map(|i| (i.id.as_str(), exposures(inv, &i.used_by)))
+            .collect();
+        let mut facts = AccessFacts {
+            metadata: metadata_exposures(inv),
+            trust: trust_issues(inv, &exposed),
+            ..Default::default()
+        };
+        let mut evaluator = Evaluator::new(inv);
+        for identity in inv.identities.iter().filter(|i| keep(i)) {
+            let Some((profile, basis, unreadable)) = evaluator.profile(inv, identity) else {
+                continue;
+            };
+            facts.identities.insert(
+                identity.id.clone(),
+                IdentityFacts {
+                    profile,
+                    basis,
+                    exposures: exposed
+                        .get(identity.id.as_str())
+                        .cloned()
+                        .unwrap_or_default(),
+                    unreadable,
+                },
+            );
+        }
+        facts
+    }
+}
+
+/// Picks the evaluation an identity's grants call for.
+struct Evaluator<'a> {
+    aws: Option<(&'static Capabilities, &'static Catalog)>,
+    permissions: HashMap<&'a str, &'a [String]>,
+}
+
+impl<'a> Evaluator<'a> {
+    fn new(inv: &'a Inventory) -> Self {
+        Evaluator {
+            aws: match (Capabilities::try_bundled(), Catalog::try_bundled()) {
+                (Ok(c), Ok(k)) => Some((c, k)),
+                _ => None,
+            },
+            permissions: inv
+                .role_definitions
+                .iter()
+                .filter_map(|r| r.permissions.as_deref().map(|p| (r.name.as_str(), p)))
+                .collect(),
+        }
+    }
+
+    fn profile(
+        &mut self,
+        inv: &Inventory,
+        identity: &Identity,
+    ) -> Option<(AccessProfile, Basis, Vec<String>)> {
+        match inv.provider {
+            Provider::Aws => {
+                let (caps, catalog) = self.aws?;
+                let (engine, unreadable) = engine_identity(identity);
+                let profile = Analyzer::new(&engine).profile(caps, catalog);
+                Some((
+                    profile,
+                    Basis::PolicyEvaluation {
+                        probes: ADMIN_PROBES,
+                    },
+                    unreadable,
+                ))
+            }
+            Provider::Gcp => {
+                let bindings: Vec<crate::gcp::Binding<'_>> = identity
+                    .role_bindings
+                    .iter()
+                    .map(|b| crate::gcp::Binding {
+                        resource: &b.resource,
+                        role: &b.role,
+                        condition: b.condition.as_ref().map(|c| c.expression.as_str()),
+                    })
+                    .collect();
+                let (profile, unreadable) = crate::gcp::profile(&bindings, &self.permissions);
+                Some((profile, Basis::RoleGrants, unreadable))
+            }
+            Provider::Azure => {
+                let (profile, unreadable) =
+                    crate::azure::profile(&azure_assignments(inv, identity));
+                Some((profile, Basis::RoleGrants, unreadable))
+            }
+        }
+    }
+}
+
+/// An Azure identity's role assignments with their role definitions.
+fn azure_assignments<'a>(
+    inv: &'a Inventory,
+    identity: &'a Identity,
+) -> Vec<crate::azure::Assignment<'a>> {
+    use crate::azure::{Assignment, Permission};
+    identity
+        .role_assignments
+        .iter()
+        .map(|a| {
+            let def = inv
+                .azure_role_definitions
+                .iter()
+                .find(|d| d.id.eq_ignore_ascii_case(&a.role_definition_id));
+            Assignment {
+                scope: &a.scope,
+                role_name: a
+                    .role_name
+                    .as_deref()
+                    .or(def.and_then(|d| d.role_name.as_deref()))
+                    .unwrap_or(&a.role_definition_id),
+                custom: def.and_then(|d| d.custom).unwrap_or(false),
+                permissions: def.and_then(|d| d.permissions.as_ref()).map(|ps| {
+                    ps.iter()
+                        .map(|p| Permission {
+                            actions: &p.actions,
+                            not_actions: &p.not_actions,
+                            data_actions: &p.data_actions,
+                            not_data_actions: &p.not_data_actions,
+                        })
+                        .collect()
+                }),
+                condition: a.condition.as_deref(),
+            }
+        })
+        .collect()
+}
+
+/// The engine's view of an inventory identity: parsed identity policies and boundary, and the
+/// documents that could not be parsed.
+pub fn engine_identity(identity: &Identity) -> (crate::PolicyIdentity, Vec<String>) {
+    let mut unreadable = Vec::new();
+    let mut parse = |doc: &PolicyDoc| -> Option<NamedPolicy> {
+        let label = format!("{} {}", doc.kind, doc.name);
+        match &doc.document {
+            Some(value) => match Policy::from_value(value) {
+                Ok(policy) => Some(NamedPolicy::new(label, policy)),
+                Err(e) => {
+                    unreadable.push(format!("{label}: {e}"));
+                    None
+                }
+            },
+            None => {
+                unreadable.push(format!(
+                    "{label}: {}",
+                    doc.error.as_deref().unwrap_or("not collected")
+                ));
+                None
+            }
+        }
+    };
+    let policies = identity.policies.iter().filter_map(&mut parse).collect();
+    let boundary = identity.boundary.as_ref().and_then(&mut parse);
+    (
+        crate::PolicyIdentity {
+            principal: identity.id.clone(),
+            policies,
+            boundary,
+        },
+        unreadable,
+    )
+}

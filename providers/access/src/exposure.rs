@@ -1,0 +1,326 @@
+//! Who can use an identity: the node pools whose processes (and, when the metadata service
+//! answers them, pods) can act as it, and the Kubernetes service accounts bound to it. Computed
+//! once per inventory; the identity rules, the metadata rule and the `access` report read it.
+
+use cloudscan_inventory::{
+    Cited, Cluster, Inventory, MetadataLevel, MetadataSetting, NodePool, UsedBy,
+};
+use std::fmt;
+
+/// A setting of the metadata service that lets pods obtain the node's credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetadataWeakness {
+    /// The pool serves the node's metadata server to pods instead of a workload-aware one
+    /// (GKE `GCE_METADATA`).
+    NodeMetadataServer,
+    /// Session tokens are optional (IMDSv1).
+    TokensOptional,
+    /// The token response travels more than one hop, so it reaches the pod network.
+    HopLimit(u32),
+}
+
+impl MetadataWeakness {
+    /// Short form, for "who can use it".
+    pub fn short(&self) -> String {
+        match self {
+            MetadataWeakness::NodeMetadataServer => "GCE metadata server".to_string(),
+            MetadataWeakness::TokensOptional => "IMDSv1 allowed".to_string(),
+            MetadataWeakness::HopLimit(h) => format!("IMDS hop limit {h}"),
+        }
+    }
+
+    /// Sentence form, for a finding's message.
+    pub fn explain(&self) -> String {
+        match self {
+            MetadataWeakness::NodeMetadataServer => {
+                "the pool uses the GCE metadata server, not GKE_METADATA".to_string()
+            }
+            MetadataWeakness::TokensOptional => {
+                "IMDSv1 is allowed (session tokens optional)".to_string()
+            }
+            MetadataWeakness::HopLimit(h) => format!("the hop limit is {h}"),
+        }
+    }
+
+    /// Any pod (and any SSRF bug) gets the credentials with one plain request, rather than only
+    /// pods that can complete a token exchange across hops.
+    pub fn is_direct(&self) -> bool {
+        !matches!(self, MetadataWeakness::HopLimit(_))
+    }
+}
+
+/// The weaknesses of one metadata setting, most direct first (none if the endpoint is off).
+pub fn weaknesses(m: &MetadataSetting) -> Vec<MetadataWeakness> {
+    let mut out = Vec::new();
+    if m.endpoint_enabled == Some(false) {
+        return out;
+    }
+    if m.mode.as_deref() == Some("GCE_METADATA") {
+        out.push(MetadataWeakness::NodeMetadataServer);
+    }
+    if m.tokens_required == Some(false) {
+        out.push(MetadataWeakness::TokensOptional);
+    }
+    if let Some(h) = m.hop_limit.filter(|h| *h > 1) {
+        out.push(MetadataWeakness::HopLimit(h));
+    }
+    out
+}
+
+/// The setting's fields behind its weaknesses, for evidence.
+fn setting_evidence(m: &MetadataSetting, found: &[MetadataWeakness]) -> Vec<Cited> {
+    if found.contains(&MetadataWeakness::NodeMetadataServer) {
+        return vec![Cited::new(
+            &m.source,
+            "workloadMetadataConfig.mode",
+            "GCE_METADATA",
+        )];
+    }
+    vec![
+        Cited::new(
+            &m.source,
+            "HttpTokens",
+            match m.tokens_required {
+                Some(true) => "required",
+                Some(false) => "optional",
+                None => "not set",
+            },
+        ),
+        Cited::new(&m.source, "HttpPutResponseHopLimit", m.hop_limit),
+    ]
+}
+
+/// How pods on a node pool reach its identity.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PodReach {
+    /// Settings of the pool let pods through (sorted by their short form, once each).
+    Settings(Vec<MetadataWeakness>),
+    /// The platform serves the metadata service to pods unless something blocks it.
+    PlatformDefault(&'static str),
+    /// No setting shows pods reaching the metadata service.
+    NotShown,
+}
+
+/// How one user reaches an identity.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Route {
+    /// The processes on a node pool's nodes (and pods, per `pods`).
+    NodePool { pool: String, pods: PodReach },
+    /// A Kubernetes service account bound to the identity (namespace and name may be
+    /// patterns); `mechanism` names the binding (`irsa`, `gke-workload-identity`, ...).
+    Workload {
+        namespace: String,
+        service_account: String,
+        mechanism: String,
+    },
+}
+
+/// Who can act as an identity, in one cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exposure {
+    pub cluster: String,
+    pub route: Route,
+}
+
+impl Exposure {
+    /// Whether pods can act as the identity.
+    pub fn pods(&self) -> bool {
+        match &self.route {
+            Route::NodePool { pods, .. } => !matches!(pods, PodReach::NotShown),
+            Route::Workload { .. } => true,
+        }
+    }
+
+    /// The node pool, for a node-pool route.
+    pub fn node_pool(&self) -> Option<&str> {
+        match &self.route {
+            Route::NodePool { pool, .. } => Some(pool),
+            Route::Workload { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for Exposure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cluster = &self.cluster;
+        match &self.route {
+            Route::NodePool { pool, pods } => match pods {
+                PodReach::Settings(found) => {
+                    let why: Vec<String> = found.iter().map(MetadataWeakness::short).collect();
+                    write!(
+                        f,
+                        "every pod on node pool `{pool}` in cluster `{cluster}` ({})",
+                        why.join(", ")
+                    )
+                }
+                PodReach::PlatformDefault(why) => write!(
+                    f,
+                    "every pod on node pool `{pool}` in cluster `{cluster}` ({why})"
+                ),
+                PodReach::NotShown => write!(
+                    f,
+                    "processes on the nodes of node pool `{pool}` in cluster `{cluster}` (pods are not shown to reach the metadata service)"
+                ),
+            },
+            Route::Workload {
+                namespace,
+                service_account,
+                mechanism,
+            } => write!(
+                f,
+                "service account `{namespace}/{service_account}` in cluster `{cluster}` ({mechanism})"
+            ),
+        }
+    }
+}
+
+fn find_pool<'a>(inv: &'a Inventory, cluster: &str, pool: &str) -> Option<&'a NodePool> {
+    inv.clusters
+        .iter()
+        .find(|c| c.name == cluster)
+        .and_then(|c| c.node_pools.iter().find(|p| p.name == pool))
+}
+
+/// How pods on `pool` reach the pool's identity.
+fn pod_reach(inv: &Inventory, pool: Option<&NodePool>) -> PodReach {
+    let mut found: Vec<MetadataWeakness> = pool
+        .map(|p| p.metadata.iter().flat_map(weaknesses).collect())
+        .unwrap_or_default();
+    found.sort_by_key(MetadataWeakness::short);
+    found.dedup();
+    if !found.is_empty() {
+        return PodReach::Settings(found);
+    }
+    match inv.provider.vocabulary().metadata_open_by_default {
+        Some(why) => PodReach::PlatformDefault(why),
+        None => PodReach::NotShown,
+    }
+}
+
+/// Everyone who can act as the identity `used_by` lists, with how pods reach it.
+pub fn exposures(inv: &Inventory, used_by: &[UsedBy]) -> Vec<Exposure> {
+    used_by
+        .iter()
+        .map(|u| match u {
+            UsedBy::NodePool { cluster, pool } => Exposure {
+                cluster: cluster.clone(),
+                route: Route::NodePool {
+                    pool: pool.clone(),
+                    pods: pod_reach(inv, find_pool(inv, cluster, pool)),
+                },
+            },
+            UsedBy::Workload {
+                cluster,
+                namespace,
+                service_account,
+                mechanism,
+            } => Exposure {
+                cluster: cluster.clone(),
+                route: Route::Workload {
+                    namespace: namespace.clone(),
+                    service_account: service_account.clone(),
+                    mechanism: mechanism.clone(),
+                },
+            },
+        })
+        .collect()
+}
+
+/// One metadata setting through which pods can obtain a node identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetadataExposure {
+    pub scope: String,
+    pub region: String,
+    pub cluster: String,
+    pub pool: String,
+    /// The resource the setting lives on (launch template version, instance, node pool).
+    pub resource: String,
+    /// The node identity, as a phrase (`node role \`arn\``, or `the node identity`).
+    pub identity: String,
+    /// Which nodes the setting governs, as a phrase.
+    pub nodes: &'static str,
+    pub weaknesses: Vec<MetadataWeakness>,
+    pub evidence: Vec<Cited>,
+}
+
+impl MetadataExposure {
+    /// Whether any weakness is direct (see [`MetadataWeakness::is_direct`]).
+    pub fn is_direct(&self) -> bool {
+        self.weaknesses.iter().any(MetadataWeakness::is_direct)
+    }
+}
+
+/// Every metadata setting of every node pool that lets pods reach the node identity.
+pub fn metadata_exposures(inv: &Inventory) -> Vec<MetadataExposure> {
+    let noun = inv.provider.vocabulary().node_identity;
+    let mut out = Vec::new();
+    for c in &inv.clusters {
+        for pool in &c.node_pools {
+            for m in &pool.metadata {
+                let found = weaknesses(m);
+                if found.is_empty() {
+                    continue;
+                }
+                out.push(metadata_exposure(c, pool, m, noun, found));
+            }
+        }
+    }
+    out
+}
+
+fn metadata_exposure(
+    c: &Cluster,
+    pool: &NodePool,
+    m: &MetadataSetting,
+    noun: &str,
+    found: Vec<MetadataWeakness>,
+) -> MetadataExposure {
+    MetadataExposure {
+        scope: c.scope.clone(),
+        region: c.region.clone(),
+        cluster: c.name.clone(),
+        pool: pool.name.clone(),
+        resource: m.resource.clone(),
+        identity: pool
+            .identity
+            .as_deref()
+            .map(|r| format!("{noun} `{r}`"))
+            .unwrap_or_else(|| "the node identity".to_string()),
+        nodes: match m.level_kind() {
+            MetadataLevel::LaunchTemplate => "nodes launched from this template",
+            MetadataLevel::NodePool => "every node of the pool",
+            MetadataLevel::Instance => "this node",
+        },
+        evidence: setting_evidence(m, &found),
+        weaknesses: found,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudscan_inventory::Provider;
+
+    #[test]
+    fn node_pool_exposure_names_the_settings_once_and_sorted() {
+        let mut inv: Inventory = serde_json::from_value(serde_json::json!({"clusters": [{
+            "name": "c", "node_pools": [{"name": "p", "metadata": [
+                {"tokens_required": false, "hop_limit": 2},
+                {"tokens_required": false}]}]}]}))
+        .expect("inventory");
+        let used = [UsedBy::NodePool {
+            cluster: "c".into(),
+            pool: "p".into(),
+        }];
+        let e = exposures(&inv, &used);
+        assert!(e[0].pods());
+        assert_eq!(
+            e[0].to_string(),
+            "every pod on node pool `p` in cluster `c` (IMDS hop limit 2, IMDSv1 allowed)"
+        );
+        inv.clusters[0].node_pools[0].metadata.clear();
+        assert!(!exposures(&inv, &used)[0].pods());
+        inv.provider = Provider::Azure;
+        assert!(exposures(&inv, &used)[0].pods());
+    }
+}
