@@ -383,12 +383,7 @@ pub fn normalize(raw: RawScan) -> Inventory {
             used_by
                 .entry(b.identity.clone())
                 .or_default()
-                .push(UsedBy::Workload {
-                    cluster: rc.name.clone(),
-                    namespace: b.namespace.clone(),
-                    service_account: b.service_account.clone(),
-                    mechanism: b.mechanism.clone(),
-                });
+                .push(b.user(&rc.name));
         }
         let pod_identity_count = pod_identities.as_ref().map(Vec::len);
         cluster.workload_identity = WorkloadIdentity {

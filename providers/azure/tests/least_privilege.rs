@@ -13,7 +13,7 @@ use cloudscan_azure::{client::RetryPolicy, scan_with, Endpoints, ScanOptions};
 use common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn role() -> Value {
     let path =
@@ -28,17 +28,6 @@ fn strings(value: &Value) -> Vec<String> {
         .iter()
         .map(|v| v.as_str().expect("a string").to_string())
         .collect()
-}
-
-fn exchange_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read_dir") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() {
-            exchange_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
-        }
-    }
 }
 
 /// Serves `dir` on the loopback server, scans it with recording on, and returns the
@@ -75,18 +64,14 @@ async fn requests_of(dir: &Path, opts: ScanOptions) -> Vec<(String, String)> {
         dir.display(),
         out.inventory.coverage
     );
-    let mut files = Vec::new();
-    exchange_files(&recording.path().join("exchanges"), &mut files);
-    assert!(!files.is_empty(), "nothing recorded for {}", dir.display());
-    files
-        .iter()
-        .map(|f| {
-            let ex: Value =
-                serde_json::from_str(&std::fs::read_to_string(f).expect("read")).expect("json");
-            let field = |k: &str| ex["request"][k].as_str().expect(k).to_string();
-            (field("method"), field("path"))
-        })
-        .collect()
+    let requests =
+        cloudscan_collect::testkit::recorded_requests(recording.path()).expect("recording");
+    assert!(
+        !requests.is_empty(),
+        "nothing recorded for {}",
+        dir.display()
+    );
+    requests.into_iter().map(|r| (r.method, r.path)).collect()
 }
 
 /// A copy of `insecure` where the subscription list (the `--all-subscriptions` discovery)

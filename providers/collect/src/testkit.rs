@@ -62,3 +62,17 @@ pub fn edit_responses(
 pub fn any(_: &Value) -> bool {
     true
 }
+
+/// The requests a fixture directory (a recording) holds, in file order. An unreadable exchange
+/// file is an error.
+pub fn recorded_requests(dir: &Path) -> std::io::Result<Vec<crate::fixture::RequestKey>> {
+    exchange_files(dir)
+        .iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(file)?;
+            serde_json::from_str::<crate::fixture::Exchange>(&text)
+                .map(|e| e.request)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        })
+        .collect()
+}

@@ -556,12 +556,7 @@ pub fn normalize(raw: RawScan) -> Inventory {
                 used_by
                     .entry(b.identity.clone())
                     .or_default()
-                    .push(UsedBy::Workload {
-                        cluster: rc.name.clone(),
-                        namespace: b.namespace.clone(),
-                        service_account: b.service_account.clone(),
-                        mechanism: b.mechanism.clone(),
-                    });
+                    .push(b.user(&rc.name));
             }
             cluster.workload_identity = WorkloadIdentity {
                 issuer: pool_name.clone(),

@@ -38,17 +38,6 @@ fn role_permissions() -> BTreeSet<String> {
     set
 }
 
-fn exchange_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read_dir") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() {
-            exchange_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "json") {
-            out.push(path);
-        }
-    }
-}
-
 /// Serves `dir` on the loopback server, scans it live with recording on, and returns the
 /// (method, service, path) of every request the adapter sent.
 async fn requests_of(dir: &Path, opts: ScanOptions) -> Vec<(String, String, String)> {
@@ -77,17 +66,16 @@ async fn requests_of(dir: &Path, opts: ScanOptions) -> Vec<(String, String, Stri
         out.inventory.coverage
     );
     drop(server);
-    let mut files = Vec::new();
-    exchange_files(&recording.path().join("exchanges"), &mut files);
-    assert!(!files.is_empty(), "nothing recorded for {}", dir.display());
-    files
-        .iter()
-        .map(|f| {
-            let ex: Value =
-                serde_json::from_str(&std::fs::read_to_string(f).expect("read")).expect("json");
-            let field = |k: &str| ex["request"][k].as_str().expect(k).to_string();
-            (field("method"), field("service"), field("path"))
-        })
+    let requests =
+        cloudscan_collect::testkit::recorded_requests(recording.path()).expect("recording");
+    assert!(
+        !requests.is_empty(),
+        "nothing recorded for {}",
+        dir.display()
+    );
+    requests
+        .into_iter()
+        .map(|r| (r.method, r.service, r.path))
         .collect()
 }
 

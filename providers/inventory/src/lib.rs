@@ -221,6 +221,18 @@ pub struct WorkloadBinding {
     pub mechanism: String,
 }
 
+impl WorkloadBinding {
+    /// The workload this binding lets use its identity, in cluster `cluster`.
+    pub fn user(&self, cluster: &str) -> UsedBy {
+        UsedBy::Workload {
+            cluster: cluster.to_string(),
+            namespace: self.namespace.clone(),
+            service_account: self.service_account.clone(),
+            mechanism: self.mechanism.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct ClusterAuth {
