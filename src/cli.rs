@@ -1,7 +1,8 @@
 //! The command line. `main` calls [`run`] and exits with the code it returns.
 
 use crate::finding::{Finding, Severity};
-use crate::report::{self, Mode, Report};
+use crate::report::model::{Change, FindingEntry, ReportDocument, TrendPoint};
+use crate::report::{self, Mode};
 use crate::rules;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use cloudscan_inventory::Inventory;
@@ -657,14 +658,7 @@ fn finish(
         mut store,
     } = prepared;
     let findings: Vec<Finding> = rules::evaluate(inventory);
-    let report = Report {
-        inventory,
-        findings: &findings,
-        mode,
-        started_at,
-        finished_at: SystemTime::now(),
-    };
-    let mut doc = report::json::build(&report);
+    let mut doc = ReportDocument::new(inventory, &findings, mode, started_at, SystemTime::now());
     crate::waivers::apply(&mut doc, &config, crate::waivers::Day::today());
     doc.frameworks = crate::frameworks::assess(&doc, None);
     if let Some(store) = &mut store {
@@ -713,9 +707,9 @@ fn finish(
 /// How many scans the trend chart shows.
 const TREND_SCANS: usize = 30;
 
-fn trend_point(doc: &report::json::ReportDoc) -> report::json::TrendPoint {
+fn trend_point(doc: &ReportDocument) -> TrendPoint {
     let s = &doc.summary;
-    report::json::TrendPoint {
+    TrendPoint {
         scan_id: 0,
         started_at: doc.scan.started_at.clone(),
         critical: s.critical,
@@ -727,8 +721,8 @@ fn trend_point(doc: &report::json::ReportDoc) -> report::json::TrendPoint {
     }
 }
 
-fn severity_of(f: &report::json::FindingRow) -> Severity {
-    f.severity.parse().unwrap_or(Severity::Info)
+fn severity_of(f: &FindingEntry) -> Severity {
+    f.severity
 }
 
 /// Reads `--config`, or `./cloudscan.toml` when it exists; no file means no waivers.
@@ -743,7 +737,7 @@ fn load_config(path: Option<&Path>) -> Result<crate::waivers::Config, String> {
     crate::waivers::Config::load(path, &known).map_err(|e| e.to_string())
 }
 
-fn render(doc: &report::json::ReportDoc, format: Format) -> String {
+fn render(doc: &ReportDocument, format: Format) -> String {
     match format {
         Format::Table => report::table::render(doc),
         Format::Json => report::json::render(doc),
@@ -856,7 +850,7 @@ fn run_diff(args: DiffArgs) -> u8 {
     }
 }
 
-fn render_diff_table(doc: &report::json::ReportDoc, from: i64, to: i64) -> String {
+fn render_diff_table(doc: &ReportDocument, from: i64, to: i64) -> String {
     let mut s = String::new();
     let Some(diff) = &doc.diff else {
         return s;
@@ -893,10 +887,7 @@ fn render_diff_table(doc: &report::json::ReportDoc, from: i64, to: i64) -> Strin
             f.severity, f.rule_id, f.resource
         ));
     }
-    for f in doc
-        .open()
-        .filter(|f| f.change == Some(report::json::Change::Open))
-    {
+    for f in doc.open().filter(|f| f.change == Some(Change::Open)) {
         s.push_str(&format!(
             "  open   {:<8} {:<34} {}\n",
             f.severity, f.rule_id, f.resource

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod cli;
+pub mod clouds;
 pub mod finding;
 pub mod frameworks;
 pub mod history;

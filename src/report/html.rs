@@ -10,7 +10,7 @@
 //! memory (with lowercase search keys computed once), so reports with tens of thousands of
 //! findings stay usable.
 
-use super::json::ReportDoc;
+use super::model::ReportDocument;
 // Text for HTML element content and attribute values.
 use super::markdown::html as escape_html;
 
@@ -21,7 +21,7 @@ const BODY: &str = include_str!("html/body.html");
 const CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
 
-pub fn render(doc: &ReportDoc) -> String {
+pub fn render(doc: &ReportDocument) -> String {
     // Serializing these owned structs cannot fail; `null` makes the page say so if it ever did.
     let json = serde_json::to_value(doc)
         .map(compact)
@@ -31,7 +31,7 @@ pub fn render(doc: &ReportDoc) -> String {
     let scopes: Vec<&str> = doc.scan.scopes.iter().map(|s| s.id.as_str()).collect();
     let title = format!(
         "cloudscan {} report: {}",
-        doc.scan.provider,
+        doc.scan.provider.as_str(),
         scopes.join(", ")
     );
     let mut out = String::with_capacity(data.len() + CSS.len() + JS.len() + BODY.len() + 1024);

@@ -1,7 +1,9 @@
 //! The human report: findings grouped by severity, then coverage, then a summary.
 
-use super::json::{Change, FindingStatus, ReportDoc};
+use super::model::{Change, FindingEntry, FindingStatus, ReportDocument};
+use super::resource::short;
 use crate::finding::Severity;
+use cloudscan_inventory::CoverageStatus;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use tabled::settings::{object::Columns, Modify, Style, Width};
@@ -29,27 +31,14 @@ struct CoverageLine {
     problems: String,
 }
 
-/// Shortens an ARN for display: `arn:aws:eks:us-east-1:123:cluster/prod` -> `cluster/prod`.
-fn short(resource: &str) -> String {
-    if resource.starts_with("arn:") {
-        resource
-            .splitn(6, ':')
-            .nth(5)
-            .unwrap_or(resource)
-            .to_string()
-    } else {
-        resource.to_string()
-    }
-}
-
-pub fn render(doc: &ReportDoc) -> String {
+pub fn render(doc: &ReportDocument) -> String {
     let mut out = String::new();
     let scan = &doc.scan;
     let scopes: Vec<&str> = scan.scopes.iter().map(|s| s.id.as_str()).collect();
     let _ = writeln!(
         out,
         "cloudscan {} report: {} {} ({} mode), {} region(s), {} cluster(s){}",
-        scan.provider,
+        scan.provider.as_str(),
         if scopes.len() == 1 { "scope" } else { "scopes" },
         scopes.join(", "),
         scan.mode,
@@ -67,13 +56,13 @@ pub fn render(doc: &ReportDoc) -> String {
     for severity in Severity::ALL {
         let rows: Vec<FindingLine> = doc
             .open()
-            .filter(|f| f.severity == severity.as_str())
+            .filter(|f| f.severity == severity)
             .map(|f| FindingLine {
                 rule: match f.change {
                     Some(Change::New) => format!("{}\n(new)", f.rule_id),
                     _ => f.rule_id.clone(),
                 },
-                resource: short(&f.resource),
+                resource: short(&f.resource).to_string(),
                 location: location(f),
                 message: f.message.clone(),
             })
@@ -101,7 +90,7 @@ pub fn render(doc: &ReportDoc) -> String {
             let w = f.waiver.as_ref();
             FindingLine {
                 rule: format!("{}\n({})", f.rule_id, f.severity),
-                resource: short(&f.resource),
+                resource: short(&f.resource).to_string(),
                 location: location(f),
                 message: w
                     .map(|w| {
@@ -178,13 +167,13 @@ pub fn render(doc: &ReportDoc) -> String {
     for c in &doc.coverage {
         let entry = by_service.entry(c.service.as_str()).or_default();
         entry.1 += 1;
-        if c.status == "complete" {
+        if c.status == CoverageStatus::Complete {
             entry.0 += 1;
         } else {
             entry.2.push(format!(
                 "{}: {}{}",
                 c.region,
-                c.status,
+                c.status.as_str(),
                 c.detail
                     .as_deref()
                     .map(|d| format!(" ({d})"))
@@ -234,7 +223,7 @@ pub fn render(doc: &ReportDoc) -> String {
     out
 }
 
-fn location(f: &super::json::FindingRow) -> String {
+fn location(f: &FindingEntry) -> String {
     [
         f.region.as_deref(),
         f.cluster.as_deref(),
