@@ -51,6 +51,18 @@ pub fn default_path() -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("cloudscan").join("history.db"))
 }
 
+/// Where the history database is: `store`, or [`default_path`] when `store` is empty (a bare
+/// `--store`).
+pub fn resolve(store: &Path) -> Result<PathBuf, String> {
+    if store.as_os_str().is_empty() {
+        default_path().ok_or_else(|| {
+            "no data directory is known for this user (HOME unset?): give --store PATH".to_string()
+        })
+    } else {
+        Ok(store.to_path_buf())
+    }
+}
+
 /// One stored scan, as `cloudscan history` lists it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ScanEntry {

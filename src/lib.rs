@@ -3,6 +3,7 @@
 //! `providers/*` collect and normalize; this crate holds the rules, the reports and the CLI.
 
 pub mod access;
+pub mod assess;
 pub mod cli;
 pub mod clouds;
 pub mod finding;

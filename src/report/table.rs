@@ -223,6 +223,53 @@ pub fn render(doc: &ReportDocument) -> String {
     out
 }
 
+/// `cloudscan diff` as text: one line per new, fixed, not re-assessed and still-open finding.
+pub fn render_diff(doc: &ReportDocument, from: i64, to: i64) -> String {
+    let mut s = String::new();
+    let Some(diff) = &doc.diff else {
+        return s;
+    };
+    s.push_str(&format!(
+        "scan {to} ({}) against scan {from}: {} new, {} fixed, {} still open",
+        doc.scan.started_at,
+        diff.new,
+        diff.fixed.len(),
+        diff.open
+    ));
+    if !diff.unverified.is_empty() {
+        s.push_str(&format!(
+            ", {} not re-assessed (scope not read completely)",
+            diff.unverified.len()
+        ));
+    }
+    s.push_str("\n\n");
+    for f in doc.open().filter(|f| crate::history::is_new(f)) {
+        s.push_str(&format!(
+            "  new    {:<8} {:<34} {}\n",
+            f.severity, f.rule_id, f.resource
+        ));
+    }
+    for f in &diff.fixed {
+        s.push_str(&format!(
+            "  fixed  {:<8} {:<34} {}\n",
+            f.severity, f.rule_id, f.resource
+        ));
+    }
+    for f in &diff.unverified {
+        s.push_str(&format!(
+            "  ?      {:<8} {:<34} {} (not re-assessed)\n",
+            f.severity, f.rule_id, f.resource
+        ));
+    }
+    for f in doc.open().filter(|f| f.change == Some(Change::Open)) {
+        s.push_str(&format!(
+            "  open   {:<8} {:<34} {}\n",
+            f.severity, f.rule_id, f.resource
+        ));
+    }
+    s
+}
+
 fn location(f: &FindingEntry) -> String {
     [
         f.region.as_deref(),
