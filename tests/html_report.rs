@@ -250,6 +250,18 @@ fn aws_insecure_stored_three_times_has_a_trend() {
         &["--filter-severity=critical", "--expand-first"],
     );
     let checked = assert_shows(&result, &doc);
+    // The row shows the short name the report computed (report::resource::short), the full
+    // ARN in its title.
+    let full = result["firstRowResourceTitle"]
+        .as_str()
+        .expect("a finding row with a resource");
+    assert!(full.starts_with("arn:"), "{full}");
+    assert_eq!(
+        result["firstRowResource"].as_str(),
+        Some(cloudscan::report::resource::short(full)),
+        "{result}"
+    );
+    assert_ne!(result["firstRowResource"].as_str(), Some(full));
     assert!(result["firstDetailText"]
         .as_str()
         .is_some_and(|t| t.contains("Fingerprint")));
