@@ -3,8 +3,8 @@
 //!
 //! A scan command maps its arguments onto the pipeline ([`crate::assess`]): the output flags
 //! become [`assess::Options`], the collect flags an [`assess::Collector`] whose scan function
-//! (one per cloud, in [`providers`]) calls the provider adapter. The other commands live in
-//! [`commands`].
+//! (one per cloud, in `cli/providers.rs`) calls the provider adapter. The other commands live in
+//! `cli/commands.rs`.
 
 mod commands;
 mod providers;
