@@ -349,6 +349,19 @@ mod tests {
     }
 
     #[test]
+    fn a_framework_for_an_unknown_cloud_does_not_parse() {
+        let text = r#"{"id": "x", "title": "X", "version": "1", "provider": "oracle",
+            "source": "s", "compliance_id": "{id}", "controls": []}"#;
+        let err = parse("x.json", text).unwrap_err();
+        assert!(err.contains("oracle"), "{err}");
+        let text = text.replace("oracle", "gcp");
+        assert_eq!(
+            parse("x.json", &text).map(|f| f.provider),
+            Ok(Some(Provider::Gcp))
+        );
+    }
+
+    #[test]
     fn mappings_are_consistent() {
         let known = rule_ids();
         for fw in all() {

@@ -399,6 +399,7 @@ mod tests {
             ("[[waiver]]\nrule = \"api-endpoint-public\"\nresource = \"x\"\nreason = \"r\"\nexpires = 2027-01-01\n", 1, "missing field `owner`"),
             ("[[waiver]]\nrule = \"api-endpoint-public\nresource = \"x\"\n", 2, ""),
             ("[waivers]\n", 1, "unknown field `waivers`"),
+            ("[[waiver]]\nrule = \"api-endpoint-public\"\nresource = \"x\"\nreason = \"r\"\nowner = \"o\"\nexpires = 2027-01-01\nprovider = \"oracle\"\n", 7, "unknown provider `oracle` (aws, gcp or azure)"),
         ];
         for (text, line, fragment) in cases {
             let err = parse(text)
@@ -413,6 +414,18 @@ mod tests {
             }
             assert!(shown.starts_with("cloudscan.toml:"), "{shown}");
             assert!(shown.contains(fragment), "{shown}");
+        }
+    }
+
+    #[test]
+    fn every_cloud_is_a_valid_waiver_provider() {
+        for p in crate::clouds::ALL {
+            let text = format!(
+                "[[waiver]]\nrule = \"api-endpoint-public\"\nresource = \"x\"\nreason = \"r\"\nowner = \"o\"\nexpires = 2027-01-01\nprovider = \" {} \"\n",
+                p.as_str().to_ascii_uppercase()
+            );
+            let config = parse(&text).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(config.waivers[0].provider, Some(p));
         }
     }
 }
