@@ -1,28 +1,23 @@
-//! The command line. `main` calls [`run`] and exits with the code it returns.
+//! The command line: argument definitions and dispatch. `main` calls [`run`] and exits with the
+//! code it returns.
+//!
+//! A scan command maps its arguments onto the pipeline ([`crate::assess`]): the output flags
+//! become [`assess::Options`], the collect flags an [`assess::Collector`] whose scan function
+//! (one per cloud, in `cli/providers.rs`) calls the provider adapter. The other commands live in
+//! `cli/commands.rs`.
 
-use crate::finding::{Finding, Severity};
-use crate::report::{self, Mode, Report};
-use crate::rules;
+mod commands;
+mod providers;
+
+use crate::assess::{self, FailOn};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use cloudscan_inventory::Inventory;
-use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::SystemTime;
 
-/// Exit codes. Distinct so a pipeline can tell "found problems" from "could not scan".
-pub mod exit {
-    /// Scan complete, no finding at or above `--fail-on`.
-    pub const OK: u8 = 0;
-    /// Findings at or above `--fail-on`.
-    pub const FINDINGS: u8 = 1;
-    /// The tool could not run: bad flags, no credentials, unreadable input.
-    pub const ERROR: u8 = 2;
-    /// The scan finished but some collectors failed (see the coverage table); takes precedence
-    /// over FINDINGS unless `--allow-incomplete` is given.
-    pub const INCOMPLETE: u8 = 3;
-}
+/// Exit codes (defined with the pipeline that decides them).
+pub use crate::assess::exit;
+/// The report formats (defined with the renderers).
+pub use crate::report::Format;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 clean, 1 findings at or above --fail-on, 2 tool error (bad flags, no credentials,
@@ -201,7 +196,7 @@ pub struct OutputArgs {
 
     /// Exit with code 1 when a finding at or above this severity exists
     /// (info, low, medium, high, critical, or never)
-    #[arg(long, value_name = "SEVERITY", default_value = "never", value_parser = parse_fail_on)]
+    #[arg(long, value_name = "SEVERITY", default_value = "never", value_parser = FailOn::parse)]
     pub fail_on: FailOn,
 
     /// Do not turn an incomplete scan into exit code 3 (the report still shows the gaps)
@@ -232,33 +227,6 @@ pub struct OutputArgs {
     pub framework: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailOn {
-    Never,
-    At(Severity),
-}
-
-fn parse_fail_on(s: &str) -> Result<FailOn, String> {
-    if s.eq_ignore_ascii_case("never") || s.eq_ignore_ascii_case("none") {
-        return Ok(FailOn::Never);
-    }
-    s.parse::<Severity>().map(FailOn::At)
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Format {
-    /// Findings grouped by severity, coverage per service, summary
-    Table,
-    /// The versioned JSON report (schema cloudscan.report/v2)
-    Json,
-    /// SARIF 2.1.0, for code-scanning dashboards
-    Sarif,
-    /// Markdown: summary, changes, findings, framework controls
-    Markdown,
-    /// One self-contained HTML file: summary, charts, trend, findings, frameworks
-    Html,
-}
-
 /// Formats of the listing commands (access, rules, history).
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum ListFormat {
@@ -268,35 +236,11 @@ pub enum ListFormat {
     Json,
 }
 
-/// Where the history database is: `--store PATH`, or the default path for a bare `--store`.
-fn store_path(store: &Path) -> Result<PathBuf, String> {
-    if store.as_os_str().is_empty() {
-        crate::history::default_path().ok_or_else(|| {
-            "no data directory is known for this user (HOME unset?): give --store PATH".to_string()
-        })
-    } else {
-        Ok(store.to_path_buf())
-    }
-}
-
 #[derive(Args, Debug)]
 pub struct StoreArgs {
     /// The history database (default: ~/.local/share/cloudscan/history.db on Linux)
     #[arg(long, value_name = "PATH", env = "CLOUDSCAN_STORE")]
     pub store: Option<PathBuf>,
-}
-
-impl StoreArgs {
-    fn open(&self) -> Result<crate::history::Store, String> {
-        let path = store_path(self.store.as_deref().unwrap_or(Path::new("")))?;
-        if !path.exists() {
-            return Err(format!(
-                "no history database at `{}`: scan with --store first",
-                path.display()
-            ));
-        }
-        crate::history::Store::open(&path).map_err(|e| e.to_string())
-    }
 }
 
 #[derive(Args, Debug)]
@@ -339,7 +283,7 @@ pub struct DiffArgs {
     pub format: Format,
 
     /// Exit with code 1 when a new finding at or above this severity exists
-    #[arg(long, value_name = "SEVERITY", default_value = "never", value_parser = parse_fail_on)]
+    #[arg(long, value_name = "SEVERITY", default_value = "never", value_parser = FailOn::parse)]
     pub fail_on: FailOn,
 }
 
@@ -425,691 +369,51 @@ pub fn run() -> ExitCode {
         }
     };
     let code = match cli.command {
-        Command::Aws(args) => run_aws(args),
-        Command::Gcp(args) => run_gcp(args),
-        Command::Azure(args) => run_azure(args),
-        Command::Scan(args) => run_scan(args),
-        Command::Access(args) => run_access(args),
-        Command::Rules(args) => run_rules(args),
+        Command::Aws(args) => scan(&args.collect, &args.output, providers::aws(&args)),
+        Command::Gcp(args) => scan(&args.collect, &args.output, providers::gcp(&args)),
+        Command::Azure(args) => scan(&args.collect, &args.output, providers::azure(&args)),
+        Command::Scan(args) => assess::run(
+            assess::Source::Saved(&args.inventory),
+            &args.output.options(),
+        ),
+        Command::Access(args) => commands::access(args),
+        Command::Rules(args) => commands::rules(args),
         Command::Iam(IamArgs {
             command: IamCommand::Simulate { batch },
-        }) => run_simulate(&batch),
-        Command::History(args) => run_history(args),
-        Command::Diff(args) => run_diff(args),
-        Command::Report(args) => run_report(args),
+        }) => commands::simulate(&batch),
+        Command::History(args) => commands::history(args),
+        Command::Diff(args) => commands::diff(args),
+        Command::Report(args) => commands::report(args),
     };
     ExitCode::from(code)
 }
 
-fn fail(message: impl std::fmt::Display) -> u8 {
-    eprintln!("error: {message}");
-    exit::ERROR
+/// A provider scan through the pipeline.
+fn scan(collect: &CollectArgs, output: &OutputArgs, scan: assess::ScanFn<'_>) -> u8 {
+    let collector = assess::Collector {
+        replay: collect.replay.is_some(),
+        record: collect.record.as_deref(),
+        save_inventory: collect.save_inventory.as_deref(),
+        progress: !output.no_progress,
+        scan,
+    };
+    assess::run(assess::Source::Collect(collector), &output.options())
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, u8> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| fail(format!("cannot start the async runtime: {e}")))
-}
-
-/// Runs one provider scan with a progress display, then the common ending (record note, saved
-/// inventory, rules, report, exit code).
-fn run_provider<E: std::fmt::Display>(
-    out: &OutputArgs,
-    collect: &CollectArgs,
-    scan: impl FnOnce(
-        &tokio::runtime::Runtime,
-        crate::progress::Display,
-    ) -> Result<(Inventory, Option<usize>), E>,
-) -> u8 {
-    // Bad configuration, an unknown framework or an unusable store fail before a long scan.
-    let prepared = match Prepared::new(out) {
-        Ok(p) => p,
-        Err(e) => return fail(e),
-    };
-    let runtime = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    let progress =
-        crate::progress::Display::new(!out.no_progress && std::io::stderr().is_terminal());
-    let started_at = SystemTime::now();
-    let result = scan(&runtime, progress.clone());
-    progress.finish();
-    match result {
-        Ok((inventory, recorded)) => conclude(
-            &inventory,
-            recorded,
-            Scanned {
-                replay: collect.replay.is_some(),
-                record: collect.record.as_deref(),
-                save_inventory: collect.save_inventory.as_deref(),
-                started_at,
+impl OutputArgs {
+    /// The pipeline's view of the output flags.
+    fn options(&self) -> assess::Options {
+        assess::Options {
+            format: self.format,
+            output: self.output.clone(),
+            gate: assess::Gate {
+                fail_on: self.fail_on,
+                new_only: self.new_only,
+                allow_incomplete: self.allow_incomplete,
             },
-            out,
-            prepared,
-        ),
-        Err(e) => fail(e),
-    }
-}
-
-/// The collection options every provider shares.
-fn collect_options(args: &CollectArgs) -> cloudscan_collect::scan::CollectOptions {
-    cloudscan_collect::scan::CollectOptions {
-        replay: args.replay.clone(),
-        record: args.record.clone(),
-        concurrency: usize::from(args.concurrency),
-        max_attempts: args.max_attempts,
-        call_timeout: Some(std::time::Duration::from_secs(args.call_timeout)),
-    }
-}
-
-fn run_aws(args: AwsArgs) -> u8 {
-    let opts = cloudscan_aws::ScanOptions {
-        profile: args.profile.clone(),
-        regions: args.regions.clone(),
-        collect: collect_options(&args.collect),
-    };
-    run_provider(&args.output, &args.collect, |rt, progress| {
-        let callback = Arc::new(move |e| progress.event(e)) as cloudscan_aws::ProgressFn;
-        rt.block_on(cloudscan_aws::scan(&opts, callback))
-            .map(|o| (o.inventory, o.recorded))
-    })
-}
-
-fn run_gcp(args: GcpArgs) -> u8 {
-    let opts = cloudscan_gcp::ScanOptions {
-        projects: args.projects.clone(),
-        all_projects: args.all_projects,
-        collect: collect_options(&args.collect),
-    };
-    run_provider(&args.output, &args.collect, |rt, progress| {
-        let callback = Arc::new(move |e| progress.event(e)) as cloudscan_gcp::ProgressFn;
-        rt.block_on(cloudscan_gcp::scan(&opts, callback))
-            .map(|o| (o.inventory, o.recorded))
-    })
-}
-
-fn run_azure(args: AzureArgs) -> u8 {
-    let opts = cloudscan_azure::ScanOptions {
-        subscriptions: args.subscriptions.clone(),
-        all_subscriptions: args.all_subscriptions,
-        collect: collect_options(&args.collect),
-    };
-    run_provider(&args.output, &args.collect, |rt, progress| {
-        let callback = Arc::new(move |e| progress.event(e)) as cloudscan_azure::ProgressFn;
-        rt.block_on(cloudscan_azure::scan(&opts, callback))
-            .map(|o| (o.inventory, o.recorded))
-    })
-}
-
-/// How a provider scan ran, for the common ending.
-struct Scanned<'a> {
-    replay: bool,
-    record: Option<&'a Path>,
-    save_inventory: Option<&'a Path>,
-    started_at: SystemTime,
-}
-
-fn conclude(
-    inventory: &Inventory,
-    recorded: Option<usize>,
-    scanned: Scanned<'_>,
-    out: &OutputArgs,
-    prepared: Prepared,
-) -> u8 {
-    if let (Some(dir), Some(n)) = (scanned.record, recorded) {
-        eprintln!("recorded {n} API exchange(s) into {}", dir.display());
-    }
-    if let Some(path) = scanned.save_inventory {
-        let text = serde_json::to_string_pretty(inventory).unwrap_or_default();
-        if let Err(e) = write_file(path, &(text + "\n")) {
-            return fail(e);
+            store: self.store.clone(),
+            config: self.config.clone(),
+            framework: self.framework.clone(),
         }
-    }
-    let mode = if scanned.replay {
-        Mode::Replay
-    } else {
-        Mode::Live
-    };
-    finish(inventory, mode, scanned.started_at, out, prepared)
-}
-
-fn run_scan(args: ScanArgs) -> u8 {
-    let started_at = SystemTime::now();
-    let prepared = match Prepared::new(&args.output) {
-        Ok(p) => p,
-        Err(e) => return fail(e),
-    };
-    let inventory = match load_inventory(&args.inventory) {
-        Ok(inv) => inv,
-        Err(e) => return fail(e),
-    };
-    finish(
-        &inventory,
-        Mode::Inventory,
-        started_at,
-        &args.output,
-        prepared,
-    )
-}
-
-/// Reads a saved inventory, with an error that names the file, line and column.
-pub fn load_inventory(path: &Path) -> Result<Inventory, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read inventory `{}`: {e}", path.display()))?;
-    let inventory: Inventory = serde_json::from_str(&text).map_err(|e| {
-        format!(
-            "`{}` is not a cloudscan inventory: {e} (line {}, column {})",
-            path.display(),
-            e.line(),
-            e.column()
-        )
-    })?;
-    if !inventory
-        .schema_version
-        .starts_with("cloudscan.inventory/v1")
-    {
-        return Err(format!(
-            "`{}` has schema_version `{}`; this cloudscan reads `{}`",
-            path.display(),
-            inventory.schema_version,
-            cloudscan_inventory::INVENTORY_SCHEMA
-        ));
-    }
-    Ok(inventory)
-}
-
-/// What a report needs besides the inventory, read and checked before scanning.
-struct Prepared {
-    framework: Option<&'static crate::frameworks::Framework>,
-    config: crate::waivers::Config,
-    store: Option<crate::history::Store>,
-}
-
-impl Prepared {
-    fn new(out: &OutputArgs) -> Result<Prepared, String> {
-        let framework = out
-            .framework
-            .as_deref()
-            .map(crate::frameworks::find)
-            .transpose()?;
-        let config = load_config(out.config.as_deref())?;
-        let store = match out.store.as_deref() {
-            Some(store) => {
-                Some(crate::history::Store::open(&store_path(store)?).map_err(|e| e.to_string())?)
-            }
-            None => None,
-        };
-        Ok(Prepared {
-            framework,
-            config,
-            store,
-        })
-    }
-}
-
-fn finish(
-    inventory: &Inventory,
-    mode: Mode,
-    started_at: SystemTime,
-    out: &OutputArgs,
-    prepared: Prepared,
-) -> u8 {
-    let Prepared {
-        framework,
-        config,
-        mut store,
-    } = prepared;
-    let findings: Vec<Finding> = rules::evaluate(inventory);
-    let report = Report {
-        inventory,
-        findings: &findings,
-        mode,
-        started_at,
-        finished_at: SystemTime::now(),
-    };
-    let mut doc = report::json::build(&report);
-    crate::waivers::apply(&mut doc, &config, crate::waivers::Day::today());
-    doc.frameworks = crate::frameworks::assess(&doc, None);
-    if let Some(store) = &mut store {
-        let stored = store
-            .diff_with_previous(&mut doc, None)
-            .and_then(|()| store.trend(&doc, TREND_SCANS - 1))
-            .and_then(|mut trend| {
-                trend.push(trend_point(&doc));
-                doc.trend = trend;
-                store.save(&mut doc)
-            });
-        if let Err(e) = stored {
-            return fail(e);
-        }
-    }
-    for note in doc.waivers.expired.iter().chain(&doc.waivers.stale) {
-        eprintln!("warning: {}", note.message);
-    }
-    if let Some(fw) = framework {
-        crate::frameworks::restrict(&mut doc, fw);
-    }
-    if let Err(e) = emit(out.output.as_deref(), &render(&doc, out.format)) {
-        return fail(e);
-    }
-    let failing = match out.fail_on {
-        FailOn::Never => false,
-        FailOn::At(threshold) => doc
-            .open()
-            .any(|f| severity_of(f) >= threshold && (!out.new_only || crate::history::is_new(f))),
-    };
-    if !doc.scan.complete && !out.allow_incomplete {
-        eprintln!(
-            "warning: scan incomplete: {} service/region(s) could not be read fully (see coverage); exit code {}",
-            doc.summary.coverage_incomplete,
-            exit::INCOMPLETE
-        );
-        return exit::INCOMPLETE;
-    }
-    if failing {
-        exit::FINDINGS
-    } else {
-        exit::OK
-    }
-}
-
-/// How many scans the trend chart shows.
-const TREND_SCANS: usize = 30;
-
-fn trend_point(doc: &report::json::ReportDoc) -> report::json::TrendPoint {
-    let s = &doc.summary;
-    report::json::TrendPoint {
-        scan_id: 0,
-        started_at: doc.scan.started_at.clone(),
-        critical: s.critical,
-        high: s.high,
-        medium: s.medium,
-        low: s.low,
-        info: s.info,
-        waived: s.waived,
-    }
-}
-
-fn severity_of(f: &report::json::FindingRow) -> Severity {
-    f.severity.parse().unwrap_or(Severity::Info)
-}
-
-/// Reads `--config`, or `./cloudscan.toml` when it exists; no file means no waivers.
-fn load_config(path: Option<&Path>) -> Result<crate::waivers::Config, String> {
-    let default = Path::new(crate::waivers::DEFAULT_CONFIG);
-    let path = match path {
-        Some(p) => p,
-        None if default.is_file() => default,
-        None => return Ok(crate::waivers::Config::default()),
-    };
-    let known: Vec<&str> = rules::registry().iter().map(|r| r.meta().id).collect();
-    crate::waivers::Config::load(path, &known).map_err(|e| e.to_string())
-}
-
-fn render(doc: &report::json::ReportDoc, format: Format) -> String {
-    match format {
-        Format::Table => report::table::render(doc),
-        Format::Json => report::json::render(doc),
-        Format::Sarif => report::sarif::render(doc),
-        Format::Markdown => report::markdown::render(doc),
-        Format::Html => report::html::render(doc),
-    }
-}
-
-fn run_history(args: HistoryArgs) -> u8 {
-    let store = match args.store.open() {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
-    let entries = match store.list(args.provider.as_deref(), args.scope.as_deref(), args.limit) {
-        Ok(e) => e,
-        Err(e) => return fail(e),
-    };
-    let text = match args.format {
-        ListFormat::Json => serde_json::to_string_pretty(&entries).unwrap_or_default() + "\n",
-        ListFormat::Table => {
-            let mut s = format!(
-                "{:>5}  {:<20}  {:<6}  {:<8}  {:<28}  {:>4} {:>4} {:>4} {:>4} {:>4}  {:>6}  {:>4}  {:>5}\n",
-                "scan", "started", "cloud", "mode", "scopes", "crit", "high", "med", "low", "info", "waived", "new", "fixed"
-            );
-            for e in &entries {
-                s.push_str(&format!(
-                    "{:>5}  {:<20}  {:<6}  {:<8}  {:<28}  {:>4} {:>4} {:>4} {:>4} {:>4}  {:>6}  {:>4}  {:>5}{}\n",
-                    e.id,
-                    e.started_at,
-                    e.provider,
-                    e.mode,
-                    e.scopes.join(","),
-                    e.critical,
-                    e.high,
-                    e.medium,
-                    e.low,
-                    e.info,
-                    e.waived,
-                    e.new,
-                    e.fixed,
-                    if e.complete { "" } else { "  (incomplete)" }
-                ));
-            }
-            if entries.is_empty() {
-                s.push_str("no scans match\n");
-            }
-            s
-        }
-    };
-    match emit(None, &text) {
-        Ok(()) => exit::OK,
-        Err(e) => fail(e),
-    }
-}
-
-fn run_diff(args: DiffArgs) -> u8 {
-    let store = match args.store.open() {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
-    let to = match args.to.map(Ok).unwrap_or_else(|| store.latest()) {
-        Ok(id) => id,
-        Err(e) => return fail(e),
-    };
-    let from = match args.from {
-        Some(id) => id,
-        None => match store.previous_of(to) {
-            Ok(Some(id)) => id,
-            Ok(None) => {
-                return fail(format!(
-                    "scan {to} is the first stored scan of its scopes: nothing to compare it with"
-                ))
-            }
-            Err(e) => return fail(e),
-        },
-    };
-    let doc = match store.diff_scans(from, to) {
-        Ok(d) => d,
-        Err(e) => return fail(e),
-    };
-    let text = match args.format {
-        Format::Table => render_diff_table(&doc, from, to),
-        Format::Json => {
-            serde_json::to_string_pretty(&serde_json::json!({
-                "schema_version": "cloudscan.diff/v1",
-                "from": from,
-                "to": to,
-                "diff": doc.diff,
-                "new": doc.open().filter(|f| crate::history::is_new(f)).collect::<Vec<_>>(),
-            }))
-            .unwrap_or_default()
-                + "\n"
-        }
-        other => render(&doc, other),
-    };
-    if let Err(e) = emit(None, &text) {
-        return fail(e);
-    }
-    let failing = match args.fail_on {
-        FailOn::Never => false,
-        FailOn::At(threshold) => doc
-            .open()
-            .any(|f| crate::history::is_new(f) && severity_of(f) >= threshold),
-    };
-    if failing {
-        exit::FINDINGS
-    } else {
-        exit::OK
-    }
-}
-
-fn render_diff_table(doc: &report::json::ReportDoc, from: i64, to: i64) -> String {
-    let mut s = String::new();
-    let Some(diff) = &doc.diff else {
-        return s;
-    };
-    s.push_str(&format!(
-        "scan {to} ({}) against scan {from}: {} new, {} fixed, {} still open",
-        doc.scan.started_at,
-        diff.new,
-        diff.fixed.len(),
-        diff.open
-    ));
-    if !diff.unverified.is_empty() {
-        s.push_str(&format!(
-            ", {} not re-assessed (scope not read completely)",
-            diff.unverified.len()
-        ));
-    }
-    s.push_str("\n\n");
-    for f in doc.open().filter(|f| crate::history::is_new(f)) {
-        s.push_str(&format!(
-            "  new    {:<8} {:<34} {}\n",
-            f.severity, f.rule_id, f.resource
-        ));
-    }
-    for f in &diff.fixed {
-        s.push_str(&format!(
-            "  fixed  {:<8} {:<34} {}\n",
-            f.severity, f.rule_id, f.resource
-        ));
-    }
-    for f in &diff.unverified {
-        s.push_str(&format!(
-            "  ?      {:<8} {:<34} {} (not re-assessed)\n",
-            f.severity, f.rule_id, f.resource
-        ));
-    }
-    for f in doc
-        .open()
-        .filter(|f| f.change == Some(report::json::Change::Open))
-    {
-        s.push_str(&format!(
-            "  open   {:<8} {:<34} {}\n",
-            f.severity, f.rule_id, f.resource
-        ));
-    }
-    s
-}
-
-fn run_report(args: ReportArgs) -> u8 {
-    let framework = match args.framework.as_deref().map(crate::frameworks::find) {
-        Some(Err(e)) => return fail(e),
-        Some(Ok(fw)) => Some(fw),
-        None => None,
-    };
-    let store = match args.store.open() {
-        Ok(s) => s,
-        Err(e) => return fail(e),
-    };
-    let id = match args.scan.map(Ok).unwrap_or_else(|| store.latest()) {
-        Ok(id) => id,
-        Err(e) => return fail(e),
-    };
-    let mut doc = match store.load(id) {
-        Ok(d) => d,
-        Err(e) => return fail(e),
-    };
-    if let Some(fw) = framework {
-        crate::frameworks::restrict(&mut doc, fw);
-    }
-    match emit(args.output.as_deref(), &render(&doc, args.format)) {
-        Ok(()) => exit::OK,
-        Err(e) => fail(e),
-    }
-}
-
-fn emit(path: Option<&Path>, text: &str) -> Result<(), String> {
-    match path {
-        Some(path) => write_file(path, text),
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(text.as_bytes())
-                .and_then(|_| stdout.flush())
-                .map_err(|e| format!("cannot write the report: {e}"))
-        }
-    }
-}
-
-fn write_file(path: &Path, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
-}
-
-fn run_access(args: AccessArgs) -> u8 {
-    let inventory = match load_inventory(&args.inventory) {
-        Ok(inv) => inv,
-        Err(e) => return fail(e),
-    };
-    let facts = match &args.identity {
-        Some(id) => crate::access::AccessFacts::analyze(&inventory, |i| &i.id == id),
-        None => crate::access::AccessFacts::analyze(&inventory, |_| true),
-    };
-    let text = if let Some(id) = &args.identity {
-        let Some(f) = facts.identities.get(id) else {
-            return fail(format!(
-                "no identity `{id}` in `{}`",
-                args.inventory.display()
-            ));
-        };
-        match args.format {
-            ListFormat::Table => report::access::render_identity(id, f),
-            ListFormat::Json => {
-                let holders: Vec<_> = [
-                    "admin",
-                    "secrets-read",
-                    "object-read",
-                    "object-write",
-                    "iam-write",
-                    "compute-write",
-                    "privilege-escalation",
-                ]
-                .iter()
-                .flat_map(|c| report::access::holders(&inventory, &facts, c))
-                .collect();
-                serde_json::to_string_pretty(&holders).unwrap_or_default() + "\n"
-            }
-        }
-    } else {
-        let capability = args.capability.as_deref().unwrap_or("admin");
-        let holders = report::access::holders(&inventory, &facts, capability);
-        match args.format {
-            ListFormat::Table => report::access::render_holders(capability, &holders),
-            ListFormat::Json => serde_json::to_string_pretty(&holders).unwrap_or_default() + "\n",
-        }
-    };
-    match emit(None, &text) {
-        Ok(()) => exit::OK,
-        Err(e) => fail(e),
-    }
-}
-
-fn run_rules(args: RulesArgs) -> u8 {
-    let registry = rules::registry();
-    let selected: Vec<_> = match &args.id {
-        Some(id) => match rules::find(id) {
-            Some(rule) => vec![rule],
-            None => {
-                let known: Vec<&str> = registry.iter().map(|r| r.meta().id).collect();
-                return fail(format!("no rule `{id}`; known rules: {}", known.join(", ")));
-            }
-        },
-        None => registry,
-    };
-    let text = match args.format {
-        ListFormat::Json => {
-            // The metadata, plus the controls each rule assesses (from policies/frameworks).
-            let metas: Vec<serde_json::Value> = selected
-                .iter()
-                .map(|r| {
-                    let m = r.meta();
-                    let mut value = serde_json::to_value(m).unwrap_or_default();
-                    if let Some(obj) = value.as_object_mut() {
-                        let controls: Vec<serde_json::Value> = crate::frameworks::controls_of(m.id)
-                            .into_iter()
-                            .map(|(f, c)| {
-                                serde_json::json!({
-                                    "framework": f.id,
-                                    "provider": f.provider,
-                                    "control": c.id,
-                                    "title": c.title,
-                                    "id": f.compliance_id(c),
-                                    "note": c.note,
-                                })
-                            })
-                            .collect();
-                        obj.insert(
-                            "compliance".to_string(),
-                            serde_json::json!(crate::frameworks::compliance_ids(m.id, None)),
-                        );
-                        obj.insert("controls".to_string(), serde_json::json!(controls));
-                    }
-                    value
-                })
-                .collect();
-            serde_json::to_string_pretty(&metas).unwrap_or_default() + "\n"
-        }
-        ListFormat::Table if args.id.is_some() => {
-            let mut s = String::new();
-            for rule in &selected {
-                let m = rule.meta();
-                s.push_str(&format!(
-                    "{} ({}, default severity {})\n{}\n\n{}\n\nRemediation: {}\n\nCompliance:\n",
-                    m.id, m.layer, m.severity, m.title, m.description, m.remediation,
-                ));
-                let controls = crate::frameworks::controls_of(m.id);
-                if controls.is_empty() {
-                    s.push_str("  (no framework control)\n");
-                }
-                for (f, c) in controls {
-                    s.push_str(&format!("  {}: {} {}\n", f.id, c.id, c.title));
-                }
-                s.push_str("References:\n");
-                for r in m.references {
-                    s.push_str(&format!("  {r}\n"));
-                }
-            }
-            s
-        }
-        ListFormat::Table => {
-            let mut s = String::new();
-            for rule in &selected {
-                let m = rule.meta();
-                s.push_str(&format!("{:<30} {:<8} {}\n", m.id, m.severity, m.title));
-            }
-            s.push_str("\n`cloudscan rules ID` explains one rule.\n");
-            s
-        }
-    };
-    match emit(None, &text) {
-        Ok(()) => exit::OK,
-        Err(e) => fail(e),
-    }
-}
-
-fn run_simulate(batch: &Path) -> u8 {
-    let stdout = std::io::stdout();
-    let result = if batch == Path::new("-") {
-        cloudscan_access::simulate::run_batch(std::io::stdin().lock(), stdout.lock())
-    } else {
-        match std::fs::File::open(batch) {
-            Ok(file) => {
-                cloudscan_access::simulate::run_batch(std::io::BufReader::new(file), stdout.lock())
-            }
-            Err(e) => return fail(format!("cannot read `{}`: {e}", batch.display())),
-        }
-    };
-    match result {
-        Ok(stats) => {
-            eprintln!(
-                "{} case(s): {} allowed, {} implicitly denied, {} explicitly denied, {} invalid",
-                stats.cases,
-                stats.allowed,
-                stats.implicitly_denied,
-                stats.explicitly_denied,
-                stats.errors
-            );
-            exit::OK
-        }
-        Err(e) => fail(format!("cannot run the batch: {e}")),
     }
 }

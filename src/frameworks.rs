@@ -5,7 +5,11 @@
 //! They are the only source of the compliance ids a finding carries
 //! ([`compliance_ids`]): a rule does not name its controls itself.
 
-use crate::report::json::{ControlDoc, ControlStatus, FindingStatus, FrameworkDoc, ReportDoc};
+use crate::clouds::Provider;
+use crate::report::model::{
+    ControlDoc, ControlStatus, FindingStatus, FrameworkDoc, ReportDocument,
+};
+use cloudscan_inventory::CoverageStatus;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
@@ -41,8 +45,9 @@ pub struct Framework {
     pub id: String,
     pub title: String,
     pub version: String,
-    /// `aws`, `gcp` or `azure`; `None` when the framework applies to every cloud.
-    pub provider: Option<String>,
+    /// The cloud the framework is written for (`aws`, `gcp`, `azure` in the file, any name of
+    /// [`crate::clouds::ALL`]); `None` when it applies to every cloud.
+    pub provider: Option<Provider>,
     /// Which benchmark document, and where the item list comes from.
     pub source: String,
     /// How a finding names a control: `{id}` and `{title}` are replaced by the control's.
@@ -69,9 +74,14 @@ pub struct Control {
 }
 
 impl Framework {
-    /// Whether the framework applies to scans of this provider (`aws`, `gcp`, `azure`).
-    pub fn applies_to(&self, provider: &str) -> bool {
-        self.provider.as_deref().is_none_or(|p| p == provider)
+    /// Whether the framework applies to scans of this provider.
+    pub fn applies_to(&self, provider: Provider) -> bool {
+        self.provider.is_none_or(|p| p == provider)
+    }
+
+    /// The provider's name, or `all` for a framework of every cloud.
+    pub fn provider_name(&self) -> &'static str {
+        self.provider.map(Provider::as_str).unwrap_or("all")
     }
 
     /// The compliance id a finding carries for one of this framework's controls.
@@ -135,19 +145,19 @@ pub fn controls_of(rule_id: &str) -> Vec<(&'static Framework, &'static Control)>
 pub fn compliance_ids(rule_id: &str, provider: Option<&str>) -> Vec<String> {
     controls_of(rule_id)
         .into_iter()
-        .filter(|(f, _)| provider.is_none_or(|p| f.applies_to(p)))
+        .filter(|(f, _)| provider.is_none_or(|p| f.provider.is_none_or(|fp| fp.as_str() == p)))
         .map(|(f, c)| f.compliance_id(c))
         .collect()
 }
 
 /// Narrows a report to one framework: only the findings of rules that map to its controls, and
 /// only its control view. Summary counts are recomputed.
-pub fn restrict(doc: &mut ReportDoc, framework: &Framework) {
+pub fn restrict(doc: &mut ReportDocument, framework: &Framework) {
     let view = match doc.frameworks.iter().find(|f| f.id == framework.id) {
         Some(view) => view.clone(),
         None => assess_one(doc, framework),
     };
-    let applies = framework.applies_to(&doc.scan.provider);
+    let applies = framework.applies_to(doc.scan.provider);
     doc.findings
         .retain(|f| applies && framework.maps_rule(&f.rule_id));
     doc.frameworks = vec![view];
@@ -156,23 +166,23 @@ pub fn restrict(doc: &mut ReportDoc, framework: &Framework) {
 
 /// The status of every control of the frameworks that apply to the scan's provider (or only
 /// `only`), from the document's open findings and coverage.
-pub fn assess(doc: &ReportDoc, only: Option<&Framework>) -> Vec<FrameworkDoc> {
+pub fn assess(doc: &ReportDocument, only: Option<&Framework>) -> Vec<FrameworkDoc> {
     match only {
         Some(fw) => vec![assess_one(doc, fw)],
         None => all()
             .iter()
-            .filter(|f| f.applies_to(&doc.scan.provider))
+            .filter(|f| f.applies_to(doc.scan.provider))
             .map(|f| assess_one(doc, f))
             .collect(),
     }
 }
 
-fn assess_one(doc: &ReportDoc, fw: &Framework) -> FrameworkDoc {
-    let mismatch = (!fw.applies_to(&doc.scan.provider)).then(|| {
+fn assess_one(doc: &ReportDocument, fw: &Framework) -> FrameworkDoc {
+    let mismatch = (!fw.applies_to(doc.scan.provider)).then(|| {
         format!(
             "the framework applies to {} scans, not to this {} scan",
-            fw.provider.as_deref().unwrap_or("all"),
-            doc.scan.provider
+            fw.provider_name(),
+            doc.scan.provider.as_str()
         )
     });
     let incomplete = (!doc.scan.complete).then(|| incomplete_reason(doc));
@@ -193,7 +203,7 @@ fn assess_one(doc: &ReportDoc, fw: &Framework) -> FrameworkDoc {
 }
 
 fn assess_control(
-    doc: &ReportDoc,
+    doc: &ReportDocument,
     control: &Control,
     mismatch: Option<&str>,
     incomplete: Option<&str>,
@@ -272,13 +282,13 @@ fn assess_control(
 
 /// The incomplete coverage entries, e.g. `eks/us-east-1 failed: access denied ...`, at most a
 /// few and then `+N more`.
-fn incomplete_reason(doc: &ReportDoc) -> String {
+fn incomplete_reason(doc: &ReportDocument) -> String {
     let gaps: Vec<String> = doc
         .coverage
         .iter()
-        .filter(|c| c.status != "complete")
+        .filter(|c| c.status != CoverageStatus::Complete)
         .map(|c| {
-            let mut s = format!("{}/{} {}", c.service, c.region, c.status);
+            let mut s = format!("{}/{} {}", c.service, c.region, c.status.as_str());
             if let Some(d) = c.detail.as_deref().filter(|d| !d.is_empty()) {
                 s.push_str(": ");
                 s.push_str(&shorten(d, 120));
@@ -314,8 +324,8 @@ fn shorten(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::json::{
-        CoverageRow, FindingRow, ScanMeta, Summary, Tool, WaiverNotes, REPORT_SCHEMA,
+    use crate::report::model::{
+        CoverageEntry, FindingEntry, ScanMeta, Summary, Tool, WaiverNotes, REPORT_SCHEMA,
     };
 
     fn rule_ids() -> BTreeSet<&'static str> {
@@ -339,15 +349,24 @@ mod tests {
     }
 
     #[test]
+    fn a_framework_for_an_unknown_cloud_does_not_parse() {
+        let text = r#"{"id": "x", "title": "X", "version": "1", "provider": "oracle",
+            "source": "s", "compliance_id": "{id}", "controls": []}"#;
+        let err = parse("x.json", text).unwrap_err();
+        assert!(err.contains("oracle"), "{err}");
+        let text = text.replace("oracle", "gcp");
+        assert_eq!(
+            parse("x.json", &text).map(|f| f.provider),
+            Ok(Some(Provider::Gcp))
+        );
+    }
+
+    #[test]
     fn mappings_are_consistent() {
         let known = rule_ids();
         for fw in all() {
-            assert!(
-                matches!(fw.provider.as_deref(), None | Some("aws" | "gcp" | "azure")),
-                "{}: provider {:?}",
-                fw.id,
-                fw.provider
-            );
+            // A provider outside `clouds::ALL` would not have parsed (see `every_file_parses`).
+            assert!(fw.provider.is_none_or(|p| crate::clouds::ALL.contains(&p)));
             assert!(!fw.source.is_empty() && !fw.version.is_empty());
             let mut seen = BTreeSet::new();
             for c in &fw.controls {
@@ -417,10 +436,7 @@ mod tests {
 
     #[test]
     fn find_names_the_known_ids() {
-        assert_eq!(
-            find("cis-gke-1.9").unwrap().provider.as_deref(),
-            Some("gcp")
-        );
+        assert_eq!(find("cis-gke-1.9").unwrap().provider, Some(Provider::Gcp));
         let e = find("nope").unwrap_err();
         assert!(e.contains("`nope`"));
         for id in ["cis-eks-1.8", "cis-gke-1.9", "cis-aks-1.8", "4c-cloud"] {
@@ -450,11 +466,11 @@ mod tests {
         );
     }
 
-    fn finding(rule: &str, fingerprint: &str, status: FindingStatus) -> FindingRow {
-        FindingRow {
+    fn finding(rule: &str, fingerprint: &str, status: FindingStatus) -> FindingEntry {
+        FindingEntry {
             rule_id: rule.to_string(),
             title: String::new(),
-            severity: "high".to_string(),
+            severity: crate::finding::Severity::High,
             resource: format!("res-{fingerprint}"),
             scope: "1".to_string(),
             region: None,
@@ -471,17 +487,17 @@ mod tests {
         }
     }
 
-    fn doc(provider: &str, findings: Vec<FindingRow>, gaps: usize) -> ReportDoc {
+    fn doc(provider: &str, findings: Vec<FindingEntry>, gaps: usize) -> ReportDocument {
         let coverage = (0..gaps)
-            .map(|i| CoverageRow {
+            .map(|i| CoverageEntry {
                 scope: "1".to_string(),
                 service: "eks".to_string(),
                 region: format!("region-{i}"),
-                status: "failed".to_string(),
+                status: CoverageStatus::Failed,
                 detail: Some("access denied: AccessDeniedException".to_string()),
             })
             .collect();
-        let mut doc = ReportDoc {
+        let mut doc = ReportDocument {
             schema_version: REPORT_SCHEMA.to_string(),
             tool: Tool {
                 name: "cloudscan".to_string(),
@@ -489,8 +505,8 @@ mod tests {
             },
             scan: ScanMeta {
                 id: None,
-                provider: provider.to_string(),
-                mode: "inventory".to_string(),
+                provider: crate::clouds::parse(provider).unwrap(),
+                mode: crate::report::Mode::Inventory,
                 scopes: Vec::new(),
                 caller: None,
                 regions: Vec::new(),

@@ -6,9 +6,12 @@
 //! plus indexed rows for what diffs and trends query: the scopes it covered (and whether each was
 //! read completely) and its findings by fingerprint.
 
-use crate::report::json::{
-    Baseline, Change, DiffDoc, FindingRow, FindingStatus, GoneFinding, ReportDoc, TrendPoint,
+use crate::clouds::Provider;
+use crate::finding::Severity;
+use crate::report::model::{
+    Baseline, Change, DiffDoc, FindingEntry, FindingStatus, GoneFinding, ReportDocument, TrendPoint,
 };
+use cloudscan_inventory::CoverageStatus;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -48,6 +51,18 @@ pub fn default_path() -> Option<PathBuf> {
     dirs::data_dir().map(|d| d.join("cloudscan").join("history.db"))
 }
 
+/// Where the history database is: `store`, or [`default_path`] when `store` is empty (a bare
+/// `--store`).
+pub fn resolve(store: &Path) -> Result<PathBuf, String> {
+    if store.as_os_str().is_empty() {
+        default_path().ok_or_else(|| {
+            "no data directory is known for this user (HOME unset?): give --store PATH".to_string()
+        })
+    } else {
+        Ok(store.to_path_buf())
+    }
+}
+
 /// One stored scan, as `cloudscan history` lists it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ScanEntry {
@@ -73,7 +88,7 @@ pub struct StoredFinding {
     pub fingerprint: String,
     pub rule_id: String,
     pub title: String,
-    pub severity: String,
+    pub severity: Severity,
     pub resource: String,
     pub scope: String,
     pub cluster: Option<String>,
@@ -193,7 +208,7 @@ impl Store {
     /// The most recent scan of `provider` that covered `scope`, before scan `before` (or any).
     fn previous_for_scope(
         &self,
-        provider: &str,
+        provider: Provider,
         scope: &str,
         before: Option<i64>,
     ) -> Result<Option<(i64, String)>, HistoryError> {
@@ -202,7 +217,7 @@ impl Store {
                 "SELECT s.id, s.started_at FROM scans s JOIN scan_scopes c ON c.scan_id = s.id
                  WHERE s.provider = ?1 AND c.scope = ?2 AND s.id < ?3
                  ORDER BY s.id DESC LIMIT 1",
-                params![provider, scope, before.unwrap_or(i64::MAX)],
+                params![provider.as_str(), scope, before.unwrap_or(i64::MAX)],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
@@ -223,7 +238,13 @@ impl Store {
                     fingerprint: r.get(0)?,
                     rule_id: r.get(1)?,
                     title: r.get(2)?,
-                    severity: r.get(3)?,
+                    severity: r.get::<_, String>(3)?.parse().map_err(|e: String| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            3,
+                            rusqlite::types::Type::Text,
+                            e.into(),
+                        )
+                    })?,
                     resource: r.get(4)?,
                     scope: r.get(5)?,
                     cluster: r.get(6)?,
@@ -238,13 +259,13 @@ impl Store {
     /// `before`, or the newest), marking each finding new or open and filling `doc.diff`.
     pub fn diff_with_previous(
         &self,
-        doc: &mut ReportDoc,
+        doc: &mut ReportDocument,
         before: Option<i64>,
     ) -> Result<(), HistoryError> {
         let mut baselines = Vec::new();
         let mut previous: BTreeMap<String, Vec<StoredFinding>> = BTreeMap::new();
         for scope in doc.scan.scopes.iter().map(|s| s.id.clone()) {
-            match self.previous_for_scope(&doc.scan.provider, &scope, before)? {
+            match self.previous_for_scope(doc.scan.provider, &scope, before)? {
                 Some((id, started_at)) => {
                     previous.insert(scope.clone(), self.findings_of(id, &scope)?);
                     baselines.push(Baseline {
@@ -266,7 +287,7 @@ impl Store {
 
     /// Compares two stored scans: `to` against `from` (scopes of `to` that `from` did not cover
     /// have no baseline).
-    pub fn diff_scans(&self, from: i64, to: i64) -> Result<ReportDoc, HistoryError> {
+    pub fn diff_scans(&self, from: i64, to: i64) -> Result<ReportDocument, HistoryError> {
         let mut doc = self.load(to)?;
         let from_scopes: HashSet<String> = self.scopes_of(from)?.into_iter().collect();
         let from_started = self.started_at(from)?;
@@ -308,7 +329,11 @@ impl Store {
 
     /// The open-finding counts of the stored scans that share a scope with `doc`, oldest
     /// first, at most `limit` of them.
-    pub fn trend(&self, doc: &ReportDoc, limit: usize) -> Result<Vec<TrendPoint>, HistoryError> {
+    pub fn trend(
+        &self,
+        doc: &ReportDocument,
+        limit: usize,
+    ) -> Result<Vec<TrendPoint>, HistoryError> {
         let scopes: Vec<String> = doc.scan.scopes.iter().map(|s| s.id.clone()).collect();
         let scopes_json = serde_json::to_string(&scopes).unwrap_or_else(|_| "[]".into());
         let mut stmt = self
@@ -323,7 +348,7 @@ impl Store {
         let rows = stmt
             .query_map(
                 params![
-                    doc.scan.provider,
+                    doc.scan.provider.as_str(),
                     scopes_json,
                     i64::try_from(limit).unwrap_or(i64::MAX)
                 ],
@@ -349,7 +374,7 @@ impl Store {
 
     /// Stores a finished scan in one transaction and returns its id (also written into
     /// `doc.scan.id` and the last trend point, which must be this scan's).
-    pub fn save(&mut self, doc: &mut ReportDoc) -> Result<i64, HistoryError> {
+    pub fn save(&mut self, doc: &mut ReportDocument) -> Result<i64, HistoryError> {
         let path = self.path.clone();
         let err = |source| HistoryError::Sqlite {
             path: path.clone(),
@@ -365,8 +390,8 @@ impl Store {
                  medium, low, info, waived, new, fixed, report)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, '')",
             params![
-                doc.scan.provider,
-                doc.scan.mode,
+                doc.scan.provider.as_str(),
+                doc.scan.mode.as_str(),
                 doc.scan.started_at,
                 doc.scan.finished_at,
                 doc.scan.complete,
@@ -411,7 +436,7 @@ impl Store {
                         f.fingerprint,
                         f.rule_id,
                         f.title,
-                        f.severity,
+                        f.severity.as_str(),
                         f.resource,
                         f.scope,
                         f.cluster,
@@ -532,7 +557,7 @@ impl Store {
     }
 
     /// The stored report document of scan `id`.
-    pub fn load(&self, id: i64) -> Result<ReportDoc, HistoryError> {
+    pub fn load(&self, id: i64) -> Result<ReportDocument, HistoryError> {
         let text: Option<String> = self
             .conn
             .query_row("SELECT report FROM scans WHERE id = ?1", [id], |r| r.get(0))
@@ -542,7 +567,7 @@ impl Store {
             path: self.path.clone(),
             id,
         })?;
-        ReportDoc::from_json(&text).map_err(|message| HistoryError::Corrupt {
+        ReportDocument::from_json(&text).map_err(|message| HistoryError::Corrupt {
             path: self.path.clone(),
             id,
             message,
@@ -555,18 +580,18 @@ fn count(n: i64) -> usize {
 }
 
 /// Whether every coverage entry of `scope` (and every scope-less one) is complete.
-pub fn scope_complete(doc: &ReportDoc, scope: &str) -> bool {
+pub fn scope_complete(doc: &ReportDocument, scope: &str) -> bool {
     doc.coverage
         .iter()
         .filter(|c| c.scope == scope || c.scope.is_empty())
-        .all(|c| c.status == "complete")
+        .all(|c| c.status == CoverageStatus::Complete)
 }
 
 /// Marks each finding of `doc` new or open against the baseline findings of its scope, and
 /// lists the baseline findings that are gone: fixed when this scan read the scope completely,
 /// unverified otherwise. Scopes without a baseline count every finding as new.
 pub fn compare(
-    doc: &mut ReportDoc,
+    doc: &mut ReportDocument,
     baselines: Vec<Baseline>,
     previous: &BTreeMap<String, Vec<StoredFinding>>,
 ) {
@@ -610,7 +635,7 @@ pub fn compare(
                 fingerprint: f.fingerprint.clone(),
                 rule_id: f.rule_id.clone(),
                 title: f.title.clone(),
-                severity: f.severity.clone(),
+                severity: f.severity,
                 resource: f.resource.clone(),
                 scope: f.scope.clone(),
                 cluster: f.cluster.clone(),
@@ -627,6 +652,6 @@ pub fn compare(
 }
 
 /// Keeps the findings a `--new-only` gate looks at.
-pub fn is_new(f: &FindingRow) -> bool {
+pub fn is_new(f: &FindingEntry) -> bool {
     f.change == Some(Change::New)
 }

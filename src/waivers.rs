@@ -7,7 +7,7 @@
 //! reason = "sandbox clusters are reachable from the office VPN only (SEC-1234)"
 //! owner = "platform-team@example.com"
 //! expires = 2027-03-31
-//! provider = "aws"          # optional: the waiver is ignored for other clouds
+//! provider = "aws"          # optional: the waiver is ignored for other clouds (crate::clouds)
 //! ```
 //!
 //! A waived finding stays in the report, marked `waived` with the waiver that covers it; it no
@@ -16,7 +16,8 @@
 //! `resource` is an anchored glob: `*` matches any run of characters (including `/` and `:`),
 //! `?` exactly one; everything else is literal, and the whole resource id must match.
 
-use crate::report::json::{FindingStatus, ReportDoc, WaiverNote, WaiverRef};
+use crate::clouds::Provider;
+use crate::report::model::{FindingStatus, ReportDocument, WaiverNote, WaiverRef};
 use cloudscan_access::matcher::Glob;
 use serde::Deserialize;
 use std::fmt;
@@ -117,7 +118,7 @@ pub struct Waiver {
     pub reason: String,
     pub owner: String,
     pub expires: Day,
-    pub provider: Option<String>,
+    pub provider: Option<Provider>,
     /// `file:line` of the `[[waiver]]` entry.
     pub location: String,
 }
@@ -249,16 +250,10 @@ impl Config {
                 )
             })?;
             let provider = match w.provider {
-                Some(p) => {
-                    let value = p.get_ref().trim().to_ascii_lowercase();
-                    if !["aws", "gcp", "azure"].contains(&value.as_str()) {
-                        return Err(invalid(
-                            p.span().start,
-                            format!("unknown provider `{value}` (aws, gcp or azure)"),
-                        ));
-                    }
-                    Some(value)
-                }
+                Some(p) => Some(
+                    crate::clouds::parse(p.get_ref())
+                        .map_err(|message| invalid(p.span().start, message))?,
+                ),
                 None => None,
             };
             waivers.push(Waiver {
@@ -278,11 +273,11 @@ impl Config {
 
 /// Marks the findings that a waiver covers, and records expired and stale waivers in the
 /// document. `today` decides expiry (a waiver applies through its `expires` day).
-pub fn apply(doc: &mut ReportDoc, config: &Config, today: Day) {
+pub fn apply(doc: &mut ReportDocument, config: &Config, today: Day) {
     let relevant: Vec<&Waiver> = config
         .waivers
         .iter()
-        .filter(|w| w.provider.as_deref().is_none_or(|p| p == doc.scan.provider))
+        .filter(|w| w.provider.is_none_or(|p| p == doc.scan.provider))
         .collect();
     let mut matches = vec![0usize; relevant.len()];
     for finding in &mut doc.findings {
@@ -404,6 +399,7 @@ mod tests {
             ("[[waiver]]\nrule = \"api-endpoint-public\"\nresource = \"x\"\nreason = \"r\"\nexpires = 2027-01-01\n", 1, "missing field `owner`"),
             ("[[waiver]]\nrule = \"api-endpoint-public\nresource = \"x\"\n", 2, ""),
             ("[waivers]\n", 1, "unknown field `waivers`"),
+            ("[[waiver]]\nrule = \"api-endpoint-public\"\nresource = \"x\"\nreason = \"r\"\nowner = \"o\"\nexpires = 2027-01-01\nprovider = \"oracle\"\n", 7, "unknown provider `oracle` (aws, gcp or azure)"),
         ];
         for (text, line, fragment) in cases {
             let err = parse(text)
@@ -418,6 +414,18 @@ mod tests {
             }
             assert!(shown.starts_with("cloudscan.toml:"), "{shown}");
             assert!(shown.contains(fragment), "{shown}");
+        }
+    }
+
+    #[test]
+    fn every_cloud_is_a_valid_waiver_provider() {
+        for p in crate::clouds::ALL {
+            let text = format!(
+                "[[waiver]]\nrule = \"api-endpoint-public\"\nresource = \"x\"\nreason = \"r\"\nowner = \"o\"\nexpires = 2027-01-01\nprovider = \" {} \"\n",
+                p.as_str().to_ascii_uppercase()
+            );
+            let config = parse(&text).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(config.waivers[0].provider, Some(p));
         }
     }
 }

@@ -10,7 +10,8 @@
 
 mod support;
 
-use cloudscan::report::json::{Change, FindingStatus, ReportDoc};
+use cloudscan::finding::Severity;
+use cloudscan::report::model::{Change, FindingStatus, ReportDocument};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -249,6 +250,18 @@ fn aws_insecure_stored_three_times_has_a_trend() {
         &["--filter-severity=critical", "--expand-first"],
     );
     let checked = assert_shows(&result, &doc);
+    // The row shows the short name the report computed (report::resource::short), the full
+    // ARN in its title.
+    let full = result["firstRowResourceTitle"]
+        .as_str()
+        .expect("a finding row with a resource");
+    assert!(full.starts_with("arn:"), "{full}");
+    assert_eq!(
+        result["firstRowResource"].as_str(),
+        Some(cloudscan::report::resource::short(full)),
+        "{result}"
+    );
+    assert_ne!(result["firstRowResource"].as_str(), Some(full));
     assert!(result["firstDetailText"]
         .as_str()
         .is_some_and(|t| t.contains("Fingerprint")));
@@ -294,10 +307,10 @@ fn gcp_and_azure_insecure() {
 }
 
 /// A real AWS document (one replay scan), parsed.
-fn aws_doc(tmp: &Path) -> ReportDoc {
+fn aws_doc(tmp: &Path) -> ReportDocument {
     let out = tmp.join("aws.json");
     replay("aws", "insecure", "json", &out, &[]);
-    ReportDoc::from_json(&std::fs::read_to_string(&out).expect("json report")).expect("report")
+    ReportDocument::from_json(&std::fs::read_to_string(&out).expect("json report")).expect("report")
 }
 
 #[test]
@@ -307,13 +320,13 @@ fn fifty_thousand_findings_stay_usable() {
     let base = aws_doc(tmp.path());
     let template = base.findings.first().expect("a finding").clone();
     let clusters: Vec<String> = base.scan.clusters.iter().map(|c| c.id.clone()).collect();
-    let severities = ["critical", "high", "medium", "low", "info"];
+    let severities = Severity::ALL;
     // Build through JSON, as a stored document would arrive.
     let mut value = serde_json::to_value(&base).expect("doc to JSON");
     let findings: Vec<Value> = (0..N)
         .map(|i| {
             let mut f = template.clone();
-            f.severity = severities[i % severities.len()].to_string();
+            f.severity = severities[i % severities.len()];
             f.fingerprint = format!("{:016x}", 0x5eed_0000_0000u64 + i as u64);
             f.resource = format!("{}-{i}", template.resource);
             f.message = format!("{} (copy {i})", template.message);
@@ -327,7 +340,7 @@ fn fifty_thousand_findings_stay_usable() {
             });
             if i % 10 == 9 {
                 f.status = FindingStatus::Waived;
-                f.waiver = Some(cloudscan::report::json::WaiverRef {
+                f.waiver = Some(cloudscan::report::model::WaiverRef {
                     rule: f.rule_id.clone(),
                     resource: f.resource.clone(),
                     reason: "accepted risk in the load test".to_string(),
@@ -340,7 +353,7 @@ fn fifty_thousand_findings_stay_usable() {
         })
         .collect();
     value["findings"] = Value::Array(findings);
-    let mut doc = ReportDoc::from_json(&value.to_string()).expect("50k document parses");
+    let mut doc = ReportDocument::from_json(&value.to_string()).expect("50k document parses");
     doc.recount();
     assert_eq!(doc.summary.findings, N);
 

@@ -9,8 +9,9 @@
 
 mod support;
 
-use cloudscan::report::json::{CoverageRow, FindingStatus, ReportDoc};
+use cloudscan::report::model::{CoverageEntry, FindingStatus, ReportDocument};
 use cloudscan::report::{markdown, sarif};
+use cloudscan_inventory::CoverageStatus;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -176,7 +177,7 @@ fn rule_ids() -> Vec<&'static str> {
 }
 
 /// The structural promises of a log against the JSON report of the same scan.
-fn check_log(log: &Value, doc: &ReportDoc) {
+fn check_log(log: &Value, doc: &ReportDocument) {
     assert_eq!(log["version"], "2.1.0");
     assert_eq!(log["$schema"], sarif::SARIF_SCHEMA_URI);
     let runs = log["runs"].as_array().expect("runs");
@@ -235,14 +236,19 @@ fn check_log(log: &Value, doc: &ReportDoc) {
     for f in &doc.findings {
         let r = by_fp[f.fingerprint.as_str()];
         assert_eq!(r["ruleId"], f.rule_id);
-        assert_eq!(r["level"], severity_level(&f.severity), "{}", f.rule_id);
+        assert_eq!(
+            r["level"],
+            severity_level(f.severity.as_str()),
+            "{}",
+            f.rule_id
+        );
         assert_eq!(r["kind"], "fail");
         assert_eq!(r["message"]["text"], f.message);
         assert_eq!(
             r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
             f.resource
         );
-        assert_eq!(r["properties"]["severity"], f.severity);
+        assert_eq!(r["properties"]["severity"], f.severity.as_str());
         assert_eq!(
             r["properties"]["compliance"],
             serde_json::json!(f.compliance)
@@ -265,8 +271,8 @@ fn check_log(log: &Value, doc: &ReportDoc) {
             (FindingStatus::Open, _) => assert!(r.get("suppressions").is_none()),
         }
         let expected_state = f.change.map(|c| match c {
-            cloudscan::report::json::Change::New => "new",
-            cloudscan::report::json::Change::Open => "unchanged",
+            cloudscan::report::model::Change::New => "new",
+            cloudscan::report::model::Change::Open => "unchanged",
         });
         assert_eq!(r["baselineState"].as_str(), expected_state);
     }
@@ -286,7 +292,7 @@ fn check_log(log: &Value, doc: &ReportDoc) {
     let gaps = doc
         .coverage
         .iter()
-        .filter(|c| c.status != "complete")
+        .filter(|c| c.status != CoverageStatus::Complete)
         .count();
     assert_eq!(
         invocation["toolExecutionNotifications"]
@@ -301,7 +307,7 @@ fn check_log(log: &Value, doc: &ReportDoc) {
 /// Renders the SARIF of a replay and the JSON report of the same replay, validates and checks.
 fn check_scenario(cloud: &str) {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let doc = ReportDoc::from_json(&replay(tmp.path(), cloud, "insecure", "json", &[]))
+    let doc = ReportDocument::from_json(&replay(tmp.path(), cloud, "insecure", "json", &[]))
         .expect("json report");
     assert!(
         !doc.findings.is_empty(),
@@ -340,8 +346,9 @@ fn sarif_and_markdown_with_history_and_waivers() {
     let dir = tmp.path();
     let db = dir.join("history.db").display().to_string();
 
-    let first = ReportDoc::from_json(&replay(dir, "aws", "insecure", "json", &["--store", &db]))
-        .expect("first scan");
+    let first =
+        ReportDocument::from_json(&replay(dir, "aws", "insecure", "json", &["--store", &db]))
+            .expect("first scan");
     assert!(first.findings.len() >= 3, "need three findings to waive");
     let waived = &first.findings[0];
     let expired = &first.findings[1];
@@ -387,9 +394,10 @@ expires = 2099-12-31
         "sarif",
         &["--store", &db, "--config", &config],
     ));
-    let second =
-        ReportDoc::from_json(&cloudscan(dir, &["report", "--store", &db, "--format", "json"]).1)
-            .expect("second scan, stored");
+    let second = ReportDocument::from_json(
+        &cloudscan(dir, &["report", "--store", &db, "--format", "json"]).1,
+    )
+    .expect("second scan, stored");
     assert!(second.diff.is_some());
     assert!(second.findings.iter().all(|f| f.change.is_some()));
     assert_eq!(second.summary.waived, 1);
@@ -417,9 +425,10 @@ expires = 2099-12-31
 
     // Third scan: the same account, fixed. Every earlier finding is an absent result.
     let third_log = json(&replay(dir, "aws", "hardened", "sarif", &["--store", &db]));
-    let third =
-        ReportDoc::from_json(&cloudscan(dir, &["report", "--store", &db, "--format", "json"]).1)
-            .expect("third scan, stored");
+    let third = ReportDocument::from_json(
+        &cloudscan(dir, &["report", "--store", &db, "--format", "json"]).1,
+    )
+    .expect("third scan, stored");
     let fixed = third.diff.as_ref().map(|d| d.fixed.len()).unwrap_or(0);
     assert_eq!(fixed, second.findings.len(), "every finding is fixed");
     assert_valid(&third_log, "third scan (fixed findings)");
@@ -538,25 +547,25 @@ fn broken_sarif_fails_validation() {
 #[test]
 fn hostile_strings_and_incomplete_scans() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let mut doc = ReportDoc::from_json(&replay(tmp.path(), "gcp", "insecure", "json", &[]))
+    let mut doc = ReportDocument::from_json(&replay(tmp.path(), "gcp", "insecure", "json", &[]))
         .expect("json report");
     let hostile = "evil | cell\n\n# heading `code` <script>alert(1)</script> [x](javascript:y) \"q\" \\ \u{7}";
     doc.findings[0].message = hostile.to_string();
     doc.findings[0].resource = format!("projects/p/{hostile}");
     doc.findings[0].cluster = Some("c|d".to_string());
     doc.scan.complete = false;
-    doc.coverage.push(CoverageRow {
+    doc.coverage.push(CoverageEntry {
         scope: "p".into(),
         service: "container".into(),
         region: "europe-west1".into(),
-        status: "failed".into(),
+        status: CoverageStatus::Failed,
         detail: Some("403 <denied> | \"quota\"".into()),
     });
-    doc.coverage.push(CoverageRow {
+    doc.coverage.push(CoverageEntry {
         scope: "p".into(),
         service: "iam".into(),
         region: "global".into(),
-        status: "partial".into(),
+        status: CoverageStatus::Partial,
         detail: None,
     });
     doc.summary.coverage_incomplete += 2;
@@ -644,7 +653,7 @@ fn cells(line: &str) -> usize {
 fn markdown_sections_and_counts() {
     let tmp = tempfile::tempdir().expect("tempdir");
     for cloud in ["aws", "gcp", "azure"] {
-        let doc = ReportDoc::from_json(&replay(tmp.path(), cloud, "insecure", "json", &[]))
+        let doc = ReportDocument::from_json(&replay(tmp.path(), cloud, "insecure", "json", &[]))
             .expect("json report");
         let md = replay(tmp.path(), cloud, "insecure", "markdown", &[]);
         assert!(
@@ -674,7 +683,10 @@ fn markdown_sections_and_counts() {
         assert_eq!(md.matches("<details>").count(), open, "{cloud}");
         assert_eq!(md.matches("</details>").count(), open, "{cloud}");
         for severity in ["critical", "high", "medium", "low", "info"] {
-            let n = doc.open().filter(|f| f.severity == severity).count();
+            let n = doc
+                .open()
+                .filter(|f| f.severity.as_str() == severity)
+                .count();
             let mut heading = severity.to_string();
             heading[..1].make_ascii_uppercase();
             assert_eq!(

@@ -10,7 +10,7 @@
 //! memory (with lowercase search keys computed once), so reports with tens of thousands of
 //! findings stay usable.
 
-use super::json::ReportDoc;
+use super::model::ReportDocument;
 // Text for HTML element content and attribute values.
 use super::markdown::html as escape_html;
 
@@ -21,17 +21,23 @@ const BODY: &str = include_str!("html/body.html");
 const CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
 
-pub fn render(doc: &ReportDoc) -> String {
+pub fn render(doc: &ReportDocument) -> String {
     // Serializing these owned structs cannot fail; `null` makes the page say so if it ever did.
     let json = serde_json::to_value(doc)
         .map(compact)
+        .map(|mut v| {
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("_short".to_string(), short_names(doc).into());
+            }
+            v
+        })
         .and_then(|v| serde_json::to_string(&v))
         .unwrap_or_else(|_| "null".to_string());
     let data = script_safe_json(&json);
     let scopes: Vec<&str> = doc.scan.scopes.iter().map(|s| s.id.as_str()).collect();
     let title = format!(
         "cloudscan {} report: {}",
-        doc.scan.provider,
+        doc.scan.provider.as_str(),
         scopes.join(", ")
     );
     let mut out = String::with_capacity(data.len() + CSS.len() + JS.len() + BODY.len() + 1024);
@@ -98,6 +104,31 @@ fn compact(mut doc: serde_json::Value) -> serde_json::Value {
     doc
 }
 
+/// The display names of the resource and cluster ids that reports shorten
+/// ([`super::resource::short`]), for the page script: `{ full id: short name }`, only ids that
+/// change. The page looks names up here instead of parsing ids itself.
+fn short_names(doc: &ReportDocument) -> serde_json::Map<String, serde_json::Value> {
+    let gone = doc
+        .diff
+        .iter()
+        .flat_map(|d| d.fixed.iter().chain(&d.unverified))
+        .flat_map(|g| [Some(&g.resource), g.cluster.as_ref()]);
+    let ids = doc
+        .findings
+        .iter()
+        .flat_map(|f| [Some(&f.resource), f.cluster.as_ref()])
+        .chain(gone)
+        .flatten();
+    let mut names = serde_json::Map::new();
+    for id in ids {
+        let short = super::resource::short(id);
+        if short != id {
+            names.insert(id.clone(), short.into());
+        }
+    }
+    names
+}
+
 /// JSON text that is safe inside a `<script>` element: `<`, `>` and `&` only occur inside JSON
 /// strings, where the `\uXXXX` escapes mean the same characters to `JSON.parse`.
 fn script_safe_json(json: &str) -> String {
@@ -151,6 +182,47 @@ mod tests {
         assert_eq!(
             escape_html(r#"<b a="1">&'"#),
             "&lt;b a=&quot;1&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn short_names_cover_the_arns_and_leave_other_ids_out() {
+        let finding = |resource: &str, cluster: Option<&str>| crate::finding::Finding {
+            rule_id: "api-endpoint-public".to_string(),
+            title: String::new(),
+            severity: crate::finding::Severity::High,
+            resource: resource.to_string(),
+            scope: "1".to_string(),
+            region: None,
+            cluster: cluster.map(str::to_string),
+            node_pool: None,
+            message: String::new(),
+            evidence: Vec::new(),
+            remediation: String::new(),
+            compliance: Vec::new(),
+            fingerprint: resource.to_string(),
+        };
+        let inventory = cloudscan_inventory::Inventory::new(cloudscan_inventory::Provider::Aws);
+        let now = std::time::SystemTime::now();
+        let doc = ReportDocument::new(
+            &inventory,
+            &[
+                finding("arn:aws:eks:us-east-1:1:cluster/prod", Some("prod")),
+                finding("projects/p/clusters/c", None),
+            ],
+            crate::report::Mode::Replay,
+            now,
+            now,
+        );
+        let names = short_names(&doc);
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert_eq!(
+            names["arn:aws:eks:us-east-1:1:cluster/prod"],
+            "cluster/prod"
+        );
+        let html = render(&doc);
+        assert!(
+            html.contains(r#""_short":{"arn:aws:eks:us-east-1:1:cluster/prod":"cluster/prod"}"#)
         );
     }
 }

@@ -10,10 +10,12 @@
 //! as markup: [`escape`] makes it literal text for paragraphs and table cells, [`html`] for the
 //! raw-HTML `<summary>` lines, [`code`] makes a code span that no backtick inside can close.
 
-use super::json::{
-    Change, ControlStatus, FindingRow, FindingStatus, GoneFinding, ReportDoc, WaiverRef,
+use super::model::{
+    Change, ControlStatus, FindingEntry, FindingStatus, GoneFinding, ReportDocument, WaiverRef,
 };
+use super::resource::short;
 use crate::finding::{Evidence, Severity};
+use cloudscan_inventory::CoverageStatus;
 use std::fmt::Write;
 
 /// Makes `text` literal Markdown text, safe in a paragraph, a list item or a GFM table cell:
@@ -107,16 +109,7 @@ fn header(names: &[&str]) -> String {
     s
 }
 
-/// `arn:aws:eks:us-east-1:123:cluster/prod` -> `cluster/prod`.
-fn short(resource: &str) -> &str {
-    if resource.starts_with("arn:") {
-        resource.splitn(6, ':').nth(5).unwrap_or(resource)
-    } else {
-        resource
-    }
-}
-
-fn place(f: &FindingRow) -> String {
+fn place(f: &FindingEntry) -> String {
     [
         f.region.as_deref(),
         f.cluster.as_deref(),
@@ -151,7 +144,7 @@ fn title_case(s: &str) -> String {
     }
 }
 
-fn finding_details(out: &mut String, f: &FindingRow) {
+fn finding_details(out: &mut String, f: &FindingEntry) {
     let new = if f.change == Some(Change::New) {
         " (new)"
     } else {
@@ -171,7 +164,7 @@ fn finding_details(out: &mut String, f: &FindingRow) {
     if !where_.is_empty() {
         let _ = writeln!(out, "- Where: {}", escape(&where_));
     }
-    let _ = writeln!(out, "- Severity: {}", escape(&f.severity));
+    let _ = writeln!(out, "- Severity: {}", escape(f.severity.as_str()));
     if f.evidence.is_empty() {
         let _ = writeln!(out, "- Evidence: none recorded");
     } else {
@@ -217,7 +210,7 @@ fn gone_table(out: &mut String, gone: &[GoneFinding]) {
     ]));
     for g in gone {
         out.push_str(&row(&[
-            escape(&g.severity),
+            escape(g.severity.as_str()),
             escape(&g.rule_id),
             escape(short(&g.resource)),
             escape(g.cluster.as_deref().unwrap_or("-")),
@@ -227,7 +220,7 @@ fn gone_table(out: &mut String, gone: &[GoneFinding]) {
     out.push('\n');
 }
 
-pub fn render(doc: &ReportDoc) -> String {
+pub fn render(doc: &ReportDocument) -> String {
     let mut out = String::new();
     let scan = &doc.scan;
     let s = &doc.summary;
@@ -243,7 +236,7 @@ pub fn render(doc: &ReportDoc) -> String {
     let _ = writeln!(
         out,
         "# cloudscan report: {} {}\n",
-        escape(&scan.provider),
+        escape(scan.provider.as_str()),
         if scopes.is_empty() {
             "(no scope)".to_string()
         } else {
@@ -255,7 +248,7 @@ pub fn render(doc: &ReportDoc) -> String {
         "Scanned {} to {} ({} mode), {} region(s), {} cluster(s){}{}.\n",
         escape(&scan.started_at),
         escape(&scan.finished_at),
-        escape(&scan.mode),
+        escape(scan.mode.as_str()),
         scan.regions.len(),
         scan.clusters.len(),
         scan.caller
@@ -349,7 +342,7 @@ findings there proves nothing; see [Coverage gaps](#coverage-gaps).\n",
                 )
             }
         );
-        let new: Vec<&FindingRow> = doc
+        let new: Vec<&FindingEntry> = doc
             .open()
             .filter(|f| f.change == Some(Change::New))
             .collect();
@@ -358,7 +351,7 @@ findings there proves nothing; see [Coverage gaps](#coverage-gaps).\n",
             out.push_str(&header(&["severity", "rule", "resource", "where"]));
             for f in new {
                 out.push_str(&row(&[
-                    escape(&f.severity),
+                    escape(f.severity.as_str()),
                     escape(&f.rule_id),
                     escape(short(&f.resource)),
                     escape(&or_dash(place(f))),
@@ -386,10 +379,7 @@ not read their scope completely: not counted as fixed.\n"
         let _ = writeln!(out, "No open findings.\n");
     }
     for severity in Severity::ALL {
-        let rows: Vec<&FindingRow> = doc
-            .open()
-            .filter(|f| f.severity == severity.as_str())
-            .collect();
+        let rows: Vec<&FindingEntry> = doc.open().filter(|f| f.severity == severity).collect();
         if rows.is_empty() {
             continue;
         }
@@ -417,20 +407,9 @@ not read their scope completely: not counted as fixed.\n"
             finding_details(&mut out, f);
         }
     }
-    // Findings with a severity this version does not know (a stored scan): still shown.
-    let other: Vec<&FindingRow> = doc
-        .open()
-        .filter(|f| !Severity::ALL.iter().any(|s| s.as_str() == f.severity))
-        .collect();
-    if !other.is_empty() {
-        let _ = writeln!(out, "### Other ({})\n", other.len());
-        for f in other {
-            finding_details(&mut out, f);
-        }
-    }
 
     // Waived findings.
-    let waived: Vec<&FindingRow> = doc
+    let waived: Vec<&FindingEntry> = doc
         .findings
         .iter()
         .filter(|f| f.status == FindingStatus::Waived)
@@ -445,7 +424,7 @@ not read their scope completely: not counted as fixed.\n"
             let field = |get: fn(&WaiverRef) -> &str| escape(w.map(get).unwrap_or("-"));
             out.push_str(&row(&[
                 escape(&f.rule_id),
-                escape(&f.severity),
+                escape(f.severity.as_str()),
                 escape(short(&f.resource)),
                 field(|w| &w.reason),
                 field(|w| &w.owner),
@@ -517,7 +496,7 @@ not read their scope completely: not counted as fixed.\n"
     let gaps: Vec<_> = doc
         .coverage
         .iter()
-        .filter(|c| c.status != "complete")
+        .filter(|c| c.status != CoverageStatus::Complete)
         .collect();
     if gaps.is_empty() {
         let _ = writeln!(
@@ -532,7 +511,7 @@ not read their scope completely: not counted as fixed.\n"
                 escape(&c.scope),
                 escape(&c.service),
                 escape(&c.region),
-                escape(&c.status),
+                escape(c.status.as_str()),
                 escape(c.detail.as_deref().unwrap_or("-")),
             ]));
         }

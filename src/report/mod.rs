@@ -1,17 +1,23 @@
-//! Reports: every output format renders the same [`Report`].
+//! Reports: the report model ([`model::ReportDocument`]) and the formats that render it.
+//!
+//! Adding an output format: a module here with `pub fn render(&ReportDocument) -> String`, a
+//! [`Format`] variant and its arm in [`render`].
 
 pub mod access;
 pub mod html;
 pub mod json;
 pub mod markdown;
+pub mod model;
+pub mod resource;
 pub mod sarif;
 pub mod table;
 
-use crate::finding::{Finding, Severity};
-use cloudscan_inventory::{Coverage, CoverageStatus, Inventory};
+use model::ReportDocument;
+use serde::{Deserialize, Serialize};
 
 /// How the scan was run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Mode {
     Live,
     Replay,
@@ -28,33 +34,34 @@ impl Mode {
     }
 }
 
-/// A finished scan, ready to render.
-pub struct Report<'a> {
-    pub inventory: &'a Inventory,
-    pub findings: &'a [Finding],
-    pub mode: Mode,
-    pub started_at: std::time::SystemTime,
-    pub finished_at: std::time::SystemTime,
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
 }
 
-impl Report<'_> {
-    /// True when every collector read everything it tried.
-    pub fn complete(&self) -> bool {
-        self.inventory.all_complete()
-    }
+/// The output formats of a scan report.
+#[derive(Debug, Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// Findings grouped by severity, coverage per service, summary
+    Table,
+    /// The versioned JSON report (schema cloudscan.report/v2)
+    Json,
+    /// SARIF 2.1.0, for code-scanning dashboards
+    Sarif,
+    /// Markdown: summary, changes, findings, framework controls
+    Markdown,
+    /// One self-contained HTML file: summary, charts, trend, findings, frameworks
+    Html,
+}
 
-    pub fn count(&self, severity: Severity) -> usize {
-        self.findings
-            .iter()
-            .filter(|f| f.severity == severity)
-            .count()
-    }
-
-    /// Coverage entries that are not complete.
-    pub fn gaps(&self) -> impl Iterator<Item = &Coverage> {
-        self.inventory
-            .coverage
-            .iter()
-            .filter(|c| c.status != CoverageStatus::Complete)
+/// Renders a report document in one format.
+pub fn render(doc: &ReportDocument, format: Format) -> String {
+    match format {
+        Format::Table => table::render(doc),
+        Format::Json => json::render(doc),
+        Format::Sarif => sarif::render(doc),
+        Format::Markdown => markdown::render(doc),
+        Format::Html => html::render(doc),
     }
 }

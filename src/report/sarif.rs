@@ -36,8 +36,12 @@
 //! Everything is built as `serde_json::Value` and serialized by serde: cloud-provided strings are
 //! data, never spliced into JSON text.
 
-use super::json::{Change, CoverageRow, FindingRow, FindingStatus, GoneFinding, ReportDoc};
+use super::model::{
+    Change, CoverageEntry, FindingEntry, FindingStatus, GoneFinding, ReportDocument,
+};
+use crate::finding::Severity;
 use crate::rules::{registry, RuleMeta};
+use cloudscan_inventory::CoverageStatus;
 use serde_json::{json, Map, Value};
 
 /// The `$schema` of the log: the OASIS SARIF 2.1.0 schema (errata 01).
@@ -49,23 +53,23 @@ pub const FINGERPRINT_KEY: &str = "cloudscan/v1";
 pub const URI_BASE_ID: &str = "CLOUDSCAN_CLOUD";
 
 /// The SARIF level of a cloudscan severity.
-pub fn level(severity: &str) -> &'static str {
+pub fn level(severity: Severity) -> &'static str {
     match severity {
-        "critical" | "high" => "error",
-        "medium" => "warning",
-        _ => "note",
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
     }
 }
 
 /// The `security-severity` (a CVSS-like score as a string) that GitHub code scanning reads to
 /// label alerts critical/high/medium/low.
-pub fn security_severity(severity: &str) -> &'static str {
+pub fn security_severity(severity: Severity) -> &'static str {
     match severity {
-        "critical" => "9.5",
-        "high" => "8.0",
-        "medium" => "5.5",
-        "low" => "3.0",
-        _ => "1.0",
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "1.0",
     }
 }
 
@@ -126,17 +130,8 @@ pub fn artifact_uri(
     .join("/")
 }
 
-/// `arn:aws:eks:us-east-1:123:cluster/prod` -> `cluster/prod`; `.../clusters/prod` -> `prod`.
-fn short_name(resource: &str) -> &str {
-    if resource.starts_with("arn:") {
-        resource.splitn(6, ':').nth(5).unwrap_or(resource)
-    } else {
-        resource.rsplit('/').next().unwrap_or(resource)
-    }
-}
-
 fn rule_descriptor(meta: &RuleMeta) -> Value {
-    let severity = meta.severity.as_str();
+    let severity = meta.severity;
     let mut markdown = format!(
         "{}\n\n**Remediation:** {}",
         meta.description, meta.remediation
@@ -183,7 +178,7 @@ fn location(provider: &str, resource: &str, uri: String) -> Value {
             "artifactLocation": { "uri": uri, "uriBaseId": URI_BASE_ID },
         },
         "logicalLocations": [{
-            "name": short_name(resource),
+            "name": super::resource::name(resource),
             "fullyQualifiedName": resource,
             "kind": "resource",
             "properties": { "provider": provider },
@@ -200,21 +195,21 @@ fn set_rule(result: &mut Map<String, Value>, rule_id: &str, rule_ids: &[&str]) {
     }
 }
 
-fn finding_result(doc: &ReportDoc, f: &FindingRow, rule_ids: &[&str]) -> Value {
+fn finding_result(doc: &ReportDocument, f: &FindingEntry, rule_ids: &[&str]) -> Value {
     let mut r = Map::new();
     set_rule(&mut r, &f.rule_id, rule_ids);
     r.insert("kind".to_string(), json!("fail"));
-    r.insert("level".to_string(), json!(level(&f.severity)));
+    r.insert("level".to_string(), json!(level(f.severity)));
     r.insert("message".to_string(), json!({ "text": f.message }));
     let uri = artifact_uri(
-        &doc.scan.provider,
+        doc.scan.provider.as_str(),
         &f.scope,
         f.region.as_deref(),
         f.cluster.as_deref(),
     );
     r.insert(
         "locations".to_string(),
-        json!([location(&doc.scan.provider, &f.resource, uri)]),
+        json!([location(doc.scan.provider.as_str(), &f.resource, uri)]),
     );
     r.insert(
         "partialFingerprints".to_string(),
@@ -250,7 +245,7 @@ fn finding_result(doc: &ReportDoc, f: &FindingRow, rule_ids: &[&str]) -> Value {
         json!({
             "title": f.title,
             "severity": f.severity,
-            "security-severity": security_severity(&f.severity),
+            "security-severity": security_severity(f.severity),
             "status": f.status,
             "resource": f.resource,
             "scope": f.scope,
@@ -265,7 +260,7 @@ fn finding_result(doc: &ReportDoc, f: &FindingRow, rule_ids: &[&str]) -> Value {
     Value::Object(r)
 }
 
-fn fixed_result(doc: &ReportDoc, g: &GoneFinding, rule_ids: &[&str]) -> Value {
+fn fixed_result(doc: &ReportDocument, g: &GoneFinding, rule_ids: &[&str]) -> Value {
     // The fixed finding's region is not kept; its cluster's region is known when the cluster is
     // still in this scan.
     let region = g.cluster.as_deref().and_then(|name| {
@@ -283,10 +278,15 @@ fn fixed_result(doc: &ReportDoc, g: &GoneFinding, rule_ids: &[&str]) -> Value {
         "message".to_string(),
         json!({ "text": format!("Fixed since the previous scan: {} ({})", g.title, g.resource) }),
     );
-    let uri = artifact_uri(&doc.scan.provider, &g.scope, region, g.cluster.as_deref());
+    let uri = artifact_uri(
+        doc.scan.provider.as_str(),
+        &g.scope,
+        region,
+        g.cluster.as_deref(),
+    );
     r.insert(
         "locations".to_string(),
-        json!([location(&doc.scan.provider, &g.resource, uri)]),
+        json!([location(doc.scan.provider.as_str(), &g.resource, uri)]),
     );
     r.insert(
         "partialFingerprints".to_string(),
@@ -307,22 +307,25 @@ fn fixed_result(doc: &ReportDoc, g: &GoneFinding, rule_ids: &[&str]) -> Value {
     Value::Object(r)
 }
 
-fn coverage_notification(c: &CoverageRow) -> Value {
-    let level = if c.status == "failed" {
+fn coverage_notification(c: &CoverageEntry) -> Value {
+    let level = if c.status == CoverageStatus::Failed {
         "error"
     } else {
         "warning"
     };
     let mut text = format!(
         "{} in {} ({}) was not read completely: {}",
-        c.service, c.region, c.scope, c.status
+        c.service,
+        c.region,
+        c.scope,
+        c.status.as_str()
     );
     if let Some(detail) = &c.detail {
         text.push_str(&format!(" ({detail})"));
     }
     text.push_str(". The absence of findings there proves nothing.");
     json!({
-        "descriptor": { "id": format!("coverage/{}", c.status) },
+        "descriptor": { "id": format!("coverage/{}", c.status.as_str()) },
         "level": level,
         "message": { "text": text },
         "properties": {
@@ -335,7 +338,7 @@ fn coverage_notification(c: &CoverageRow) -> Value {
     })
 }
 
-pub fn render(doc: &ReportDoc) -> String {
+pub fn render(doc: &ReportDocument) -> String {
     let catalog = registry();
     let rule_ids: Vec<&str> = catalog.iter().map(|r| r.meta().id).collect();
     let rules: Vec<Value> = catalog.iter().map(|r| rule_descriptor(r.meta())).collect();
@@ -352,7 +355,7 @@ pub fn render(doc: &ReportDoc) -> String {
     let execution: Vec<Value> = doc
         .coverage
         .iter()
-        .filter(|c| c.status != "complete")
+        .filter(|c| c.status != CoverageStatus::Complete)
         .map(coverage_notification)
         .collect();
     let configuration: Vec<Value> = doc
@@ -408,10 +411,10 @@ pub fn render(doc: &ReportDoc) -> String {
         },
         "automationDetails": {
             "description": {
-                "text": format!("cloudscan {} scan of {}", scan.provider, scopes.join(", ")),
+                "text": format!("cloudscan {} scan of {}", scan.provider.as_str(), scopes.join(", ")),
             },
             // `category/run`: GitHub keeps one alert set per category (per provider here).
-            "id": format!("cloudscan/{}/{}", scan.provider, scan.started_at),
+            "id": format!("cloudscan/{}/{}", scan.provider.as_str(), scan.started_at),
         },
         "originalUriBaseIds": {
             URI_BASE_ID: {
@@ -459,13 +462,13 @@ mod tests {
 
     #[test]
     fn levels_and_scores() {
-        assert_eq!(level("critical"), "error");
-        assert_eq!(level("high"), "error");
-        assert_eq!(level("medium"), "warning");
-        assert_eq!(level("low"), "note");
-        assert_eq!(level("info"), "note");
-        assert_eq!(security_severity("critical"), "9.5");
-        assert_eq!(security_severity("info"), "1.0");
+        assert_eq!(level(Severity::Critical), "error");
+        assert_eq!(level(Severity::High), "error");
+        assert_eq!(level(Severity::Medium), "warning");
+        assert_eq!(level(Severity::Low), "note");
+        assert_eq!(level(Severity::Info), "note");
+        assert_eq!(security_severity(Severity::Critical), "9.5");
+        assert_eq!(security_severity(Severity::Info), "1.0");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The human report: findings grouped by severity, then coverage, then a summary.
 
-use super::json::{Change, FindingStatus, ReportDoc};
+use super::model::{Change, FindingEntry, FindingStatus, ReportDocument};
+use super::resource::short;
 use crate::finding::Severity;
+use cloudscan_inventory::CoverageStatus;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use tabled::settings::{object::Columns, Modify, Style, Width};
@@ -29,27 +31,59 @@ struct CoverageLine {
     problems: String,
 }
 
-/// Shortens an ARN for display: `arn:aws:eks:us-east-1:123:cluster/prod` -> `cluster/prod`.
-fn short(resource: &str) -> String {
-    if resource.starts_with("arn:") {
-        resource
-            .splitn(6, ':')
-            .nth(5)
-            .unwrap_or(resource)
-            .to_string()
-    } else {
-        resource.to_string()
+/// How wide the prose columns are: finding messages and waiver reasons, coverage problems.
+const MESSAGE_WIDTH: usize = 70;
+const PROBLEMS_WIDTH: usize = 90;
+
+/// Wraps prose into lines of at most `width` characters, breaking between words (runs of
+/// whitespace become one space; line breaks are kept). Only a word longer than a whole line is
+/// cut. The cells then need no wrapping of their own, which would cut words (`se|rvice`) or
+/// start a line with a space.
+fn wrap_words(text: &str, width: usize) -> String {
+    let width = width.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    for paragraph in text.split('\n') {
+        let mut line = String::new();
+        let mut line_len = 0;
+        for word in paragraph.split_whitespace() {
+            let mut rest = word;
+            let mut rest_len = rest.chars().count();
+            if line_len > 0 {
+                if line_len + 1 + rest_len <= width {
+                    line.push(' ');
+                    line_len += 1;
+                } else {
+                    lines.push(std::mem::take(&mut line));
+                    line_len = 0;
+                }
+            }
+            // Only on an empty line: a word wider than the column.
+            while rest_len > width {
+                let cut = rest
+                    .char_indices()
+                    .nth(width)
+                    .map(|(i, _)| i)
+                    .unwrap_or(rest.len());
+                lines.push(rest[..cut].to_string());
+                rest = &rest[cut..];
+                rest_len -= width;
+            }
+            line.push_str(rest);
+            line_len += rest_len;
+        }
+        lines.push(line);
     }
+    lines.join("\n")
 }
 
-pub fn render(doc: &ReportDoc) -> String {
+pub fn render(doc: &ReportDocument) -> String {
     let mut out = String::new();
     let scan = &doc.scan;
     let scopes: Vec<&str> = scan.scopes.iter().map(|s| s.id.as_str()).collect();
     let _ = writeln!(
         out,
         "cloudscan {} report: {} {} ({} mode), {} region(s), {} cluster(s){}",
-        scan.provider,
+        scan.provider.as_str(),
         if scopes.len() == 1 { "scope" } else { "scopes" },
         scopes.join(", "),
         scan.mode,
@@ -67,15 +101,15 @@ pub fn render(doc: &ReportDoc) -> String {
     for severity in Severity::ALL {
         let rows: Vec<FindingLine> = doc
             .open()
-            .filter(|f| f.severity == severity.as_str())
+            .filter(|f| f.severity == severity)
             .map(|f| FindingLine {
                 rule: match f.change {
                     Some(Change::New) => format!("{}\n(new)", f.rule_id),
                     _ => f.rule_id.clone(),
                 },
-                resource: short(&f.resource),
+                resource: short(&f.resource).to_string(),
                 location: location(f),
-                message: f.message.clone(),
+                message: wrap_words(&f.message, MESSAGE_WIDTH),
             })
             .collect();
         if rows.is_empty() {
@@ -101,13 +135,16 @@ pub fn render(doc: &ReportDoc) -> String {
             let w = f.waiver.as_ref();
             FindingLine {
                 rule: format!("{}\n({})", f.rule_id, f.severity),
-                resource: short(&f.resource),
+                resource: short(&f.resource).to_string(),
                 location: location(f),
                 message: w
                     .map(|w| {
-                        format!(
-                            "waived until {} by {}: {} ({})",
-                            w.expires, w.owner, w.reason, w.location
+                        wrap_words(
+                            &format!(
+                                "waived until {} by {}: {} ({})",
+                                w.expires, w.owner, w.reason, w.location
+                            ),
+                            MESSAGE_WIDTH,
                         )
                     })
                     .unwrap_or_default(),
@@ -178,13 +215,13 @@ pub fn render(doc: &ReportDoc) -> String {
     for c in &doc.coverage {
         let entry = by_service.entry(c.service.as_str()).or_default();
         entry.1 += 1;
-        if c.status == "complete" {
+        if c.status == CoverageStatus::Complete {
             entry.0 += 1;
         } else {
             entry.2.push(format!(
                 "{}: {}{}",
                 c.region,
-                c.status,
+                c.status.as_str(),
                 c.detail
                     .as_deref()
                     .map(|d| format!(" ({d})"))
@@ -200,7 +237,7 @@ pub fn render(doc: &ReportDoc) -> String {
             problems: if problems.is_empty() {
                 "-".to_string()
             } else {
-                problems.join("\n")
+                wrap_words(&problems.join("\n"), PROBLEMS_WIDTH)
             },
         })
         .collect();
@@ -208,7 +245,7 @@ pub fn render(doc: &ReportDoc) -> String {
     let mut table = Table::new(rows);
     table
         .with(Style::rounded())
-        .with(Modify::new(Columns::one(2)).with(Width::wrap(90)));
+        .with(Modify::new(Columns::one(2)).with(Width::wrap(PROBLEMS_WIDTH).keep_words(true)));
     let _ = writeln!(out, "{table}\n");
 
     let s = &doc.summary;
@@ -234,7 +271,54 @@ pub fn render(doc: &ReportDoc) -> String {
     out
 }
 
-fn location(f: &super::json::FindingRow) -> String {
+/// `cloudscan diff` as text: one line per new, fixed, not re-assessed and still-open finding.
+pub fn render_diff(doc: &ReportDocument, from: i64, to: i64) -> String {
+    let mut s = String::new();
+    let Some(diff) = &doc.diff else {
+        return s;
+    };
+    s.push_str(&format!(
+        "scan {to} ({}) against scan {from}: {} new, {} fixed, {} still open",
+        doc.scan.started_at,
+        diff.new,
+        diff.fixed.len(),
+        diff.open
+    ));
+    if !diff.unverified.is_empty() {
+        s.push_str(&format!(
+            ", {} not re-assessed (scope not read completely)",
+            diff.unverified.len()
+        ));
+    }
+    s.push_str("\n\n");
+    for f in doc.open().filter(|f| crate::history::is_new(f)) {
+        s.push_str(&format!(
+            "  new    {:<8} {:<34} {}\n",
+            f.severity, f.rule_id, f.resource
+        ));
+    }
+    for f in &diff.fixed {
+        s.push_str(&format!(
+            "  fixed  {:<8} {:<34} {}\n",
+            f.severity, f.rule_id, f.resource
+        ));
+    }
+    for f in &diff.unverified {
+        s.push_str(&format!(
+            "  ?      {:<8} {:<34} {} (not re-assessed)\n",
+            f.severity, f.rule_id, f.resource
+        ));
+    }
+    for f in doc.open().filter(|f| f.change == Some(Change::Open)) {
+        s.push_str(&format!(
+            "  open   {:<8} {:<34} {}\n",
+            f.severity, f.rule_id, f.resource
+        ));
+    }
+    s
+}
+
+fn location(f: &FindingEntry) -> String {
     [
         f.region.as_deref(),
         f.cluster.as_deref(),
@@ -250,7 +334,115 @@ fn finding_table(rows: Vec<FindingLine>) -> Table {
     let mut table = Table::new(rows);
     table
         .with(Style::rounded())
+        // Resource ids have no spaces: they wrap anywhere. Prose wraps between words.
         .with(Modify::new(Columns::one(1)).with(Width::wrap(40)))
-        .with(Modify::new(Columns::one(3)).with(Width::wrap(70)));
+        .with(Modify::new(Columns::one(3)).with(Width::wrap(MESSAGE_WIDTH).keep_words(true)));
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Finding;
+    use crate::report::Mode;
+    use cloudscan_inventory::{Coverage, Inventory, Provider};
+    use std::time::SystemTime;
+
+    /// A GCP report with one high finding and one failed coverage entry.
+    fn doc(message: &str, detail: &str) -> ReportDocument {
+        let mut inventory = Inventory::new(Provider::Gcp);
+        inventory.coverage.push(Coverage {
+            scope: "p".to_string(),
+            service: "iam".to_string(),
+            region: "global".to_string(),
+            status: CoverageStatus::Failed,
+            detail: Some(detail.to_string()),
+        });
+        let finding = Finding {
+            rule_id: "node-default-service-account".to_string(),
+            title: "Node pool uses the default service account".to_string(),
+            severity: Severity::High,
+            resource: "projects/p/locations/europe-west1/clusters/prod/nodePools/pool-1"
+                .to_string(),
+            scope: "p".to_string(),
+            region: Some("europe-west1".to_string()),
+            cluster: Some("prod".to_string()),
+            node_pool: Some("pool-1".to_string()),
+            message: message.to_string(),
+            evidence: Vec::new(),
+            remediation: String::new(),
+            compliance: Vec::new(),
+            fingerprint: "f".to_string(),
+        };
+        let now = SystemTime::now();
+        ReportDocument::new(&inventory, &[finding], Mode::Replay, now, now)
+    }
+
+    /// The words of one column of the table that has `header` in that column, line by line.
+    fn column_words(out: &str, header: &str) -> Vec<String> {
+        let mut column = None;
+        let mut words = Vec::new();
+        for line in out.lines() {
+            let cells: Vec<&str> = line.split('│').map(str::trim).collect();
+            match column {
+                None => column = cells.iter().position(|c| *c == header),
+                Some(i) => {
+                    if !line.starts_with('│') {
+                        if line.starts_with('╰') {
+                            break;
+                        }
+                        continue;
+                    }
+                    let raw: Vec<&str> = line.split('│').collect();
+                    if let Some(cell) = raw.get(i) {
+                        // One space of padding, then the text: never a line starting with a space.
+                        assert!(!cell.starts_with("  ") || cell.trim().is_empty(), "{line}");
+                    }
+                    if let Some(cell) = cells.get(i) {
+                        words.extend(cell.split_whitespace().map(str::to_string));
+                    }
+                }
+            }
+        }
+        words
+    }
+
+    #[test]
+    fn cells_wrap_at_word_boundaries() {
+        // At 70 columns, a character wrap cut this message inside "service" (`se|rvice`).
+        let message = "Node pool pool-1 of cluster prod runs as the Compute Engine default \
+service account with the cloud-platform scope, so every pod scheduled on it can call every \
+API the account is allowed to use";
+        assert_eq!(
+            message.find("service"),
+            Some(68),
+            "the test needs a word across column 70"
+        );
+        let detail = "permission denied: iam.serviceAccounts.list on project p requires the \
+roles/iam.serviceAccountViewer role or a custom role granting it to the scanning identity";
+        let out = render(&doc(message, detail));
+        // Every word comes out whole: a cut word would show up as two (`se`, `rvice`).
+        let expected: Vec<&str> = message.split_whitespace().collect();
+        assert_eq!(column_words(&out, "finding"), expected, "{out}");
+        let problems = column_words(&out, "not complete (status: why)");
+        let expected: Vec<String> = format!("global: failed ({detail})")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(problems, expected, "{out}");
+    }
+
+    #[test]
+    fn wrap_words_breaks_between_words_and_cuts_only_overlong_ones() {
+        assert_eq!(
+            wrap_words("the default service account", 15),
+            "the default\nservice account"
+        );
+        assert_eq!(wrap_words("a  b\n\nc", 10), "a b\n\nc");
+        assert_eq!(wrap_words("abcdefghij kl", 4), "abcd\nefgh\nij\nkl");
+        assert_eq!(wrap_words("", 5), "");
+        for line in wrap_words("één twee drie vier vijf", 9).lines() {
+            assert!(line.chars().count() <= 9, "{line}");
+        }
+    }
 }

@@ -88,6 +88,8 @@ try {
       findingsTotal: num('findings-total'),
       findingsAll: num('findings-all'),
       rowsShown: document.querySelectorAll('[data-testid="finding-row"]').length,
+      firstRowResource: document.querySelector('[data-testid="finding-row"] td.mono')?.textContent ?? null,
+      firstRowResourceTitle: document.querySelector('[data-testid="finding-row"] td.mono')?.getAttribute('title') ?? null,
       status: text('scan-status'),
       complete: document.querySelector('[data-testid="scan-status"]')?.dataset.complete === '1',
       incompleteCount: num('incomplete-count'),

@@ -39,12 +39,11 @@
   function fmt(n) { return Number(n || 0).toLocaleString("en-US"); }
   function sevRank(s) { var i = SEVERITIES.indexOf(s); return i < 0 ? SEVERITIES.length : i; }
   function sevClass(s) { return SEVERITIES.indexOf(s) < 0 ? "info" : s; }
+  // Short display names (arn:aws:eks:us-east-1:123:cluster/prod -> cluster/prod) come with the
+  // data, in `_short` (short_names() in html.rs); the full value is in the title.
+  var shortNames = {};
   function shortResource(r) {
-    // arn:aws:eks:us-east-1:123:cluster/prod -> cluster/prod (the full value is in the title).
-    if (typeof r === "string" && r.indexOf("arn:") === 0) {
-      var parts = r.split(":");
-      if (parts.length > 5) return parts.slice(5).join(":");
-    }
+    if (typeof r === "string" && Object.prototype.hasOwnProperty.call(shortNames, r)) return shortNames[r];
     return r;
   }
   function textValue(v) {
@@ -77,6 +76,7 @@
     fail("The embedded report data is not a cloudscan report.");
     return;
   }
+  if (doc._short && typeof doc._short === "object") shortNames = doc._short;
   // Per-rule fields are embedded once (see compact() in html.rs); put them back on each finding.
   var ruleFields = doc._rules || {};
   (doc.findings || []).forEach(function (f) {

@@ -1,0 +1,468 @@
+//! The assessment pipeline: the one path every scan takes, whatever the cloud and wherever the
+//! inventory comes from (`cloudscan aws|gcp|azure`, live or replayed, or `cloudscan scan
+//! --inventory`).
+//!
+//! ```text
+//! Source ──> Inventory ──> rules ──> ReportDocument ──> waivers ──> frameworks ──> history
+//!   (collect or load)                                              (diff, trend, save)
+//!        ──> framework narrowing ──> render (report::Format) ──> exit code
+//! ```
+//!
+//! Everything the report needs besides the inventory (waiver configuration, framework, history
+//! store) is read and checked by [`Prepared::new`] before a scan starts, so a bad flag fails in a
+//! second instead of after a long scan. Errors are messages for the user; [`run`] prints them and
+//! returns [`exit::ERROR`].
+
+use crate::finding::Severity;
+use crate::frameworks::Framework;
+use crate::history::Store;
+use crate::progress;
+use crate::report::model::{ReportDocument, TrendPoint};
+use crate::report::{self, Format, Mode};
+use crate::waivers::{Config, Day};
+use cloudscan_inventory::Inventory;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// Exit codes. Distinct so a pipeline can tell "found problems" from "could not scan".
+pub mod exit {
+    /// Scan complete, no finding at or above `--fail-on`.
+    pub const OK: u8 = 0;
+    /// Findings at or above `--fail-on`.
+    pub const FINDINGS: u8 = 1;
+    /// The tool could not run: bad flags, no credentials, unreadable input.
+    pub const ERROR: u8 = 2;
+    /// The scan finished but some collectors failed (see the coverage table); takes precedence
+    /// over FINDINGS unless `--allow-incomplete` is given.
+    pub const INCOMPLETE: u8 = 3;
+}
+
+/// How many scans the trend chart shows.
+const TREND_SCANS: usize = 30;
+
+/// The `--fail-on` threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    Never,
+    At(Severity),
+}
+
+impl FailOn {
+    /// `never` (or `none`), or a severity name; any case.
+    pub fn parse(s: &str) -> Result<FailOn, String> {
+        if s.eq_ignore_ascii_case("never") || s.eq_ignore_ascii_case("none") {
+            return Ok(FailOn::Never);
+        }
+        s.parse::<Severity>().map(FailOn::At)
+    }
+
+    /// Whether a finding of this severity fails the run.
+    pub fn fails(self, severity: Severity) -> bool {
+        match self {
+            FailOn::Never => false,
+            FailOn::At(threshold) => severity >= threshold,
+        }
+    }
+}
+
+/// What the report of a scan should be: the output flags, free of any argument parser.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub format: Format,
+    /// Write the report here instead of standard output.
+    pub output: Option<PathBuf>,
+    pub gate: Gate,
+    /// The history database (`--store`); an empty path means the default location.
+    pub store: Option<PathBuf>,
+    /// The waiver configuration (`--config`); `None`: `./cloudscan.toml` when it exists.
+    pub config: Option<PathBuf>,
+    /// Narrow the report to this framework's controls and findings.
+    pub framework: Option<String>,
+}
+
+/// What turns a finished report into an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gate {
+    pub fail_on: FailOn,
+    /// Only findings new since the previous stored scan fail the run.
+    pub new_only: bool,
+    /// An incomplete scan does not become exit code 3.
+    pub allow_incomplete: bool,
+}
+
+/// Where the inventory of a scan comes from.
+pub enum Source<'a> {
+    /// An inventory written by `--save-inventory` (`cloudscan scan --inventory FILE`).
+    Saved(&'a Path),
+    /// A provider scan, live or replayed.
+    Collect(Collector<'a>),
+}
+
+/// A provider scan, as the pipeline runs it: inside an async runtime, with a progress display.
+pub struct Collector<'a> {
+    /// Replaying fixtures rather than calling the cloud.
+    pub replay: bool,
+    /// Where the scan records its API exchanges (for the closing note).
+    pub record: Option<&'a Path>,
+    /// Write the normalized inventory here.
+    pub save_inventory: Option<&'a Path>,
+    /// Show progress on standard error (only when it is a terminal).
+    pub progress: bool,
+    pub scan: ScanFn<'a>,
+}
+
+/// Collects and normalizes one cloud: the adapter call, with its options already mapped.
+pub type ScanFn<'a> =
+    Box<dyn FnOnce(&tokio::runtime::Runtime, progress::Display) -> Result<Collected, String> + 'a>;
+
+/// What a provider scan returns.
+pub struct Collected {
+    pub inventory: Inventory,
+    /// How many API exchanges were recorded (`--record`).
+    pub recorded: Option<usize>,
+}
+
+/// Runs a scan end to end and returns the process exit code; errors are printed.
+pub fn run(source: Source<'_>, options: &Options) -> u8 {
+    match scan_and_report(source, options) {
+        Ok(code) => code,
+        Err(message) => fail(message),
+    }
+}
+
+/// Prints an error and returns [`exit::ERROR`].
+pub fn fail(message: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {message}");
+    exit::ERROR
+}
+
+fn scan_and_report(source: Source<'_>, options: &Options) -> Result<u8, String> {
+    let (inventory, mode, started_at, prepared) = match source {
+        Source::Saved(path) => {
+            let started_at = SystemTime::now();
+            let prepared = Prepared::new(options)?;
+            (load_inventory(path)?, Mode::Inventory, started_at, prepared)
+        }
+        Source::Collect(collector) => {
+            // Bad configuration, an unknown framework or an unusable store fail before a scan.
+            let prepared = Prepared::new(options)?;
+            let mode = if collector.replay {
+                Mode::Replay
+            } else {
+                Mode::Live
+            };
+            let (inventory, started_at) = collect(collector)?;
+            (inventory, mode, started_at, prepared)
+        }
+    };
+    prepared.finish(&inventory, mode, started_at)
+}
+
+/// Runs a provider scan with a progress display, then the closing note of `--record` and the
+/// `--save-inventory` file. Returns the inventory and when the scan started.
+fn collect(collector: Collector<'_>) -> Result<(Inventory, SystemTime), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let progress = progress::Display::new(
+        collector.progress && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    );
+    let started_at = SystemTime::now();
+    let result = (collector.scan)(&runtime, progress.clone());
+    progress.finish();
+    let Collected {
+        inventory,
+        recorded,
+    } = result?;
+    if let (Some(dir), Some(n)) = (collector.record, recorded) {
+        eprintln!("recorded {n} API exchange(s) into {}", dir.display());
+    }
+    if let Some(path) = collector.save_inventory {
+        let text = serde_json::to_string_pretty(&inventory).unwrap_or_default();
+        write_file(path, &(text + "\n"))?;
+    }
+    Ok((inventory, started_at))
+}
+
+/// Reads a saved inventory, with an error that names the file, line and column.
+pub fn load_inventory(path: &Path) -> Result<Inventory, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read inventory `{}`: {e}", path.display()))?;
+    let inventory: Inventory = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "`{}` is not a cloudscan inventory: {e} (line {}, column {})",
+            path.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    if !inventory
+        .schema_version
+        .starts_with("cloudscan.inventory/v1")
+    {
+        return Err(format!(
+            "`{}` has schema_version `{}`; this cloudscan reads `{}`",
+            path.display(),
+            inventory.schema_version,
+            cloudscan_inventory::INVENTORY_SCHEMA
+        ));
+    }
+    Ok(inventory)
+}
+
+/// Runs the rules on an inventory: the report document before waivers, frameworks and history.
+pub fn evaluate(inventory: &Inventory, mode: Mode, started_at: SystemTime) -> ReportDocument {
+    let findings = crate::rules::evaluate(inventory);
+    ReportDocument::new(inventory, &findings, mode, started_at, SystemTime::now())
+}
+
+/// What a report needs besides the inventory, read and checked before scanning.
+pub struct Prepared {
+    options: Options,
+    framework: Option<&'static Framework>,
+    config: Config,
+    store: Option<Store>,
+}
+
+impl Prepared {
+    /// Resolves the framework, reads the waiver configuration and opens the history store.
+    pub fn new(options: &Options) -> Result<Prepared, String> {
+        let framework = options
+            .framework
+            .as_deref()
+            .map(crate::frameworks::find)
+            .transpose()?;
+        let config = load_config(options.config.as_deref())?;
+        let store = match options.store.as_deref() {
+            Some(store) => {
+                Some(Store::open(&crate::history::resolve(store)?).map_err(|e| e.to_string())?)
+            }
+            None => None,
+        };
+        Ok(Prepared {
+            options: options.clone(),
+            framework,
+            config,
+            store,
+        })
+    }
+
+    /// Rules, document, waivers, frameworks, history, narrowing, render; the exit code.
+    pub fn finish(
+        mut self,
+        inventory: &Inventory,
+        mode: Mode,
+        started_at: SystemTime,
+    ) -> Result<u8, String> {
+        let mut doc = evaluate(inventory, mode, started_at);
+        crate::waivers::apply(&mut doc, &self.config, Day::today());
+        doc.frameworks = crate::frameworks::assess(&doc, None);
+        if let Some(store) = &mut self.store {
+            record_history(store, &mut doc)?;
+        }
+        for note in doc.waivers.expired.iter().chain(&doc.waivers.stale) {
+            eprintln!("warning: {}", note.message);
+        }
+        if let Some(fw) = self.framework {
+            crate::frameworks::restrict(&mut doc, fw);
+        }
+        emit(
+            self.options.output.as_deref(),
+            &report::render(&doc, self.options.format),
+        )?;
+        let code = exit_code(&doc, self.options.gate);
+        if code == exit::INCOMPLETE {
+            eprintln!(
+                "warning: scan incomplete: {} service/region(s) could not be read fully (see coverage); exit code {}",
+                doc.summary.coverage_incomplete,
+                exit::INCOMPLETE
+            );
+        }
+        Ok(code)
+    }
+}
+
+/// Reads `--config`, or `./cloudscan.toml` when it exists; no file means no waivers.
+fn load_config(path: Option<&Path>) -> Result<Config, String> {
+    let default = Path::new(crate::waivers::DEFAULT_CONFIG);
+    let path = match path {
+        Some(p) => p,
+        None if default.is_file() => default,
+        None => return Ok(Config::default()),
+    };
+    let known: Vec<&str> = crate::rules::registry()
+        .iter()
+        .map(|r| r.meta().id)
+        .collect();
+    Config::load(path, &known).map_err(|e| e.to_string())
+}
+
+/// Marks findings new or open against the previous scan of each scope, adds the trend (ending
+/// with this scan) and stores the scan (which gives the document its id).
+fn record_history(store: &mut Store, doc: &mut ReportDocument) -> Result<(), String> {
+    store
+        .diff_with_previous(doc, None)
+        .and_then(|()| store.trend(doc, TREND_SCANS - 1))
+        .and_then(|mut trend| {
+            trend.push(trend_point(doc));
+            doc.trend = trend;
+            store.save(doc)
+        })
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// This scan as a trend point (its id is filled in when it is stored).
+fn trend_point(doc: &ReportDocument) -> TrendPoint {
+    let s = &doc.summary;
+    TrendPoint {
+        scan_id: 0,
+        started_at: doc.scan.started_at.clone(),
+        critical: s.critical,
+        high: s.high,
+        medium: s.medium,
+        low: s.low,
+        info: s.info,
+        waived: s.waived,
+    }
+}
+
+/// The exit code of a finished report: [`exit::INCOMPLETE`] for an incomplete scan (unless
+/// allowed), else [`exit::FINDINGS`] when an open finding (a new one, with `new_only`) reaches
+/// `fail_on`, else [`exit::OK`].
+pub fn exit_code(doc: &ReportDocument, gate: Gate) -> u8 {
+    if !doc.scan.complete && !gate.allow_incomplete {
+        return exit::INCOMPLETE;
+    }
+    let failing = doc
+        .open()
+        .any(|f| gate.fail_on.fails(f.severity) && (!gate.new_only || crate::history::is_new(f)));
+    if failing {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    }
+}
+
+/// Writes a report to `path`, or to standard output.
+pub fn emit(path: Option<&Path>, text: &str) -> Result<(), String> {
+    match path {
+        Some(path) => write_file(path, text),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush())
+                .map_err(|e| format!("cannot write the report: {e}"))
+        }
+    }
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::model::{Change, FindingEntry, FindingStatus};
+    use cloudscan_inventory::{Coverage, CoverageStatus, Provider};
+
+    fn doc(
+        complete: bool,
+        findings: &[(Severity, FindingStatus, Option<Change>)],
+    ) -> ReportDocument {
+        let mut inventory = Inventory::new(Provider::Gcp);
+        inventory.coverage.push(Coverage {
+            scope: "p".to_string(),
+            service: "container".to_string(),
+            region: "global".to_string(),
+            status: if complete {
+                CoverageStatus::Complete
+            } else {
+                CoverageStatus::Failed
+            },
+            detail: None,
+        });
+        let now = SystemTime::now();
+        let mut doc = ReportDocument::new(&inventory, &[], Mode::Inventory, now, now);
+        for (i, (severity, status, change)) in findings.iter().enumerate() {
+            let finding = crate::finding::Finding {
+                rule_id: "api-endpoint-public".to_string(),
+                title: String::new(),
+                severity: *severity,
+                resource: format!("r{i}"),
+                scope: "p".to_string(),
+                region: None,
+                cluster: None,
+                node_pool: None,
+                message: String::new(),
+                evidence: Vec::new(),
+                remediation: String::new(),
+                compliance: Vec::new(),
+                fingerprint: format!("f{i}"),
+            };
+            let mut entry = FindingEntry::from(&finding);
+            entry.status = *status;
+            entry.change = *change;
+            doc.findings.push(entry);
+        }
+        doc.recount();
+        doc
+    }
+
+    fn gate(fail_on: &str, new_only: bool, allow_incomplete: bool) -> Gate {
+        Gate {
+            fail_on: FailOn::parse(fail_on).unwrap(),
+            new_only,
+            allow_incomplete,
+        }
+    }
+
+    #[test]
+    fn fail_on_parses_never_and_severities() {
+        assert_eq!(FailOn::parse("NONE"), Ok(FailOn::Never));
+        assert_eq!(FailOn::parse("never"), Ok(FailOn::Never));
+        assert_eq!(FailOn::parse("High"), Ok(FailOn::At(Severity::High)));
+        assert!(FailOn::parse("severe").is_err());
+        assert!(FailOn::At(Severity::High).fails(Severity::Critical));
+        assert!(!FailOn::At(Severity::High).fails(Severity::Medium));
+        assert!(!FailOn::Never.fails(Severity::Critical));
+    }
+
+    #[test]
+    fn open_findings_at_the_threshold_fail_waived_ones_do_not() {
+        let open = doc(true, &[(Severity::High, FindingStatus::Open, None)]);
+        assert_eq!(exit_code(&open, gate("high", false, false)), exit::FINDINGS);
+        assert_eq!(exit_code(&open, gate("critical", false, false)), exit::OK);
+        assert_eq!(exit_code(&open, gate("never", false, false)), exit::OK);
+        let waived = doc(true, &[(Severity::Critical, FindingStatus::Waived, None)]);
+        assert_eq!(exit_code(&waived, gate("info", false, false)), exit::OK);
+    }
+
+    #[test]
+    fn new_only_looks_at_new_findings() {
+        let old = doc(
+            true,
+            &[(Severity::Critical, FindingStatus::Open, Some(Change::Open))],
+        );
+        assert_eq!(exit_code(&old, gate("high", true, false)), exit::OK);
+        assert_eq!(exit_code(&old, gate("high", false, false)), exit::FINDINGS);
+        let new = doc(
+            true,
+            &[(Severity::Critical, FindingStatus::Open, Some(Change::New))],
+        );
+        assert_eq!(exit_code(&new, gate("high", true, false)), exit::FINDINGS);
+    }
+
+    #[test]
+    fn an_incomplete_scan_wins_unless_allowed() {
+        let d = doc(false, &[(Severity::Critical, FindingStatus::Open, None)]);
+        assert_eq!(exit_code(&d, gate("high", false, false)), exit::INCOMPLETE);
+        assert_eq!(exit_code(&d, gate("never", false, false)), exit::INCOMPLETE);
+        assert_eq!(exit_code(&d, gate("high", false, true)), exit::FINDINGS);
+        assert_eq!(exit_code(&d, gate("never", false, true)), exit::OK);
+    }
+}
