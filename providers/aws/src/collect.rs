@@ -3,6 +3,8 @@
 
 use crate::error::{classify, CollectError};
 use aws_sdk_ec2::types::Filter;
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_async::future::pagination_stream::PaginationStream;
 use cloudscan_collect::PageGuard;
 use futures::stream::{self, StreamExt};
 use std::collections::BTreeMap;
@@ -31,6 +33,41 @@ macro_rules! call {
         let _permit = $limiter.permit().await;
         $fut.await.map_err(|e| classify($op, &e))
     }};
+}
+
+/// Reads every page of an SDK paginator under the limiter. Returns the pages read and the error
+/// that ended the listing early: a failed call, or a continuation token seen before / too many
+/// pages (the SDK's own duplicate check only compares a token with the one before it, and stops
+/// silently).
+async fn all_pages<T, E, R>(
+    mut pages: PaginationStream<Result<T, SdkError<E, R>>>,
+    limiter: &Limiter,
+    op: &str,
+    next_token: impl Fn(&T) -> Option<&str>,
+) -> (Vec<T>, Option<CollectError>)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + crate::error::HasStatus + 'static,
+{
+    let mut guard = PageGuard::new(op, "");
+    let mut out = Vec::new();
+    loop {
+        let page = {
+            let _permit = limiter.permit().await;
+            pages.next().await
+        };
+        match page {
+            None => return (out, None),
+            Some(Err(e)) => return (out, Some(classify(op, &e))),
+            Some(Ok(page)) => {
+                let next = guard.next(next_token(&page));
+                out.push(page);
+                if let Err(e) = next {
+                    return (out, Some(e));
+                }
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,27 +476,16 @@ pub async fn eks_clusters(
 ) -> (Vec<RawCluster>, Vec<CollectError>) {
     let mut names = Vec::new();
     let mut errors = Vec::new();
-    let mut pages = client.list_clusters().into_paginator().send();
-    let mut guard = PageGuard::new("eks:ListClusters", "");
-    loop {
-        let page = {
-            let _permit = limiter.permit().await;
-            pages.next().await
-        };
-        match page {
-            None => break,
-            Some(Ok(page)) => {
-                names.extend(page.clusters().iter().cloned());
-                if let Err(e) = guard.next(page.next_token()) {
-                    errors.push(e);
-                    break;
-                }
-            }
-            Some(Err(e)) => {
-                errors.push(classify("eks:ListClusters", &e));
-                break;
-            }
-        }
+    let (pages, error) = all_pages(
+        client.list_clusters().into_paginator().send(),
+        limiter,
+        "eks:ListClusters",
+        |p| p.next_token(),
+    )
+    .await;
+    errors.extend(error);
+    for page in pages {
+        names.extend(page.clusters().iter().cloned());
     }
     let results: Vec<(Option<RawCluster>, Vec<CollectError>)> = stream::iter(names)
         .map(|name| async move { eks_cluster(client, limiter, region, &name).await })
@@ -569,31 +595,20 @@ async fn eks_cluster(
     }
 
     let mut ng_names = Vec::new();
-    let mut pages = client
-        .list_nodegroups()
-        .cluster_name(name)
-        .into_paginator()
-        .send();
-    let mut guard = PageGuard::new("eks:ListNodegroups", "");
-    loop {
-        let page = {
-            let _permit = limiter.permit().await;
-            pages.next().await
-        };
-        match page {
-            None => break,
-            Some(Ok(page)) => {
-                ng_names.extend(page.nodegroups().iter().cloned());
-                if let Err(e) = guard.next(page.next_token()) {
-                    errors.push(e);
-                    break;
-                }
-            }
-            Some(Err(e)) => {
-                errors.push(classify("eks:ListNodegroups", &e));
-                break;
-            }
-        }
+    let (pages, error) = all_pages(
+        client
+            .list_nodegroups()
+            .cluster_name(name)
+            .into_paginator()
+            .send(),
+        limiter,
+        "eks:ListNodegroups",
+        |p| p.next_token(),
+    )
+    .await;
+    errors.extend(error);
+    for page in pages {
+        ng_names.extend(page.nodegroups().iter().cloned());
     }
     let results: Vec<Result<RawNodegroup, CollectError>> = stream::iter(ng_names)
         .map(|ng| async move {
@@ -642,29 +657,26 @@ pub async fn pod_identities(
     cluster: &str,
 ) -> Result<Vec<RawPodIdentity>, CollectError> {
     let mut ids = Vec::new();
-    let mut pages = client
-        .list_pod_identity_associations()
-        .cluster_name(cluster)
-        .into_paginator()
-        .send();
-    let mut guard = PageGuard::new("eks:ListPodIdentityAssociations", "");
-    loop {
-        let page = {
-            let _permit = limiter.permit().await;
-            pages.next().await
-        };
-        match page {
-            None => break,
-            Some(Ok(page)) => {
-                ids.extend(
-                    page.associations()
-                        .iter()
-                        .filter_map(|a| a.association_id().map(str::to_string)),
-                );
-                guard.next(page.next_token())?;
-            }
-            Some(Err(e)) => return Err(classify("eks:ListPodIdentityAssociations", &e)),
-        }
+    let (pages, error) = all_pages(
+        client
+            .list_pod_identity_associations()
+            .cluster_name(cluster)
+            .into_paginator()
+            .send(),
+        limiter,
+        "eks:ListPodIdentityAssociations",
+        |p| p.next_token(),
+    )
+    .await;
+    if let Some(e) = error {
+        return Err(e);
+    }
+    for page in pages {
+        ids.extend(
+            page.associations()
+                .iter()
+                .filter_map(|a| a.association_id().map(str::to_string)),
+        );
     }
     let results: Vec<Result<RawPodIdentity, CollectError>> = stream::iter(ids)
         .map(|id| async move {
@@ -710,25 +722,22 @@ pub async fn access_entries(
     cluster: &str,
 ) -> Result<Vec<RawAccessEntry>, CollectError> {
     let mut principals = Vec::new();
-    let mut pages = client
-        .list_access_entries()
-        .cluster_name(cluster)
-        .into_paginator()
-        .send();
-    let mut guard = PageGuard::new("eks:ListAccessEntries", "");
-    loop {
-        let page = {
-            let _permit = limiter.permit().await;
-            pages.next().await
-        };
-        match page {
-            None => break,
-            Some(Ok(page)) => {
-                principals.extend(page.access_entries().iter().cloned());
-                guard.next(page.next_token())?;
-            }
-            Some(Err(e)) => return Err(classify("eks:ListAccessEntries", &e)),
-        }
+    let (pages, error) = all_pages(
+        client
+            .list_access_entries()
+            .cluster_name(cluster)
+            .into_paginator()
+            .send(),
+        limiter,
+        "eks:ListAccessEntries",
+        |p| p.next_token(),
+    )
+    .await;
+    if let Some(e) = error {
+        return Err(e);
+    }
+    for page in pages {
+        principals.extend(page.access_entries().iter().cloned());
     }
     let results: Vec<Result<RawAccessEntry, CollectError>> = stream::iter(principals)
         .map(|principal| async move {
@@ -786,66 +795,63 @@ pub async fn instances(
     region: &str,
 ) -> Result<Vec<RawInstance>, CollectError> {
     let mut out = Vec::new();
-    let mut pages = client
-        .describe_instances()
-        .filters(
-            Filter::builder()
-                .name("instance-state-name")
-                .values("pending")
-                .values("running")
-                .values("stopping")
-                .values("stopped")
-                .build(),
-        )
-        .into_paginator()
-        .send();
-    let mut guard = PageGuard::new("ec2:DescribeInstances", "");
-    loop {
-        let page = {
-            let _permit = limiter.permit().await;
-            pages.next().await
-        };
-        match page {
-            None => break,
-            Some(Ok(page)) => {
-                for reservation in page.reservations() {
-                    for i in reservation.instances() {
-                        let Some(id) = i.instance_id() else { continue };
-                        let md = i.metadata_options();
-                        out.push(RawInstance {
-                            region: region.to_string(),
-                            id: id.to_string(),
-                            state: i
-                                .state()
-                                .and_then(|s| s.name())
-                                .map(|n| n.as_str().to_string()),
-                            profile_arn: i
-                                .iam_instance_profile()
-                                .and_then(|p| p.arn())
-                                .map(str::to_string),
-                            http_tokens: md
-                                .and_then(|m| m.http_tokens())
-                                .map(|t| t.as_str().to_string()),
-                            hop_limit: md.and_then(|m| m.http_put_response_hop_limit()),
-                            http_endpoint: md
-                                .and_then(|m| m.http_endpoint())
-                                .map(|t| t.as_str().to_string()),
-                            tags: i
-                                .tags()
-                                .iter()
-                                .filter_map(|t| {
-                                    Some((
-                                        t.key()?.to_string(),
-                                        t.value().unwrap_or_default().to_string(),
-                                    ))
-                                })
-                                .collect(),
-                        });
-                    }
-                }
-                guard.next(page.next_token())?;
+    let (pages, error) = all_pages(
+        client
+            .describe_instances()
+            .filters(
+                Filter::builder()
+                    .name("instance-state-name")
+                    .values("pending")
+                    .values("running")
+                    .values("stopping")
+                    .values("stopped")
+                    .build(),
+            )
+            .into_paginator()
+            .send(),
+        limiter,
+        "ec2:DescribeInstances",
+        |p| p.next_token(),
+    )
+    .await;
+    if let Some(e) = error {
+        return Err(e);
+    }
+    for page in pages {
+        for reservation in page.reservations() {
+            for i in reservation.instances() {
+                let Some(id) = i.instance_id() else { continue };
+                let md = i.metadata_options();
+                out.push(RawInstance {
+                    region: region.to_string(),
+                    id: id.to_string(),
+                    state: i
+                        .state()
+                        .and_then(|s| s.name())
+                        .map(|n| n.as_str().to_string()),
+                    profile_arn: i
+                        .iam_instance_profile()
+                        .and_then(|p| p.arn())
+                        .map(str::to_string),
+                    http_tokens: md
+                        .and_then(|m| m.http_tokens())
+                        .map(|t| t.as_str().to_string()),
+                    hop_limit: md.and_then(|m| m.http_put_response_hop_limit()),
+                    http_endpoint: md
+                        .and_then(|m| m.http_endpoint())
+                        .map(|t| t.as_str().to_string()),
+                    tags: i
+                        .tags()
+                        .iter()
+                        .filter_map(|t| {
+                            Some((
+                                t.key()?.to_string(),
+                                t.value().unwrap_or_default().to_string(),
+                            ))
+                        })
+                        .collect(),
+                });
             }
-            Some(Err(e)) => return Err(classify("ec2:DescribeInstances", &e)),
         }
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -874,37 +880,34 @@ pub async fn volumes(
         for id in chunk {
             filter = filter.values(id);
         }
-        let mut pages = client
-            .describe_volumes()
-            .filters(filter.build())
-            .into_paginator()
-            .send();
-        let mut guard = PageGuard::new("ec2:DescribeVolumes", "");
-        loop {
-            let page = {
-                let _permit = limiter.permit().await;
-                pages.next().await
-            };
-            match page {
-                None => break,
-                Some(Ok(page)) => {
-                    for v in page.volumes() {
-                        let Some(id) = v.volume_id() else { continue };
-                        out.push(RawVolume {
-                            region: region.to_string(),
-                            id: id.to_string(),
-                            encrypted: v.encrypted(),
-                            kms_key: v.kms_key_id().map(str::to_string),
-                            attached_to: v
-                                .attachments()
-                                .iter()
-                                .filter_map(|a| a.instance_id().map(str::to_string))
-                                .collect(),
-                        });
-                    }
-                    guard.next(page.next_token())?;
-                }
-                Some(Err(e)) => return Err(classify("ec2:DescribeVolumes", &e)),
+        let (pages, error) = all_pages(
+            client
+                .describe_volumes()
+                .filters(filter.build())
+                .into_paginator()
+                .send(),
+            limiter,
+            "ec2:DescribeVolumes",
+            |p| p.next_token(),
+        )
+        .await;
+        if let Some(e) = error {
+            return Err(e);
+        }
+        for page in pages {
+            for v in page.volumes() {
+                let Some(id) = v.volume_id() else { continue };
+                out.push(RawVolume {
+                    region: region.to_string(),
+                    id: id.to_string(),
+                    encrypted: v.encrypted(),
+                    kms_key: v.kms_key_id().map(str::to_string),
+                    attached_to: v
+                        .attachments()
+                        .iter()
+                        .filter_map(|a| a.instance_id().map(str::to_string))
+                        .collect(),
+                });
             }
         }
     }
