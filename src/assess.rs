@@ -209,7 +209,33 @@ pub fn load_inventory(path: &Path) -> Result<Inventory, String> {
             cloudscan_inventory::INVENTORY_SCHEMA
         ));
     }
+    let mut inventory = inventory;
+    mark_unknown_coverage(&mut inventory, path);
     Ok(inventory)
+}
+
+/// An inventory that says nothing about what was read (no coverage entry: hand-written, or cut
+/// down) cannot vouch for the absence of anything: it is reported as incomplete, never as a
+/// complete scan.
+fn mark_unknown_coverage(inventory: &mut Inventory, path: &Path) {
+    if inventory.coverage.is_empty() {
+        let scope = inventory
+            .scopes
+            .first()
+            .map(|s| s.id.clone())
+            .unwrap_or_else(|| "*".to_string());
+        inventory.coverage.push(cloudscan_inventory::Coverage {
+            scope,
+            service: "inventory".to_string(),
+            region: "global".to_string(),
+            status: cloudscan_inventory::CoverageStatus::Partial,
+            detail: Some(format!(
+                "`{}` holds no coverage data: which APIs were read completely is unknown, so no \
+                 absence of a finding is proven",
+                path.display()
+            )),
+        });
+    }
 }
 
 /// Runs the rules on an inventory: the report document before waivers, frameworks and history.

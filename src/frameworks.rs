@@ -197,6 +197,7 @@ fn assess_one(doc: &ReportDocument, fw: &Framework) -> FrameworkDoc {
         title: fw.title.clone(),
         passed: count(ControlStatus::Passed),
         failed: count(ControlStatus::Failed),
+        waived: count(ControlStatus::Waived),
         not_assessed: count(ControlStatus::NotAssessed),
         controls,
     }
@@ -249,6 +250,15 @@ fn assess_control(
                 "{} open finding(s): {}{waived_note}",
                 fingerprints.len(),
                 per_rule.join(", ")
+            ),
+        )
+    } else if waived > 0 {
+        // A waiver accepts a risk; it does not make the control pass.
+        (
+            ControlStatus::Waived,
+            format!(
+                "{waived} finding(s) waived (accepted risk), none open, from {}",
+                control.rules.join(", ")
             ),
         )
     } else if let Some(gaps) = incomplete {
@@ -536,7 +546,7 @@ mod tests {
     }
 
     #[test]
-    fn open_findings_fail_waived_ones_pass_with_a_mention() {
+    fn open_findings_fail_and_waived_only_controls_are_waived_not_passed() {
         let d = doc(
             "aws",
             vec![
@@ -559,9 +569,10 @@ mod tests {
         assert_eq!(c.findings, ["a", "b"]);
 
         let c = control(&fws, "cis-eks-1.8", "5.3.1");
-        assert_eq!(c.status, ControlStatus::Passed);
+        assert_eq!(c.status, ControlStatus::Waived);
         assert!(
-            c.reason.contains("no open findings (1 waived)"),
+            c.reason
+                .starts_with("1 finding(s) waived (accepted risk), none open"),
             "{}",
             c.reason
         );
@@ -573,10 +584,11 @@ mod tests {
 
         let eks = &fws[0];
         assert_eq!(
-            eks.passed + eks.failed + eks.not_assessed,
+            eks.passed + eks.failed + eks.waived + eks.not_assessed,
             eks.controls.len()
         );
         assert_eq!(eks.failed, 2); // 5.4.1 and 5.4.2
+        assert_eq!(eks.waived, 1); // 5.3.1
     }
 
     #[test]

@@ -326,7 +326,7 @@ fn an_unknown_framework_is_a_usage_error_listing_the_known_ones() {
 }
 
 #[test]
-fn a_waiver_turns_a_failed_control_into_passed_with_waivers() {
+fn a_waiver_turns_a_failed_control_into_waived_not_passed() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let config = tmp.path().join("cloudscan.toml");
     std::fs::write(
@@ -350,12 +350,14 @@ expires = 2099-12-31\n",
     );
     let report = after.report();
     let c = control(report, "cis-eks-1.8", "5.3.1");
-    assert_eq!(c["status"], "passed", "{c:#}");
+    assert_eq!(c["status"], "waived", "{c:#}");
     let reason = c["reason"].as_str().expect("reason");
     assert!(
-        reason.starts_with(&format!("no open findings ({n} waived)")),
+        reason.starts_with(&format!("{n} finding(s) waived (accepted risk), none open")),
         "{reason}"
     );
+    let fw = framework(report, "cis-eks-1.8");
+    assert!(fw["waived"].as_u64().is_some_and(|w| w >= 1), "{fw:#}");
     assert_eq!(c["findings"], serde_json::json!([]));
     // The 4C encryption control still fails on the unencrypted volumes.
     assert_eq!(

@@ -346,3 +346,53 @@ fn an_aws_endpoint_that_never_answers_times_out() {
     assert!(!text.contains("not-a-real-secret"), "{text}");
     drop(holder);
 }
+
+#[test]
+fn an_inventory_without_coverage_data_is_not_a_complete_scan() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let saved = work.path().join("inv.json");
+    let scenario = repo_root().join("mocks/aws/insecure");
+    let out = cloudscan(
+        &[
+            "aws",
+            "--replay",
+            scenario.to_str().expect("utf-8"),
+            "--save-inventory",
+            saved.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // As saved: complete.
+    let out = cloudscan(
+        &[
+            "scan",
+            "--inventory",
+            saved.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // The same inventory with its coverage removed proves nothing about what was read.
+    let mut inv: Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).expect("read")).expect("json");
+    inv["coverage"] = serde_json::json!([]);
+    std::fs::write(&saved, inv.to_string()).expect("write");
+    let out = cloudscan(
+        &[
+            "scan",
+            "--inventory",
+            saved.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let gaps = gaps(&out);
+    assert!(gaps.contains("holds no coverage data"), "{gaps}");
+}

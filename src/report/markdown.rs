@@ -464,10 +464,11 @@ not read their scope completely: not counted as fixed.\n"
         for fw in &doc.frameworks {
             let _ = writeln!(
                 out,
-                "### {}\n\n{} passed, {} failed, {} not assessed ({}).\n",
+                "### {}\n\n{} passed, {} failed, {} waived, {} not assessed ({}).\n",
                 escape(&fw.title),
                 fw.passed,
                 fw.failed,
+                fw.waived,
                 fw.not_assessed,
                 code(&fw.id)
             );
@@ -476,6 +477,7 @@ not read their scope completely: not counted as fixed.\n"
                 let status = match c.status {
                     ControlStatus::Passed => "✅ passed",
                     ControlStatus::Failed => "❌ failed",
+                    ControlStatus::Waived => "⚠️ waived",
                     ControlStatus::NotAssessed => "➖ not assessed",
                 };
                 let rules: Vec<String> = c.rules.iter().map(|r| escape(r)).collect();

@@ -226,6 +226,10 @@ pub struct FrameworkDoc {
     pub title: String,
     pub passed: usize,
     pub failed: usize,
+    /// Controls whose only findings are waived (an accepted risk, not a pass). Absent from
+    /// documents stored before it existed.
+    #[serde(default)]
+    pub waived: usize,
     pub not_assessed: usize,
     pub controls: Vec<ControlDoc>,
 }
@@ -235,6 +239,8 @@ pub struct FrameworkDoc {
 pub enum ControlStatus {
     Passed,
     Failed,
+    /// Every finding of the control is waived: the weakness is there, as an accepted risk.
+    Waived,
     NotAssessed,
 }
 

@@ -202,8 +202,8 @@ pub fn render(doc: &ReportDocument) -> String {
     for fw in &doc.frameworks {
         let _ = writeln!(
             out,
-            "{}: {} passed, {} failed, {} not assessed",
-            fw.title, fw.passed, fw.failed, fw.not_assessed
+            "{}: {} passed, {} failed, {} waived, {} not assessed",
+            fw.title, fw.passed, fw.failed, fw.waived, fw.not_assessed
         );
     }
     if !doc.frameworks.is_empty() {

@@ -251,7 +251,7 @@
   }
 
   // ---- frameworks -----------------------------------------------------------------------------
-  var STATUS_TEXT = { passed: "passed", failed: "failed", not_assessed: "not assessed" };
+  var STATUS_TEXT = { passed: "passed", failed: "failed", waived: "waived (accepted risk)", not_assessed: "not assessed" };
   function renderFrameworks() {
     var box = $("framework-list");
     var fws = Array.isArray(doc.frameworks) ? doc.frameworks : [];
@@ -270,6 +270,7 @@
           el("span", { "class": "t" }, fw.title + " ", el("span", { "class": "muted mono" }, fw.id)),
           el("span", { "class": "pill passed" }, fmt(fw.passed) + " passed"),
           el("span", { "class": "pill failed" }, fmt(fw.failed) + " failed"),
+          el("span", { "class": "pill waived" }, fmt(fw.waived || 0) + " waived"),
           el("span", { "class": "pill not_assessed" }, fmt(fw.not_assessed) + " not assessed")),
         el("div", { "class": "inner" }, table(["Control", "Title", "Status", "Reason", "Rules"], rows)));
       if (idx === 0) details.open = true;
