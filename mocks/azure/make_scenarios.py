@@ -356,6 +356,7 @@ def insecure():
                    "/subscriptions/%s%s8e3af657-a8ff-443c-a75c-2fe8c4bcb635" % (sub, ROLE_DEFS),
                    "f0000000-0000-4000-8000-000000000001", "User"),
     ])
+    sc.list("%s/providers/Microsoft.Authorization/denyAssignments" % sub_scope, AUTH_API, [])
     sc.write()
 
 
@@ -422,6 +423,7 @@ def hardened():
         assignment(sub, "e0000000-0000-4000-8000-000000000021", registry, acr, kubelet["objectId"]),
         assignment(sub, "e0000000-0000-4000-8000-000000000022", vault, secrets, payments["properties"]["principalId"]),
     ])
+    sc.list("%s/providers/Microsoft.Authorization/denyAssignments" % sub_scope, AUTH_API, [])
     sc.write()
 
 
