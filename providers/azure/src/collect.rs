@@ -89,7 +89,7 @@ pub struct ServicePrincipalProfile {
 #[serde(default)]
 pub struct OidcIssuerProfile {
     pub enabled: Option<bool>,
-    #[serde(rename = "issuerURL", alias = "issuerUrl")]
+    #[serde(rename = "issuerURL")]
     pub issuer_url: Option<String>,
 }
 
