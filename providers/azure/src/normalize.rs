@@ -210,7 +210,11 @@ fn endpoint(p: &collect::ClusterProperties) -> Endpoint {
             public_access: Some(true),
             private_access: Some(false),
             public_cidrs: ranges,
-            source: "properties.apiServerAccessProfile.authorizedIPRanges".to_string(),
+            source: if egress_only {
+                "properties.apiServerAccessProfile.authorizedIPRanges (0.0.0.0/32 is the cluster's own outbound IP, not a range)".to_string()
+            } else {
+                "properties.apiServerAccessProfile.authorizedIPRanges".to_string()
+            },
         }
     }
 }
