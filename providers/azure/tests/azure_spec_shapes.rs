@@ -418,4 +418,145 @@ fn the_check_refuses_what_the_spec_lacks() {
         .as_array()
         .expect("OSDiskType");
     assert!(!disk.iter().any(|v| v.as_str() == Some("Local")));
+    // The fixture walk refuses a key at any depth, under the flattened `properties` too.
+    let mut errors = Vec::new();
+    let cluster = serde_json::json!({"name": "c", "properties": {
+        "apiServerAccessProfile": {"authorizedIPRanges": ["0.0.0.0/32"], "authorizedIpRanges": []},
+        "agentPoolProfiles": [{"name": "p", "osDiskType": "Ephemeral", "osDiskKind": "x"}]}});
+    check_object(AKS, "ManagedCluster", "", &cluster, "test", &mut errors);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].contains("authorizedIpRanges") || errors[1].contains("authorizedIpRanges"));
+}
+
+/// Checks `value` against `model` (keys under `prefix` for msrest's flattened `properties.x`).
+fn check_value(api: &str, ty: &str, value: &Value, at: &str, errors: &mut Vec<String>) {
+    let models = &shapes()["apis"][api]["models"];
+    if value.is_null() {
+        return;
+    }
+    if let Some(inner) = ty.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        for (i, v) in value.as_array().into_iter().flatten().enumerate() {
+            check_value(api, inner, v, &format!("{at}[{i}]"), errors);
+        }
+        return;
+    }
+    if let Some(inner) = ty.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+        for (k, v) in value.as_object().into_iter().flatten() {
+            check_value(api, inner, v, &format!("{at}.{k}"), errors);
+        }
+        return;
+    }
+    if models.get(ty).is_some() {
+        check_object(api, ty, "", value, at, errors);
+    }
+}
+
+fn check_object(
+    api: &str,
+    model_name: &str,
+    prefix: &str,
+    value: &Value,
+    at: &str,
+    errors: &mut Vec<String>,
+) {
+    let keys = model(api, model_name);
+    let Some(object) = value.as_object() else {
+        errors.push(format!("{at}: {model_name} is not an object"));
+        return;
+    };
+    for (k, v) in object {
+        let full = format!("{prefix}{k}");
+        if let Some(ty) = keys.get(&full).and_then(Value::as_str) {
+            check_value(api, ty, v, &format!("{at}.{k}"), errors);
+        } else if keys.keys().any(|key| key.starts_with(&format!("{full}."))) {
+            check_object(
+                api,
+                model_name,
+                &format!("{full}."),
+                v,
+                &format!("{at}.{k}"),
+                errors,
+            );
+        } else {
+            errors.push(format!("{at}: {api} {model_name} has no `{full}`"));
+        }
+    }
+}
+
+/// The bundled scenarios are written in the spec's shapes: every key of every recorded item
+/// is a key of its model (recursively), so the tests above exercise what ARM can send.
+#[test]
+fn the_bundled_scenarios_use_only_spec_keys() {
+    let ops: &[(&str, &str, &str, bool)] = &[
+        ("managedClusters.list", AKS, "ManagedCluster", true),
+        ("roleAssignments.list", AUTH, "RoleAssignment", true),
+        ("denyAssignments.list", AUTH, "DenyAssignment", true),
+        ("roleDefinitions.get", AUTH, "RoleDefinition", false),
+        ("userAssignedIdentities.list", MSI, "Identity", true),
+        (
+            "federatedIdentityCredentials.list",
+            MSI,
+            "FederatedIdentityCredential",
+            true,
+        ),
+        (
+            "diagnosticSettings.list",
+            INSIGHTS,
+            "DiagnosticSettingsResource",
+            true,
+        ),
+        (
+            "diskEncryptionSets.get",
+            COMPUTE,
+            "DiskEncryptionSet",
+            false,
+        ),
+    ];
+    let mut errors = Vec::new();
+    let mut items = 0;
+    let mut stack = vec![root().join("mocks/azure")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().and_then(|e| e.to_str()) != Some("json")
+                || path.file_name().and_then(|n| n.to_str()) == Some("scenario.json")
+            {
+                continue;
+            }
+            let exchange: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+            let op = exchange["request"]["operation"]
+                .as_str()
+                .unwrap_or_default();
+            let Some((_, api, model_name, list)) = ops.iter().find(|(o, ..)| *o == op) else {
+                continue;
+            };
+            for r in exchange["responses"].as_array().into_iter().flatten() {
+                let body = &r["json"];
+                if body.get("error").is_some() {
+                    continue;
+                }
+                let values: Vec<&Value> = if *list {
+                    body["value"].as_array().into_iter().flatten().collect()
+                } else {
+                    vec![body]
+                };
+                for v in values {
+                    items += 1;
+                    let at = format!("{}", path.strip_prefix(root()).unwrap_or(&path).display());
+                    check_object(api, model_name, "", v, &at, &mut errors);
+                }
+            }
+        }
+    }
+    assert!(
+        errors.is_empty(),
+        "fixture keys not in the spec:\n{}",
+        errors.join("\n")
+    );
+    assert!(items > 40, "only {items} items checked");
 }
