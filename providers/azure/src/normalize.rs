@@ -523,7 +523,8 @@ pub fn normalize(subs: Vec<SubscriptionScan>, caller: Option<String>) -> Invento
     // above the subscriptions, at a management group, is listed by each of them: once), and the
     // definitions they use.
     let mut seen_assignments = BTreeSet::new();
-    let mut group_assignments = BTreeSet::new();
+    // By the subscription that lists them.
+    let mut group_assignments: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for sub in &subs {
         for ra in sub.role_assignments.iter().flatten() {
             if !seen_assignments.insert(ra.id.to_lowercase()) {
@@ -535,7 +536,10 @@ pub fn normalize(subs: Vec<SubscriptionScan>, caller: Option<String>) -> Invento
                 .as_deref()
                 .is_some_and(|t| t.eq_ignore_ascii_case(PRINCIPAL_GROUP))
             {
-                group_assignments.insert(ra.id.clone());
+                group_assignments
+                    .entry(sub.id.clone())
+                    .or_default()
+                    .insert(ra.id.clone());
             }
             let principal = ra.properties.principal_id.to_lowercase();
             let role = definition_of(&subs, sub, &ra.properties.role_definition_id);
@@ -694,7 +698,7 @@ fn denies(deny: &collect::DenyAssignment, principal: &str) -> bool {
 fn inherited_gaps(
     subs: &[SubscriptionScan],
     identities: &[&Identity],
-    groups: &BTreeSet<String>,
+    groups: &BTreeMap<String, BTreeSet<String>>,
 ) -> Vec<Coverage> {
     const ANSWERS: &str = "admin, capabilities (secrets-read, object-read, object-write, iam-write, compute-write) and escalation paths";
     let gap = |scope: &str, detail: String| Coverage {
@@ -758,13 +762,16 @@ fn inherited_gaps(
             }
         }
     }
-    if !groups.is_empty() && !principals.is_empty() {
+    for (sub, ids) in groups {
+        if principals.is_empty() {
+            break;
+        }
         out.push(gap(
-            subs.first().map(|s| s.id.as_str()).unwrap_or("tenant"),
+            sub,
             format!(
                 "{} role assignment(s) to groups ({}): ARM does not list group members (Microsoft Graph does), so the {ANSWERS} of the scanned identities miss any role they hold through a group",
-                groups.len(),
-                groups.iter().cloned().collect::<Vec<_>>().join(", ")
+                ids.len(),
+                ids.iter().cloned().collect::<Vec<_>>().join(", ")
             ),
         ));
     }
