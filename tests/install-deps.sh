@@ -84,3 +84,24 @@ if [ -f "$html/package-lock.json" ] && [ ! -f "$html/node_modules/.package-lock.
   echo "installing playwright-core into $html/node_modules" >&2
   (cd "$html" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# --- Azure: REST shapes from the Azure SDK for Python (providers/azure/tests/azure_spec_shapes.rs)
+# The models of six azure-mgmt-* wheels (generated from azure-rest-api-specs), pinned by version
+# and wheel SHA-256 in providers/azure/tests/spec/requirements-azure-spec.txt (pip
+# --require-hashes), downloaded without dependencies and parsed (never imported) by
+# extract_azure_shapes.py into target/azure-spec/azure-spec-shapes.json. A stamp named after the
+# requirements and the script makes a second run a no-op.
+azure_spec=$root/providers/azure/tests/spec
+azure_dir=$root/target/azure-spec
+azure_stamp=$azure_dir/.installed-$(cat "$azure_spec/requirements-azure-spec.txt" \
+  "$azure_spec/extract_azure_shapes.py" | sha256sum | cut -c1-16)
+if [ ! -f "$azure_stamp" ] || [ ! -f "$azure_dir/azure-spec-shapes.json" ]; then
+  echo "installing the Azure SDK model shapes into $azure_dir" >&2
+  rm -rf "$azure_dir/wheels"
+  mkdir -p "$azure_dir/wheels"
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    --require-hashes -r "$azure_spec/requirements-azure-spec.txt" -d "$azure_dir/wheels"
+  python3 "$azure_spec/extract_azure_shapes.py" "$azure_dir/wheels" "$azure_dir/azure-spec-shapes.json"
+  rm -f "$azure_dir"/.installed-*
+  touch "$azure_stamp"
+fi

@@ -50,10 +50,17 @@ def describe(path):
 
 class Scenario:
     def __init__(self, name, description, subscriptions):
-        self.dir = os.path.join(HERE, name)
+        self.dir = os.path.join(HERE, *name.split("/"))
         self.description = description
         self.subscriptions = subscriptions
         self.exchanges = {}
+
+    def fail(self, path, params, status, code, message):
+        """A call ARM refuses (the error body of the ARM error contract)."""
+        self.add(path, params)
+        fname = [f for f, e in self.exchanges.items() if e["request"]["path"] == path and e["request"]["params"] == params][0]
+        self.exchanges[fname]["responses"] = [{"status": status, "headers": {"content-type": "application/json; charset=utf-8"},
+                                               "json": {"error": {"code": code, "message": message}}}]
 
     def add(self, path, params, *responses):
         service, op = describe(path)
@@ -356,6 +363,7 @@ def insecure():
                    "/subscriptions/%s%s8e3af657-a8ff-443c-a75c-2fe8c4bcb635" % (sub, ROLE_DEFS),
                    "f0000000-0000-4000-8000-000000000001", "User"),
     ])
+    sc.list("%s/providers/Microsoft.Authorization/denyAssignments" % sub_scope, AUTH_API, [])
     sc.write()
 
 
@@ -422,9 +430,204 @@ def hardened():
         assignment(sub, "e0000000-0000-4000-8000-000000000021", registry, acr, kubelet["objectId"]),
         assignment(sub, "e0000000-0000-4000-8000-000000000022", vault, secrets, payments["properties"]["principalId"]),
     ])
+    sc.list("%s/providers/Microsoft.Authorization/denyAssignments" % sub_scope, AUTH_API, [])
+    sc.write()
+
+
+def pool(name, os_disk_type, at_host, mode="User"):
+    """An agent pool profile; os_disk_type None leaves `osDiskType` out (AKS chose by VM size)."""
+    p = {"name": name, "count": 2, "vmSize": "Standard_D8ds_v5", "osType": "Linux", "osSKU": "AzureLinux",
+         "mode": mode, "type": "VirtualMachineScaleSets", "orchestratorVersion": "1.32.7",
+         "enableNodePublicIP": False, "provisioningState": "Succeeded", "powerState": {"code": "Running"}}
+    if os_disk_type is not None:
+        p["osDiskType"] = os_disk_type
+    if at_host is not None:
+        p["enableEncryptionAtHost"] = at_host
+    return p
+
+
+def deny_assignment(scope, guid, name, actions, principals, excluded=(), data_actions=()):
+    """A deny assignment (authorization 2022-04-01 DenyAssignment)."""
+    return {
+        "id": "%s/providers/Microsoft.Authorization/denyAssignments/%s" % (scope, guid),
+        "name": guid,
+        "type": "Microsoft.Authorization/denyAssignments",
+        "properties": {
+            "denyAssignmentName": name,
+            "description": name,
+            "permissions": [{"actions": list(actions), "notActions": [], "dataActions": list(data_actions),
+                             "notDataActions": []}],
+            "scope": scope,
+            "doNotApplyToChildScopes": False,
+            "principals": [{"id": p, "type": t} for p, t in principals],
+            "excludePrincipals": [{"id": p, "type": t} for p, t in excluded],
+            "isSystemProtected": True,
+        },
+    }
+
+
+def spec_complete():
+    """spec-cases/complete: two subscriptions, every call answered."""
+    a = "33333333-3333-3333-3333-333333333333"
+    b = "44444444-4444-4444-4444-444444444444"
+    sc = Scenario("spec-cases/complete", "Spec cases (complete coverage): authorizedIPRanges 0.0.0.0/32 alone "
+                  "and with a public range, ephemeral OS disks with and without encryption at host and an "
+                  "unset osDiskType, a `*` custom role whose notActions remove the administrator operations, "
+                  "a custom `*` role at one resource group, and a kubelet identity of subscription 3333 "
+                  "that holds Contributor in subscription 4444.", [a, b])
+    sa, sb = "/subscriptions/%s" % a, "/subscriptions/%s" % b
+    issuer = "https://eastus.oic.prod-aks.azure.com/%s/8f8f8f8f-0000-4000-8000-000000000031/" % TENANT
+    k_egress = kubelet_identity(a, "MC_rg-edge_egress-only_eastus", "egress-only",
+                                "c0000000-0000-4000-8000-000000000031", "a0000000-0000-4000-8000-000000000031")
+    k_mixed = kubelet_identity(a, "MC_rg-edge_mixed_westeurope", "mixed",
+                               "c0000000-0000-4000-8000-000000000032", "a0000000-0000-4000-8000-000000000032")
+    egress = cluster(a, "rg-edge", "egress-only", "eastus", k_egress, {
+        "apiServerAccessProfile": {"authorizedIPRanges": ["0.0.0.0/32"], "enablePrivateCluster": False},
+        "publicNetworkAccess": "Enabled",
+        "disableLocalAccounts": True,
+        "aadProfile": {"managed": True, "enableAzureRBAC": True, "adminGroupObjectIDs": None, "tenantID": TENANT},
+        "oidcIssuerProfile": {"enabled": True, "issuerURL": issuer},
+        "securityProfile": {"workloadIdentity": {"enabled": True},
+                            "azureKeyVaultKms": {"enabled": True, "keyId": "https://edge-kms.vault.azure.net/keys/etcd/0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a",
+                                                 "keyVaultNetworkAccess": "Public"}},
+    }, [])
+    egress["properties"]["agentPoolProfiles"] = [
+        pool("system", "Managed", False, mode="System"),
+        pool("eph", "Ephemeral", False),
+        pool("ephhost", "Ephemeral", True),
+        pool("auto", None, None),
+    ]
+    mixed = cluster(a, "rg-edge", "mixed", "westeurope", k_mixed, {
+        "apiServerAccessProfile": {"authorizedIPRanges": ["0.0.0.0/32", "198.51.100.0/24"],
+                                   "enablePrivateCluster": False},
+        "publicNetworkAccess": "Enabled",
+        "disableLocalAccounts": True,
+        "aadProfile": {"managed": True, "enableAzureRBAC": True, "adminGroupObjectIDs": None, "tenantID": TENANT},
+        "oidcIssuerProfile": {"enabled": False},
+        "securityProfile": {"azureKeyVaultKms": {"enabled": True, "keyId": "https://edge-kms.vault.azure.net/keys/etcd/0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
+                                                 "keyVaultNetworkAccess": "Public"}},
+    }, [])
+    mixed["properties"]["agentPoolProfiles"] = [pool("system", "Managed", False, mode="System")]
+    sc.list("%s/providers/Microsoft.ContainerService/managedClusters" % sa, AKS_API, [egress, mixed])
+    sc.list("%s/providers/Microsoft.ContainerService/managedClusters" % sb, AKS_API, [])
+    for c in (egress, mixed):
+        sc.list("%s/providers/Microsoft.Insights/diagnosticSettings" % c["id"], INSIGHTS_API, [
+            diag(c["id"], "audit", [log("kube-audit-admin", True)])])
+    for s_ in (sa, sb):
+        sc.list("%s/providers/Microsoft.Insights/diagnosticSettings" % s_, INSIGHTS_API, [
+            diag(s_, "activity", [log("Administrative", True)])])
+
+    app = uami(a, "rg-apps", "app-rg", "c0000000-0000-4000-8000-000000000033",
+               "a0000000-0000-4000-8000-000000000033", "eastus")
+    k1 = uami(a, "MC_rg-edge_egress-only_eastus", "egress-only-agentpool", k_egress["clientId"], k_egress["objectId"], "eastus")
+    k2 = uami(a, "MC_rg-edge_mixed_westeurope", "mixed-agentpool", k_mixed["clientId"], k_mixed["objectId"], "westeurope")
+    sc.list("%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities" % sa, MSI_API, [app, k1, k2])
+    sc.list("%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities" % sb, MSI_API, [])
+    sc.list("%s/federatedIdentityCredentials" % app["id"], MSI_API, [
+        fic(app["id"], "egress-apps", issuer, "system:serviceaccount:apps:api")])
+    sc.list("%s/federatedIdentityCredentials" % k1["id"], MSI_API, [])
+    sc.list("%s/federatedIdentityCredentials" % k2["id"], MSI_API, [])
+
+    no_admin_guid = "9f1e2d3c-0000-4000-8000-000000000031"
+    no_admin = role_definition(a, no_admin_guid, "edge-ops-no-compute", "CustomRole", ["*"],
+                               ["Microsoft.Compute/*", "Microsoft.Storage/*", "Microsoft.KeyVault/*",
+                                "Microsoft.ContainerService/*"], [], scopes=[sa])
+    rg_star_guid = "9f1e2d3c-0000-4000-8000-000000000032"
+    rg_star = role_definition(a, rg_star_guid, "edge-apps-everything", "CustomRole", ["*"], [], ["*"],
+                              scopes=["%s/resourceGroups/rg-apps" % sa])
+    no_admin_path = add_role(sc, a, no_admin_guid, no_admin)
+    rg_star_path = add_role(sc, a, rg_star_guid, rg_star)
+    contributor_b = add_role(sc, b, CONTRIBUTOR)
+    sc.list("%s/providers/Microsoft.Authorization/roleAssignments" % sa, AUTH_API, [
+        assignment(a, "e0000000-0000-4000-8000-000000000031", sa, no_admin_path, k_egress["objectId"]),
+        assignment(a, "e0000000-0000-4000-8000-000000000032", "%s/resourceGroups/rg-apps" % sa, rg_star_path,
+                   app["properties"]["principalId"]),
+    ])
+    # The kubelet identity of `mixed` (subscription 3333) holds Contributor in subscription 4444.
+    sc.list("%s/providers/Microsoft.Authorization/roleAssignments" % sb, AUTH_API, [
+        assignment(b, "e0000000-0000-4000-8000-000000000033", sb, contributor_b, k_mixed["objectId"]),
+    ])
+    sc.list("%s/providers/Microsoft.Authorization/denyAssignments" % sa, AUTH_API, [])
+    sc.list("%s/providers/Microsoft.Authorization/denyAssignments" % sb, AUTH_API, [])
+    sc.write()
+
+
+def spec_gaps():
+    """spec-cases/gaps: what the scan cannot decide, reported as such."""
+    a = "55555555-5555-5555-5555-555555555555"
+    b = "66666666-6666-6666-6666-666666666666"
+    sc = Scenario("spec-cases/gaps", "Spec cases (incomplete on purpose): a deleted custom role still "
+                  "assigned (roleDefinitions.get 404), a deny assignment and a group assignment that apply "
+                  "to a scanned identity, and a federated credential with an AKS issuer that matches no "
+                  "listed cluster while the cluster list of subscription 6666 is refused.", [a, b])
+    sa, sb = "/subscriptions/%s" % a, "/subscriptions/%s" % b
+    issuer = "https://eastus.oic.prod-aks.azure.com/%s/8f8f8f8f-0000-4000-8000-000000000051/" % TENANT
+    elsewhere = "https://eastus.oic.prod-aks.azure.com/%s/8f8f8f8f-0000-4000-8000-000000000061/" % TENANT
+    k = kubelet_identity(a, "MC_rg-gap_gap-aks_eastus", "gap-aks",
+                         "c0000000-0000-4000-8000-000000000051", "a0000000-0000-4000-8000-000000000051")
+    gap = cluster(a, "rg-gap", "gap-aks", "eastus", k, {
+        "apiServerAccessProfile": {"enablePrivateCluster": True},
+        "publicNetworkAccess": "Disabled",
+        "disableLocalAccounts": True,
+        "aadProfile": {"managed": True, "enableAzureRBAC": True, "adminGroupObjectIDs": None, "tenantID": TENANT},
+        "oidcIssuerProfile": {"enabled": True, "issuerURL": issuer},
+        "securityProfile": {"workloadIdentity": {"enabled": True},
+                            "azureKeyVaultKms": {"enabled": True, "keyId": "https://gap-kms.vault.azure.net/keys/etcd/0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c",
+                                                 "keyVaultNetworkAccess": "Private"}},
+    }, ["system"])
+    sc.list("%s/providers/Microsoft.ContainerService/managedClusters" % sa, AKS_API, [gap])
+    sc.fail("%s/providers/Microsoft.ContainerService/managedClusters" % sb, {"api-version": AKS_API}, 403,
+            "AuthorizationFailed", "The client does not have authorization to perform action "
+            "'Microsoft.ContainerService/managedClusters/read' over scope '%s'." % sb)
+    sc.list("%s/providers/Microsoft.Insights/diagnosticSettings" % gap["id"], INSIGHTS_API, [
+        diag(gap["id"], "audit", [log("kube-audit-admin", True)])])
+    for s_ in (sa, sb):
+        sc.list("%s/providers/Microsoft.Insights/diagnosticSettings" % s_, INSIGHTS_API, [
+            diag(s_, "activity", [log("Administrative", True)])])
+
+    wi = uami(a, "rg-apps", "wi-elsewhere", "c0000000-0000-4000-8000-000000000052",
+              "a0000000-0000-4000-8000-000000000052", "eastus")
+    kid = uami(a, "MC_rg-gap_gap-aks_eastus", "gap-aks-agentpool", k["clientId"], k["objectId"], "eastus")
+    sc.list("%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities" % sa, MSI_API, [wi, kid])
+    sc.list("%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities" % sb, MSI_API, [])
+    sc.list("%s/federatedIdentityCredentials" % wi["id"], MSI_API, [
+        fic(wi["id"], "gap-local", issuer, "system:serviceaccount:apps:api"),
+        # An AKS issuer that is no listed cluster's: maybe one of subscription 6666 (not listed).
+        fic(wi["id"], "maybe-6666", elsewhere, "system:serviceaccount:apps:api")])
+    sc.list("%s/federatedIdentityCredentials" % kid["id"], MSI_API, [])
+
+    deleted_guid = "9f1e2d3c-0000-4000-8000-000000000051"
+    deleted_path = "/subscriptions/%s%s%s" % (a, ROLE_DEFS, deleted_guid)
+    sc.fail(deleted_path, {"api-version": AUTH_API}, 404, "RoleDefinitionDoesNotExist",
+            "The specified role definition with ID '%s' does not exist." % deleted_guid)
+    blob = add_role(sc, a, STORAGE_BLOB_CONTRIBUTOR)
+    reader = "/subscriptions/%s%s%s" % (a, ROLE_DEFS, READER)
+    sc.list("%s/providers/Microsoft.Authorization/roleAssignments" % sa, AUTH_API, [
+        # The custom role was deleted; the assignment stays until someone removes it.
+        assignment(a, "e0000000-0000-4000-8000-000000000051", sa, deleted_path, k["objectId"]),
+        assignment(a, "e0000000-0000-4000-8000-000000000052", "%s/resourceGroups/rg-data" % sa, blob,
+                   k["objectId"]),
+        # A group: its members (maybe the scanned identities) are not listed by ARM.
+        assignment(a, "e0000000-0000-4000-8000-000000000053", sa, reader,
+                   "d0000000-0000-4000-8000-000000000051", "Group"),
+    ])
+    sc.list("%s/providers/Microsoft.Authorization/roleAssignments" % sb, AUTH_API, [])
+    sc.list("%s/providers/Microsoft.Authorization/denyAssignments" % sa, AUTH_API, [
+        deny_assignment("%s/resourceGroups/rg-data" % sa, "f1000000-0000-4000-8000-000000000051",
+                        "Deny writes to the managed application's data", ["*/write"],
+                        [("00000000-0000-0000-0000-000000000000", "SystemDefined")],
+                        data_actions=["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"]),
+        # Excludes the identity: does not apply.
+        deny_assignment(sa, "f1000000-0000-4000-8000-000000000052", "Deny deletes except the kubelet",
+                        ["*/delete"], [("00000000-0000-0000-0000-000000000000", "SystemDefined")],
+                        excluded=[(k["objectId"], "ServicePrincipal")]),
+    ])
+    sc.list("%s/providers/Microsoft.Authorization/denyAssignments" % sb, AUTH_API, [])
     sc.write()
 
 
 if __name__ == "__main__":
     insecure()
     hardened()
+    spec_complete()
+    spec_gaps()

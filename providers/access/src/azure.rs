@@ -1,8 +1,15 @@
 //! Capability questions for Azure identities: role assignments at a scope times their role
 //! definitions. Within one role, `notActions` subtract from `actions` (and `notDataActions`
-//! from `dataActions`); across roles grants add up. An assignment at a management group,
-//! subscription or resource group reaches every resource below it; one on a single resource,
-//! some. Assignment conditions stay unknown: "allowed when <condition>".
+//! from `dataActions`); across roles grants add up
+//! (https://learn.microsoft.com/azure/role-based-access-control/role-definitions#notactions).
+//! An assignment at the root, a management group or a subscription reaches every resource of a
+//! kind; one at a resource group or on a single resource, some (the resource group is one part
+//! of the subscription). Assignment conditions stay unknown: "allowed when <condition>".
+//!
+//! Administrator: a role whose `actions` hold `*` and whose `notActions` leave every one of
+//! [`ADMIN_PROBES`] (Contributor-like: it removes only role management, as Contributor does),
+//! at a scope that reaches every resource. Owner-equivalence (role assignment writes) is the
+//! `azure-role-assignment-write` escalation path, not the admin answer.
 
 use crate::capability::{AccessProfile, Reach, WildcardGrant};
 use crate::matcher::Glob;
@@ -30,7 +37,24 @@ pub struct Assignment<'a> {
 }
 
 /// What an administrator assignment is called in findings.
-const ADMIN_TITLE: &str = "Owner, Contributor or `*` at subscription or resource group scope";
+const ADMIN_TITLE: &str = "Owner, Contributor or `*` at management group or subscription scope";
+
+/// Control-plane operations every administrator of a scope holds: create and change compute,
+/// network, storage, Key Vault and AKS, read storage keys and cluster admin credentials, attach
+/// identities, deploy templates. A `*` role whose `notActions` remove any of them is not an
+/// administrator (its other grants are still answered class by class).
+pub const ADMIN_PROBES: &[&str] = &[
+    "Microsoft.Compute/virtualMachines/write",
+    "Microsoft.Compute/virtualMachines/runCommand/action",
+    "Microsoft.Network/networkSecurityGroups/write",
+    "Microsoft.Storage/storageAccounts/write",
+    "Microsoft.Storage/storageAccounts/listKeys/action",
+    "Microsoft.KeyVault/vaults/write",
+    "Microsoft.ContainerService/managedClusters/write",
+    "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action",
+    "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action",
+    "Microsoft.Resources/deployments/write",
+];
 
 fn spec() -> Option<&'static RbacSpec> {
     static SPEC: OnceLock<Option<RbacSpec>> = OnceLock::new();
@@ -67,7 +91,7 @@ fn reach_of(scope: &str) -> Reach {
     let lower = scope.to_ascii_lowercase();
     let parts: Vec<&str> = lower.trim_matches('/').split('/').collect();
     match parts.as_slice() {
-        ["subscriptions", _] | ["subscriptions", _, "resourcegroups", _] => Reach::All,
+        ["subscriptions", _] => Reach::All,
         ["providers", "microsoft.management", "managementgroups", _] => Reach::All,
         [] | [""] => Reach::All,
         _ => Reach::Some,
@@ -105,10 +129,14 @@ impl RoleGrant for Assignment<'_> {
     }
 
     fn admin(&self, spec: &RbacSpec) -> Option<Vec<String>> {
-        let admin = self.permissions.as_ref().is_some_and(|ps| {
+        let star = self.permissions.as_ref().is_some_and(|ps| {
             ps.iter()
                 .any(|p| p.actions.iter().any(|x| spec.admin_actions.contains(x)))
         });
+        let admin = star
+            && ADMIN_PROBES
+                .iter()
+                .all(|op| self.allows(op, Plane::Control));
         admin.then(|| vec!["*".to_string()])
     }
 
@@ -258,5 +286,123 @@ ForAnyOfAnyValues:GuidEquals {acdd72a7-3385-48ef-bd42-f606fba81ae7}";
             .expect("role assignment write");
         assert_eq!(path.allowed_when.as_deref(), Some(condition));
         assert_eq!(path.granted_by.len(), 1);
+    }
+}
+
+/// The Azure rows of docs/semantics-azure.md: `notActions` and scope reach.
+#[cfg(test)]
+mod semantics_azure_tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    fn profile_of(scope: &str, actions: &[String], not_actions: &[String]) -> AccessProfile {
+        let none: Vec<String> = Vec::new();
+        let a = Assignment {
+            scope,
+            role_name: "role",
+            custom: true,
+            permissions: Some(vec![Permission {
+                actions,
+                not_actions,
+                data_actions: &none,
+                not_data_actions: &none,
+            }]),
+            condition: None,
+        };
+        profile(std::slice::from_ref(&a)).0
+    }
+
+    /// Contributor's documented notActions (built-in role reference): `*` minus role management
+    /// is still an administrator of its scope, but not Owner-equivalent.
+    #[test]
+    fn star_minus_role_management_is_admin_but_not_owner() {
+        let star = s(&["*"]);
+        let contributor_not = s(&[
+            "Microsoft.Authorization/*/Delete",
+            "Microsoft.Authorization/*/Write",
+            "Microsoft.Authorization/elevateAccess/Action",
+            "Microsoft.Blueprint/blueprintAssignments/write",
+            "Microsoft.Blueprint/blueprintAssignments/delete",
+            "Microsoft.Compute/galleries/share/action",
+            "Microsoft.Purview/consents/write",
+            "Microsoft.Purview/consents/delete",
+            "Microsoft.Resources/deploymentStacks/manageDenySetting/action",
+            "Microsoft.Subscription/cancel/action",
+            "Microsoft.Subscription/enable/action",
+        ]);
+        let p = profile_of("/subscriptions/1", &star, &contributor_not);
+        assert!(p.admin.is_some());
+        assert!(!p
+            .escalation_paths
+            .iter()
+            .any(|x| x.id == "azure-role-assignment-write"));
+        // Owner: the same `*` without notActions also writes role assignments.
+        let owner = profile_of("/subscriptions/1", &star, &[]);
+        assert!(owner.admin.is_some());
+        assert!(owner
+            .escalation_paths
+            .iter()
+            .any(|x| x.id == "azure-role-assignment-write"));
+    }
+
+    /// `*` whose notActions remove what an administrator holds (compute, storage, Key Vault) is
+    /// not an administrator; what it still grants is answered class by class.
+    #[test]
+    fn star_whose_not_actions_remove_admin_operations_is_not_admin() {
+        let star = s(&["*"]);
+        let not = s(&[
+            "Microsoft.Compute/*",
+            "Microsoft.Storage/*",
+            "Microsoft.KeyVault/*",
+            "Microsoft.ContainerService/*",
+        ]);
+        let p = profile_of("/subscriptions/1", &star, &not);
+        assert!(p.admin.is_none());
+        assert!(!p.capabilities.iter().any(|c| c.id == "compute-write"));
+        assert!(!p.capabilities.iter().any(|c| c.id == "secrets-read"));
+        // Role management is still there.
+        assert!(p.capabilities.iter().any(|c| c.id == "iam-write"));
+        assert!(p
+            .escalation_paths
+            .iter()
+            .any(|x| x.id == "azure-role-assignment-write"));
+        // notActions are case-insensitive, like actions.
+        let lower = s(&["microsoft.compute/*"]);
+        assert!(profile_of("/subscriptions/1", &star, &lower)
+            .admin
+            .is_none());
+    }
+
+    /// An assignment at a resource group or on one resource reaches some resources; at a
+    /// subscription, a management group or the root, every resource of a kind.
+    #[test]
+    fn reach_follows_the_assignment_scope() {
+        let star = s(&["*"]);
+        for (scope, reach) in [
+            ("/", Reach::All),
+            (
+                "/providers/Microsoft.Management/managementGroups/mg",
+                Reach::All,
+            ),
+            ("/subscriptions/1", Reach::All),
+            ("/subscriptions/1/resourceGroups/rg", Reach::Some),
+            ("/subscriptions/1/resourcegroups/RG/", Reach::Some),
+            (
+                "/subscriptions/1/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v",
+                Reach::Some,
+            ),
+        ] {
+            let p = profile_of(scope, &star, &[]);
+            let secrets = p
+                .capabilities
+                .iter()
+                .find(|c| c.id == "secrets-read")
+                .expect("secrets");
+            assert_eq!(secrets.reach, reach, "{scope}");
+            assert_eq!(p.admin.is_some(), reach == Reach::All, "{scope}");
+        }
     }
 }

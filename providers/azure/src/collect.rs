@@ -89,7 +89,7 @@ pub struct ServicePrincipalProfile {
 #[serde(default)]
 pub struct OidcIssuerProfile {
     pub enabled: Option<bool>,
-    #[serde(rename = "issuerURL", alias = "issuerUrl")]
+    #[serde(rename = "issuerURL")]
     pub issuer_url: Option<String>,
 }
 
@@ -122,6 +122,9 @@ pub struct AgentPool {
     pub enable_encryption_at_host: Option<bool>,
     #[serde(rename = "enableNodePublicIP")]
     pub enable_node_public_ip: Option<bool>,
+    /// `Managed` or `Ephemeral` (`OSDiskType`); absent: AKS picks Ephemeral when the VM size
+    /// allows it, Managed otherwise.
+    pub os_disk_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -167,6 +170,38 @@ pub struct Permission {
     pub not_actions: Option<Vec<String>>,
     pub data_actions: Option<Vec<String>>,
     pub not_data_actions: Option<Vec<String>>,
+}
+
+/// A deny assignment (read-only: Azure creates them for managed applications, deployment stacks
+/// and Blueprints). Its permissions are denied to its principals, except the excluded ones, at
+/// its scope and (unless `doNotApplyToChildScopes`) below.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DenyAssignment {
+    pub id: String,
+    pub name: String,
+    pub properties: DenyAssignmentProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DenyAssignmentProperties {
+    pub deny_assignment_name: Option<String>,
+    pub permissions: Option<Vec<Permission>>,
+    pub scope: String,
+    pub do_not_apply_to_child_scopes: Option<bool>,
+    pub principals: Option<Vec<Principal>>,
+    pub exclude_principals: Option<Vec<Principal>>,
+    pub condition: Option<String>,
+}
+
+/// A principal of a deny assignment.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Principal {
+    pub id: Option<String>,
+    #[serde(rename = "type")]
+    pub principal_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -320,6 +355,20 @@ pub async fn role_assignments(
     sub: &str,
 ) -> Result<Listed<RoleAssignment>, CollectError> {
     let path = format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments");
+    list(
+        arm,
+        &path,
+        AUTHORIZATION_API,
+        &format!("/subscriptions/{sub}"),
+    )
+    .await
+}
+
+pub async fn deny_assignments(
+    arm: &Arm,
+    sub: &str,
+) -> Result<Listed<DenyAssignment>, CollectError> {
+    let path = format!("/subscriptions/{sub}/providers/Microsoft.Authorization/denyAssignments");
     list(
         arm,
         &path,

@@ -214,12 +214,25 @@ pub async fn scan_with(
     }))
     .await;
     let mut subs = Vec::new();
-    for (scan, cov) in scans {
+    let mut auth = Vec::new();
+    for (scan, cov, state) in scans {
         subs.push(scan);
+        auth.push(state);
         coverage.extend(cov);
     }
+    let principals = scanned_principals(&subs);
+    let read = join_all(
+        subs.iter_mut()
+            .zip(auth)
+            .map(|(scan, state)| definitions(&arm, scan, &principals, state, &progress)),
+    )
+    .await;
+    coverage.extend(read.into_iter().flatten());
     let mut inventory = normalize::normalize(subs, endpoints.credential.principal());
+    // The normalizer's gaps (answers it could not decide) after the collection's.
+    let gaps = std::mem::take(&mut inventory.coverage);
     inventory.coverage = coverage;
+    inventory.coverage.extend(gaps);
 
     let recorded = match (&opts.collect.record, &recorder) {
         (Some(dir), Some(rec)) => {
@@ -246,7 +259,7 @@ async fn scan_subscription(
     sub: &str,
     name: Option<String>,
     progress: &ProgressFn,
-) -> (SubscriptionScan, Vec<Coverage>) {
+) -> (SubscriptionScan, Vec<Coverage>, AuthState) {
     let done = |task: &str, ok: bool| {
         progress(Progress::Done {
             task: format!("{task} {sub}"),
@@ -260,9 +273,10 @@ async fn scan_subscription(
     };
     let mut coverage = CoverageLog::new(sub);
     let sub_scope = format!("/subscriptions/{sub}");
-    let (clusters, assignments, identities, activity) = tokio::join!(
+    let (clusters, assignments, denies, identities, activity) = tokio::join!(
         collect::clusters(arm, sub),
         collect::role_assignments(arm, sub),
+        collect::deny_assignments(arm, sub),
         collect::identities(arm, sub),
         collect::diagnostic_settings(arm, &sub_scope),
     );
@@ -313,46 +327,13 @@ async fn scan_subscription(
     done("managedidentity", msi_errors.is_empty());
     coverage.record("managedidentity", "global", &msi_errors, msi_partial);
 
-    // Role assignments, then the definitions the scanned identities use.
+    // Role and deny assignments; the role definitions are read once every subscription is
+    // listed (an identity of one subscription may hold roles in another): `definitions`.
     let mut auth_errors = Vec::new();
     let mut auth_partial = true;
     match assignments {
         Ok((list, errors)) => {
             auth_errors.extend(errors);
-            let mut principals: BTreeSet<String> = BTreeSet::new();
-            for mi in scan.identities.iter().flatten() {
-                principals.extend(mi.properties.principal_id.as_deref().map(str::to_lowercase));
-            }
-            for c in &clusters {
-                let kubelet = c
-                    .properties
-                    .identity_profile
-                    .as_ref()
-                    .and_then(|m| m.get("kubeletidentity"))
-                    .and_then(|k| k.object_id.as_deref());
-                principals.extend(kubelet.map(str::to_lowercase));
-            }
-            let wanted: BTreeSet<String> = list
-                .iter()
-                .filter(|ra| principals.contains(&ra.properties.principal_id.to_lowercase()))
-                .map(|ra| ra.properties.role_definition_id.clone())
-                .filter(|id| !id.is_empty())
-                .collect();
-            let defs = join_all(wanted.iter().map(|id| async move {
-                (id.to_lowercase(), collect::role_definition(arm, id).await)
-            }))
-            .await;
-            for (id, result) in defs {
-                match result {
-                    Ok(def) => {
-                        scan.role_definitions.insert(id, Ok(def));
-                    }
-                    Err(e) => {
-                        scan.role_definitions.insert(id, Err(e.to_string()));
-                        auth_errors.push(e);
-                    }
-                }
-            }
             scan.role_assignments = Some(list);
         }
         Err(e) => {
@@ -360,8 +341,17 @@ async fn scan_subscription(
             auth_errors.push(e);
         }
     }
-    done("authorization", auth_errors.is_empty());
-    coverage.record("authorization", "global", &auth_errors, auth_partial);
+    match denies {
+        Ok((list, errors)) => {
+            auth_errors.extend(errors);
+            scan.deny_assignments = Some(list);
+        }
+        Err(e) => auth_errors.push(e),
+    }
+    let auth = AuthState {
+        errors: auth_errors,
+        partial: auth_partial,
+    };
 
     // Diagnostic settings: each cluster's, and the activity log's.
     let diags = join_all(clusters.iter().map(|c| async move {
@@ -435,5 +425,76 @@ async fn scan_subscription(
         done("compute", errors.is_empty());
         coverage.record("compute", "global", &errors, some);
     }
-    (scan, coverage.into_entries())
+    (scan, coverage.into_entries(), auth)
+}
+
+/// What the authorization lists of one subscription left to report.
+struct AuthState {
+    errors: Vec<CollectError>,
+    /// Something was listed.
+    partial: bool,
+}
+
+/// The principal (object) ids of every identity the scan found: user-assigned identities and
+/// kubelet identities, in every subscription.
+fn scanned_principals(subs: &[SubscriptionScan]) -> BTreeSet<String> {
+    let mut principals = BTreeSet::new();
+    for scan in subs {
+        for mi in scan.identities.iter().flatten() {
+            principals.extend(mi.properties.principal_id.as_deref().map(str::to_lowercase));
+        }
+        for c in scan.clusters.iter().flatten() {
+            let kubelet = c
+                .properties
+                .identity_profile
+                .as_ref()
+                .and_then(|m| m.get("kubeletidentity"))
+                .and_then(|k| k.object_id.as_deref());
+            principals.extend(kubelet.map(str::to_lowercase));
+        }
+    }
+    principals
+}
+
+/// Reads the role definitions that the assignments of scanned identities in `scan` use, and
+/// records the subscription's authorization coverage.
+async fn definitions(
+    arm: &Arm,
+    scan: &mut SubscriptionScan,
+    principals: &BTreeSet<String>,
+    mut auth: AuthState,
+    progress: &ProgressFn,
+) -> Vec<Coverage> {
+    let wanted: BTreeSet<String> = scan
+        .role_assignments
+        .iter()
+        .flatten()
+        .filter(|ra| principals.contains(&ra.properties.principal_id.to_lowercase()))
+        .map(|ra| ra.properties.role_definition_id.clone())
+        .filter(|id| !id.is_empty())
+        .collect();
+    let defs = join_all(
+        wanted
+            .iter()
+            .map(|id| async move { (id.to_lowercase(), collect::role_definition(arm, id).await) }),
+    )
+    .await;
+    for (id, result) in defs {
+        match result {
+            Ok(def) => {
+                scan.role_definitions.insert(id, Ok(def));
+            }
+            Err(e) => {
+                scan.role_definitions.insert(id, Err(e.to_string()));
+                auth.errors.push(e);
+            }
+        }
+    }
+    progress(Progress::Done {
+        task: format!("authorization {}", scan.id),
+        ok: auth.errors.is_empty(),
+    });
+    let mut coverage = CoverageLog::new(&scan.id);
+    coverage.record("authorization", "global", &auth.errors, auth.partial);
+    coverage.into_entries()
 }

@@ -2,13 +2,48 @@
 
 use crate::collect::{self, DiagnosticSetting};
 use cloudscan_inventory::{
-    AuditLogging, AuditTrail, AzurePermission, AzureRoleDefinition, Cluster, ClusterAuth, Endpoint,
-    FederatedCredential, Identity, Inventory, KeyRef, ManagementEvents, NodePool, Provider,
-    RoleAssignment, Scope, SecretsEncryption, UsedBy, WorkloadBinding, WorkloadIdentity,
+    AuditLogging, AuditTrail, AzurePermission, AzureRoleDefinition, Cluster, ClusterAuth, Coverage,
+    CoverageStatus, Endpoint, FederatedCredential, Identity, Inventory, KeyRef, ManagementEvents,
+    NodePool, Provider, RoleAssignment, Scope, SecretsEncryption, UsedBy, Volume, WorkloadBinding,
+    WorkloadIdentity,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const MECHANISM: &str = "azure-workload-identity";
+
+// Enum values of the REST specs that the normalizer compares against (each is checked against the
+// spec by tests/azure_spec_shapes.rs through `SPEC_ENUM_VALUES`).
+/// `PublicNetworkAccess` (containerservice).
+pub const PUBLIC_NETWORK_ACCESS_DISABLED: &str = "Disabled";
+/// `OSDiskType` (containerservice).
+pub const OS_DISK_EPHEMERAL: &str = "Ephemeral";
+/// `OSDiskType` (containerservice).
+pub const OS_DISK_MANAGED: &str = "Managed";
+/// `PrincipalType` (authorization).
+pub const PRINCIPAL_GROUP: &str = "Group";
+/// The `type` of a custom role definition (a string in the spec, documented values `BuiltInRole`
+/// and `CustomRole`).
+pub const ROLE_TYPE_CUSTOM: &str = "CustomRole";
+
+/// (shape set, enum, value) for every enum value above that the spec declares as an enum.
+pub const SPEC_ENUM_VALUES: &[(&str, &str, &str)] = &[
+    (
+        "containerservice@2025-07-01",
+        "PublicNetworkAccess",
+        PUBLIC_NETWORK_ACCESS_DISABLED,
+    ),
+    (
+        "containerservice@2025-07-01",
+        "OSDiskType",
+        OS_DISK_EPHEMERAL,
+    ),
+    ("containerservice@2025-07-01", "OSDiskType", OS_DISK_MANAGED),
+    ("authorization@2022-04-01", "PrincipalType", PRINCIPAL_GROUP),
+];
+
+/// The special authorized IP range that allows only the cluster's own outbound public IP
+/// (https://learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges).
+pub const ONLY_CLUSTER_EGRESS: &str = "0.0.0.0/32";
 pub const IDENTITY_KIND: &str = "azure-managed-identity";
 
 /// What was read in one subscription. `None` / `Err` = could not be read (coverage says why).
@@ -21,6 +56,8 @@ pub struct SubscriptionScan {
     pub cluster_diagnostics: BTreeMap<String, Result<Vec<DiagnosticSetting>, String>>,
     pub activity_log: Option<Vec<DiagnosticSetting>>,
     pub role_assignments: Option<Vec<collect::RoleAssignment>>,
+    /// Deny assignments at, above and below the subscription.
+    pub deny_assignments: Option<Vec<collect::DenyAssignment>>,
     /// By lower-cased role definition id.
     pub role_definitions: BTreeMap<String, Result<collect::RoleDefinition, String>>,
     pub identities: Option<Vec<collect::ManagedIdentity>>,
@@ -127,7 +164,7 @@ fn endpoint(p: &collect::ClusterProperties) -> Endpoint {
     let network_disabled = p
         .public_network_access
         .as_deref()
-        .is_some_and(|v| v.eq_ignore_ascii_case("Disabled"));
+        .is_some_and(|v| v.eq_ignore_ascii_case(PUBLIC_NETWORK_ACCESS_DISABLED));
     if private || network_disabled {
         return Endpoint {
             public_access: Some(false),
@@ -140,13 +177,28 @@ fn endpoint(p: &collect::ClusterProperties) -> Endpoint {
             },
         };
     }
-    let ranges: Vec<String> = access
+    let all: Vec<String> = access
         .authorized_ip_ranges
         .unwrap_or_default()
         .into_iter()
-        .filter(|r| !r.trim().is_empty())
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
         .collect();
-    if ranges.is_empty() {
+    // `0.0.0.0/32` is no range: it asks AKS to allow only the cluster's own outbound IP, which
+    // AKS adds to every authorized list itself.
+    let egress_only = all.iter().any(|r| r == ONLY_CLUSTER_EGRESS);
+    let ranges: Vec<String> = all
+        .into_iter()
+        .filter(|r| r != ONLY_CLUSTER_EGRESS)
+        .collect();
+    if ranges.is_empty() && egress_only {
+        Endpoint {
+            public_access: Some(true),
+            private_access: Some(false),
+            public_cidrs: Vec::new(),
+            source: "properties.apiServerAccessProfile.authorizedIPRanges = [0.0.0.0/32]: only the cluster's own outbound IP may reach the public endpoint".to_string(),
+        }
+    } else if ranges.is_empty() {
         Endpoint {
             public_access: Some(true),
             private_access: Some(false),
@@ -158,7 +210,11 @@ fn endpoint(p: &collect::ClusterProperties) -> Endpoint {
             public_access: Some(true),
             private_access: Some(false),
             public_cidrs: ranges,
-            source: "properties.apiServerAccessProfile.authorizedIPRanges".to_string(),
+            source: if egress_only {
+                "properties.apiServerAccessProfile.authorizedIPRanges (0.0.0.0/32 is the cluster's own outbound IP, not a range)".to_string()
+            } else {
+                "properties.apiServerAccessProfile.authorizedIPRanges".to_string()
+            },
         }
     }
 }
@@ -231,18 +287,21 @@ fn auth(p: &collect::ClusterProperties) -> ClusterAuth {
     }
 }
 
-fn permissions(def: &collect::RoleDefinition) -> Vec<AzurePermission> {
-    def.properties
-        .permissions
-        .iter()
-        .flatten()
-        .map(|p| AzurePermission {
-            actions: p.actions.clone().unwrap_or_default(),
-            not_actions: p.not_actions.clone().unwrap_or_default(),
-            data_actions: p.data_actions.clone().unwrap_or_default(),
-            not_data_actions: p.not_data_actions.clone().unwrap_or_default(),
-        })
-        .collect()
+/// The permission blocks of a definition; `None` when the definition carries none (then what it
+/// grants is unknown, not nothing).
+fn permissions(def: &collect::RoleDefinition) -> Option<Vec<AzurePermission>> {
+    let blocks = def.properties.permissions.as_ref()?;
+    Some(
+        blocks
+            .iter()
+            .map(|p| AzurePermission {
+                actions: p.actions.clone().unwrap_or_default(),
+                not_actions: p.not_actions.clone().unwrap_or_default(),
+                data_actions: p.data_actions.clone().unwrap_or_default(),
+                not_data_actions: p.not_data_actions.clone().unwrap_or_default(),
+            })
+            .collect(),
+    )
 }
 
 /// Builds the inventory of every scanned subscription.
@@ -266,19 +325,27 @@ pub fn normalize(subs: Vec<SubscriptionScan>, caller: Option<String>) -> Invento
             }
         }
     }
+    // Subscriptions whose cluster list failed: an issuer that matches no scanned cluster may be
+    // one of theirs.
+    let unlisted: Vec<&str> = subs
+        .iter()
+        .filter(|s| s.clusters.is_none())
+        .map(|s| s.id.as_str())
+        .collect();
 
-    for sub in subs {
+    // Identities of every subscription, by lower-cased resource id: role assignments of one
+    // subscription may name an identity of another.
+    let mut identities: BTreeMap<String, Identity> = BTreeMap::new();
+    for sub in &subs {
         inventory.scopes.push(Scope {
             id: sub.id.clone(),
             name: sub.name.clone(),
             partition: None,
         });
-        // Identities by lower-cased resource id.
-        let mut identities: BTreeMap<String, Identity> = BTreeMap::new();
         for mi in sub.identities.iter().flatten() {
-            identities.insert(
-                mi.id.to_lowercase(),
-                Identity {
+            identities
+                .entry(mi.id.to_lowercase())
+                .or_insert_with(|| Identity {
                     id: mi.id.clone(),
                     name: mi.name.clone(),
                     kind: IDENTITY_KIND.to_string(),
@@ -286,10 +353,11 @@ pub fn normalize(subs: Vec<SubscriptionScan>, caller: Option<String>) -> Invento
                     principal_id: mi.properties.principal_id.clone(),
                     client_id: mi.properties.client_id.clone(),
                     ..Default::default()
-                },
-            );
+                });
         }
+    }
 
+    for sub in &subs {
         // Federated credentials and the workload bindings they make.
         let mut bindings: BTreeMap<String, Vec<WorkloadBinding>> = BTreeMap::new();
         for (identity_key, creds) in &sub.federated {
@@ -317,15 +385,35 @@ pub fn normalize(subs: Vec<SubscriptionScan>, caller: Option<String>) -> Invento
                             mechanism: MECHANISM.to_string(),
                         });
                 }
-                identity.federated_credentials.push(FederatedCredential {
+                let credential = FederatedCredential {
                     id: fic.id.clone(),
                     name: fic.name.clone(),
                     issuer: fic.properties.issuer.clone(),
                     subject: fic.properties.subject.clone(),
                     audiences: fic.properties.audiences.clone().unwrap_or_default(),
-                    cluster,
+                    cluster: cluster.clone(),
                     source: "managedidentity federatedIdentityCredentials.list".to_string(),
-                });
+                };
+                if cluster.is_none() && !unlisted.is_empty() && aks_issuer(&credential) {
+                    inventory.coverage.push(Coverage {
+                        scope: sub.id.clone(),
+                        service: "managedidentity".to_string(),
+                        region: "global".to_string(),
+                        status: CoverageStatus::Partial,
+                        detail: Some(format!(
+                            "federated credential `{}` of `{}`: whether its issuer `{}` is a scanned cluster's is unknown (the cluster list of {} failed); not reported as foreign",
+                            credential.name,
+                            identity.name,
+                            credential.issuer,
+                            unlisted.join(", ")
+                        )),
+                    });
+                    identity
+                        .federated_credentials_issuer_unknown
+                        .push(credential);
+                } else {
+                    identity.federated_credentials.push(credential);
+                }
             }
         }
 
@@ -375,6 +463,9 @@ pub fn normalize(subs: Vec<SubscriptionScan>, caller: Option<String>) -> Invento
                             pool: pool.name.clone(),
                         });
                     }
+                }
+                if let Some(volume) = os_disk(sub, c, pool) {
+                    inventory.volumes.push(volume);
                 }
                 pools.push(NodePool {
                     name: pool.name.clone(),
@@ -426,14 +517,32 @@ pub fn normalize(subs: Vec<SubscriptionScan>, caller: Option<String>) -> Invento
             };
             inventory.clusters.push(cluster);
         }
+    }
 
-        // Role assignments of the identities found, and the definitions they use.
+    // Role assignments of the identities found, in every scanned subscription (an assignment
+    // above the subscriptions, at a management group, is listed by each of them: once), and the
+    // definitions they use.
+    let mut seen_assignments = BTreeSet::new();
+    // By the subscription that lists them.
+    let mut group_assignments: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for sub in &subs {
         for ra in sub.role_assignments.iter().flatten() {
+            if !seen_assignments.insert(ra.id.to_lowercase()) {
+                continue;
+            }
+            if ra
+                .properties
+                .principal_type
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case(PRINCIPAL_GROUP))
+            {
+                group_assignments
+                    .entry(sub.id.clone())
+                    .or_default()
+                    .insert(ra.id.clone());
+            }
             let principal = ra.properties.principal_id.to_lowercase();
-            let role = sub
-                .role_definitions
-                .get(&ra.properties.role_definition_id.to_lowercase())
-                .and_then(|r| r.as_ref().ok());
+            let role = definition_of(&subs, sub, &ra.properties.role_definition_id);
             for identity in identities.values_mut() {
                 if identity.principal_id.as_deref().map(str::to_lowercase)
                     != Some(principal.clone())
@@ -453,6 +562,8 @@ pub fn normalize(subs: Vec<SubscriptionScan>, caller: Option<String>) -> Invento
                 });
             }
         }
+    }
+    for sub in &subs {
         for (id, def) in &sub.role_definitions {
             let already = inventory
                 .azure_role_definitions
@@ -470,10 +581,13 @@ pub fn normalize(subs: Vec<SubscriptionScan>, caller: Option<String>) -> Invento
                         .properties
                         .role_type
                         .as_deref()
-                        .map(|t| t.eq_ignore_ascii_case("CustomRole")),
+                        .map(|t| t.eq_ignore_ascii_case(ROLE_TYPE_CUSTOM)),
                     assignable_scopes: d.properties.assignable_scopes.clone().unwrap_or_default(),
-                    permissions: Some(permissions(d)),
-                    error: None,
+                    permissions: permissions(d),
+                    error: d.properties.permissions.is_none().then(|| {
+                        "the role definition has no `permissions`: what it grants is unknown"
+                            .to_string()
+                    }),
                     source: "authorization roleDefinitions.get".to_string(),
                 },
                 Err(e) => AzureRoleDefinition {
@@ -485,8 +599,14 @@ pub fn normalize(subs: Vec<SubscriptionScan>, caller: Option<String>) -> Invento
                 },
             });
         }
+    }
+    let scanned: Vec<&Identity> = identities.values().collect();
+    inventory
+        .coverage
+        .extend(inherited_gaps(&subs, &scanned, &group_assignments));
 
-        // The activity log export.
+    // The activity log export.
+    for sub in &subs {
         for s in sub.activity_log.iter().flatten() {
             let logs = s.properties.logs.clone().unwrap_or_default();
             let enabled = |category: &str| {
@@ -521,11 +641,187 @@ pub fn normalize(subs: Vec<SubscriptionScan>, caller: Option<String>) -> Invento
                 encrypted_with: None,
             });
         }
-
-        inventory.identities.extend(identities.into_values());
     }
+
+    inventory.identities.extend(identities.into_values());
     inventory.regions = regions.into_iter().collect();
     inventory
+}
+
+/// A role definition as read for `sub`, or for another scanned subscription (built-in roles
+/// have the same GUID everywhere, but their ids name the subscription they were read in).
+fn definition_of<'a>(
+    subs: &'a [SubscriptionScan],
+    sub: &'a SubscriptionScan,
+    id: &str,
+) -> Option<&'a collect::RoleDefinition> {
+    let key = id.to_lowercase();
+    std::iter::once(sub)
+        .chain(subs.iter())
+        .find_map(|s| s.role_definitions.get(&key))
+        .and_then(|r| r.as_ref().ok())
+}
+
+/// Whether a credential looks like one for a Kubernetes workload (an AKS issuer or a service
+/// account subject): only those can be a scanned cluster's.
+fn aks_issuer(fic: &FederatedCredential) -> bool {
+    fic.issuer.contains(".oic.prod-aks.azure.com")
+        || fic.subject.starts_with("system:serviceaccount:")
+}
+
+/// The everyone principal of deny assignments (`SystemDefined`, all principals).
+pub const EVERYONE: &str = "00000000-0000-0000-0000-000000000000";
+
+/// Whether a deny assignment names `principal` (directly or as everyone) and does not exclude
+/// it.
+fn denies(deny: &collect::DenyAssignment, principal: &str) -> bool {
+    let is = |p: &collect::Principal| {
+        p.id.as_deref()
+            .is_some_and(|id| id.eq_ignore_ascii_case(principal) || id == EVERYONE)
+    };
+    let excluded = deny
+        .properties
+        .exclude_principals
+        .iter()
+        .flatten()
+        .any(|p| {
+            p.id.as_deref()
+                .is_some_and(|id| id.eq_ignore_ascii_case(principal))
+        });
+    !excluded && deny.properties.principals.iter().flatten().any(is)
+}
+
+/// The answers the access stage cannot decide from ARM alone, as coverage gaps: deny
+/// assignments that apply to a scanned identity (capability answers are computed from role
+/// assignments only), role assignments to groups (ARM does not list group members; Microsoft
+/// Graph does), and deny assignments that could not be listed.
+fn inherited_gaps(
+    subs: &[SubscriptionScan],
+    identities: &[&Identity],
+    groups: &BTreeMap<String, BTreeSet<String>>,
+) -> Vec<Coverage> {
+    const ANSWERS: &str = "admin, capabilities (secrets-read, object-read, object-write, iam-write, compute-write) and escalation paths";
+    let gap = |scope: &str, detail: String| Coverage {
+        scope: scope.to_string(),
+        service: "authorization".to_string(),
+        region: "global".to_string(),
+        status: CoverageStatus::Partial,
+        detail: Some(detail),
+    };
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    let principals: Vec<(&str, &str)> = identities
+        .iter()
+        .filter(|i| !i.used_by.is_empty())
+        .filter_map(|i| i.principal_id.as_deref().map(|p| (i.name.as_str(), p)))
+        .collect();
+    for sub in subs {
+        let Some(list) = &sub.deny_assignments else {
+            if !principals.is_empty() {
+                out.push(gap(
+                    &sub.id,
+                    format!("deny assignments not listed: the {ANSWERS} of the scanned identities ignore any deny assignment and may overstate their access"),
+                ));
+            }
+            continue;
+        };
+        for deny in list {
+            if !seen.insert(deny.id.to_lowercase()) {
+                continue;
+            }
+            let denied: Vec<String> = deny
+                .properties
+                .permissions
+                .iter()
+                .flatten()
+                .flat_map(|p| {
+                    p.actions
+                        .iter()
+                        .flatten()
+                        .chain(p.data_actions.iter().flatten())
+                        .cloned()
+                })
+                .collect();
+            for (name, principal) in &principals {
+                if !denies(deny, principal) {
+                    continue;
+                }
+                out.push(gap(
+                    &sub.id,
+                    format!(
+                        "deny assignment `{}` at `{}` denies `{}` to `{}`: its {ANSWERS} do not subtract it yet and may overstate its access",
+                        deny.properties
+                            .deny_assignment_name
+                            .as_deref()
+                            .unwrap_or(&deny.name),
+                        deny.properties.scope,
+                        denied.join(", "),
+                        name
+                    ),
+                ));
+            }
+        }
+    }
+    for (sub, ids) in groups {
+        if principals.is_empty() {
+            break;
+        }
+        out.push(gap(
+            sub,
+            format!(
+                "{} role assignment(s) to groups ({}): ARM does not list group members (Microsoft Graph does), so the {ANSWERS} of the scanned identities miss any role they hold through a group",
+                ids.len(),
+                ids.iter().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    out
+}
+
+/// The OS disk of an agent pool's nodes, as a volume. Managed OS disks are Azure managed disks,
+/// always encrypted at rest (server-side encryption, platform key or the cluster's disk
+/// encryption set). Ephemeral OS disks live on the VM host's local or cache storage, which
+/// server-side encryption does not cover: only encryption at host
+/// (`enableEncryptionAtHost`) encrypts them. When `osDiskType` is absent AKS chose by VM
+/// size: unknown, unless encryption at host covers either kind.
+fn os_disk(
+    sub: &SubscriptionScan,
+    c: &collect::ManagedCluster,
+    pool: &collect::AgentPool,
+) -> Option<Volume> {
+    let at_host = pool.enable_encryption_at_host == Some(true);
+    let kind = pool.os_disk_type.as_deref();
+    let ephemeral = kind.is_some_and(|k| k.eq_ignore_ascii_case(OS_DISK_EPHEMERAL));
+    let managed = kind.is_some_and(|k| k.eq_ignore_ascii_case(OS_DISK_MANAGED));
+    if managed {
+        // Nothing to assess: managed disks cannot be unencrypted.
+        return None;
+    }
+    let encrypted = if at_host {
+        Some(true)
+    } else if ephemeral {
+        Some(false)
+    } else {
+        None
+    };
+    Some(Volume {
+        id: format!("{}/agentPools/{}/osDisk", c.id, pool.name),
+        scope: sub.id.clone(),
+        region: c.location.clone(),
+        encrypted,
+        key: None,
+        attached_to: vec![format!(
+            "{}/{} (osDiskType {}, enableEncryptionAtHost {})",
+            c.name,
+            pool.name,
+            kind.unwrap_or("not set"),
+            pool.enable_encryption_at_host
+                .map(|b| b.to_string())
+                .unwrap_or_else(|| "not set".to_string())
+        )],
+        cluster: Some(c.name.clone()),
+        node_pool: Some(pool.name.clone()),
+    })
 }
 
 #[cfg(test)]

@@ -46,6 +46,12 @@ pub const OPERATIONS: &[Operation] = &[
         "/subscriptions/{subscription}/providers/Microsoft.Authorization/roleAssignments",
         "Microsoft.Authorization/roleAssignments/read",
     ),
+    // Deny assignments at, above and below the subscription (they subtract from role grants).
+    op(
+        "authorization denyAssignments.list",
+        "/subscriptions/{subscription}/providers/Microsoft.Authorization/denyAssignments",
+        "Microsoft.Authorization/denyAssignments/read",
+    ),
     op(
         "authorization roleDefinitions.get",
         "/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{id}",

@@ -353,6 +353,11 @@ pub struct Identity {
     /// workload identity), including those whose issuer is no scanned cluster's.
     #[serde(default)]
     pub federated_credentials: Vec<FederatedCredential>,
+    // Azure: federated credentials whose issuer could not be matched because a cluster list of
+    // the scan failed. Whether they trust a scanned cluster is unknown (not foreign); the
+    // coverage names them.
+    #[serde(default)]
+    pub federated_credentials_issuer_unknown: Vec<FederatedCredential>,
 }
 
 /// One Azure RBAC role assignment.
