@@ -125,11 +125,11 @@ pub async fn search_projects(api: &Api) -> (Vec<RawProject>, Vec<CollectError>) 
             "project",
             &mut errors,
         );
-        out.extend(
-            projects
-                .into_iter()
-                .filter(|p| p.state.as_deref().is_none_or(|s| s == "ACTIVE")),
-        );
+        out.extend(projects.into_iter().filter(|p| {
+            p.state
+                .as_deref()
+                .is_none_or(|s| s == crate::schema::PROJECT_ACTIVE)
+        }));
     }
     out.sort_by(|a, b| a.project_id.cmp(&b.project_id));
     out.dedup_by(|a, b| a.project_id == b.project_id);
@@ -659,7 +659,7 @@ pub async fn disks(api: &Api, project: &str) -> (Vec<RawDisk>, Vec<String>, Vec<
                 .and_then(|w| w.get("code"))
                 .and_then(|c| c.as_str())
             {
-                if code != "NO_RESULTS_ON_PAGE" {
+                if code != crate::schema::NO_RESULTS_ON_PAGE {
                     unreachable.push(format!("{scope} ({code})"));
                 }
             }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod fixture;
 pub mod normalize;
 pub mod operations;
+pub mod schema;
 
 use client::{Api, Endpoints, Google, Service, TokenSource};
 use cloudscan_collect::coverage::CoverageLog;

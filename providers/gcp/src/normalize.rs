@@ -3,6 +3,10 @@
 use crate::collect::{
     Binding, Policy, RawCluster, RawDisk, RawNodePool, RawProject, RawRole, RawServiceAccount,
 };
+use crate::schema::{
+    CURRENT_DECRYPTED, CURRENT_ERROR_STATES, DECRYPTED_STATE, ENCRYPTED_STATES, GCE_METADATA,
+    GKE_METADATA, LOG_COMPONENTS, MODE_UNSPECIFIED,
+};
 use cloudscan_inventory::{
     AuditLogging, AuditTrail, BindingCondition, Cluster, ClusterAuth, Coverage, Endpoint, Identity,
     Inventory, KeyRef, KeyState, ManagementEvents, MetadataSetting, Node, NodePool, PolicyDoc,
@@ -54,14 +58,6 @@ pub const MECHANISM: &str = "gke-workload-identity";
 const CLUSTERS_LIST: &str = "container projects.locations.clusters.list";
 const GET_IAM_POLICY: &str = "cloudresourcemanager projects.getIamPolicy";
 const SA_GET_IAM_POLICY: &str = "iam projects.serviceAccounts.getIamPolicy";
-/// Component logs GKE can send to Cloud Logging (`loggingConfig.componentConfig`).
-const LOG_COMPONENTS: &[&str] = &[
-    "SYSTEM_COMPONENTS",
-    "WORKLOADS",
-    "APISERVER",
-    "SCHEDULER",
-    "CONTROLLER_MANAGER",
-];
 
 /// How `endpoint.public_cidrs` names the public addresses of Google Cloud
 /// (`gcpPublicCidrsAccessEnabled`): not a CIDR, so the rules count it as public (an allow-list
@@ -224,9 +220,7 @@ fn project_number(p: &ProjectScan) -> Option<String> {
 /// The audit-config service names that cover GKE and the Kubernetes API it serves.
 pub const GKE_AUDIT_SERVICES: &[&str] = &["container.googleapis.com", "allServices"];
 
-/// The `AuditLogConfig.logType` values of Data Access audit logs (Admin Activity logs have no
-/// type: they are always written).
-pub const DATA_ACCESS_LOG_TYPES: &[&str] = &["ADMIN_READ", "DATA_READ", "DATA_WRITE"];
+pub use crate::schema::DATA_ACCESS_LOG_TYPES;
 
 /// Which Data Access audit log types are on for GKE, from auditConfigs
 /// (`container.googleapis.com` or `allServices`). The effective configuration of a project is
@@ -371,10 +365,10 @@ fn secrets_encryption(rc: &RawCluster) -> SecretsEncryption {
     let key_name = non_empty(&de.key_name).map(str::to_string);
     let state = de.state.as_deref().unwrap_or("UNKNOWN");
     let enabled = match state {
-        "ENCRYPTED" | "ALL_OBJECTS_ENCRYPTION_ENABLED" => Some(key_name.is_some()),
-        "DECRYPTED" => Some(false),
+        s if ENCRYPTED_STATES.contains(&s) => Some(key_name.is_some()),
+        s if s == DECRYPTED_STATE => Some(false),
         _ => match de.current_state.as_deref() {
-            Some("CURRENT_STATE_DECRYPTED") => Some(false),
+            Some(s) if s == CURRENT_DECRYPTED => Some(false),
             _ => None,
         },
     };
@@ -383,7 +377,9 @@ fn secrets_encryption(rc: &RawCluster) -> SecretsEncryption {
     let key = key_name.filter(|_| enabled == Some(true)).map(|id| KeyRef {
         id,
         state: match de.current_state.as_deref() {
-            Some(s) if s.ends_with("_ERROR") => Some(KeyState::Unavailable),
+            Some(s) if CURRENT_ERROR_STATES.contains(&s) || s.ends_with("_ERROR") => {
+                Some(KeyState::Unavailable)
+            }
             _ => None,
         },
         raw_state: de.current_state.clone(),
@@ -801,19 +797,19 @@ pub fn normalize(raw: RawScan) -> Inventory {
                     .workload_metadata_config
                     .as_ref()
                     .and_then(|w| non_empty(&w.mode))
-                    .filter(|m| *m != "MODE_UNSPECIFIED")
+                    .filter(|m| *m != MODE_UNSPECIFIED)
                 {
                     Some(m) => (m.to_string(), "config.workloadMetadataConfig.mode".to_string()),
                     None if autopilot => (
-                        "GKE_METADATA".to_string(),
+                        GKE_METADATA.to_string(),
                         "Autopilot cluster: the GKE metadata server is always on".to_string(),
                     ),
                     None if pool_name.is_some() => (
-                        "GKE_METADATA".to_string(),
+                        GKE_METADATA.to_string(),
                         "config.workloadMetadataConfig unset: the cluster's workload identity default (GKE_METADATA)".to_string(),
                     ),
                     None => (
-                        "GCE_METADATA".to_string(),
+                        GCE_METADATA.to_string(),
                         "config.workloadMetadataConfig unset and no workload identity: GCE_METADATA".to_string(),
                     ),
                 };
@@ -821,7 +817,7 @@ pub fn normalize(raw: RawScan) -> Inventory {
                     .self_link
                     .clone()
                     .unwrap_or_else(|| format!("{id}/nodePools/{}", np.name));
-                let exposed = mode == "GCE_METADATA";
+                let exposed = mode == GCE_METADATA;
                 let mut pool = NodePool {
                     name: np.name.clone(),
                     id: Some(pool_id.clone()),
