@@ -1119,4 +1119,169 @@ mod tests {
         assert_eq!(e.public_cidrs, vec!["198.51.100.0/24".to_string()]);
         assert!(e.source.contains("ipEndpointsConfig"));
     }
+
+    const WIF: &str =
+        "iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/acme.svc.id.goog";
+
+    fn m(pool: &str, ns: &str, ksa: &str, cluster: Option<&str>) -> Option<WorkloadMember> {
+        Some(WorkloadMember {
+            pool: pool.into(),
+            namespace: ns.into(),
+            ksa: ksa.into(),
+            cluster: cluster.map(str::to_string),
+        })
+    }
+
+    #[test]
+    fn every_documented_workload_principal_form_is_parsed() {
+        let pool = "acme.svc.id.goog";
+        assert_eq!(
+            parse_workload_member(&format!("principalSet://{WIF}/kubernetes.cluster/https://container.googleapis.com/v1/projects/acme/locations/us-east1/clusters/edge")),
+            m(pool, "*", "*", Some("projects/acme/locations/us-east1/clusters/edge"))
+        );
+        assert_eq!(
+            parse_workload_member(&format!("principalSet://{WIF}/*")),
+            m(pool, "*", "*", None)
+        );
+        assert_eq!(
+            parse_workload_member(&format!("principalSet://{WIF}/namespace/jobs")),
+            m(pool, "jobs", "*", None)
+        );
+        assert_eq!(
+            parse_workload_member(&format!("principal://{WIF}/subject/ns/batch/sa/runner")),
+            m(pool, "batch", "runner", None)
+        );
+        for public in ["allUsers", "allAuthenticatedUsers"] {
+            assert_eq!(parse_workload_member(public), m("*", "*", "*", None));
+        }
+        // Not workload principals, or malformed: refused.
+        for other in [
+            "user:a@example.com".to_string(),
+            "group:g@example.com".to_string(),
+            "domain:example.com".to_string(),
+            "deleted:serviceAccount:a@acme.iam.gserviceaccount.com?uid=1".to_string(),
+            format!("principal://{WIF}/namespace/jobs"),
+            format!("principalSet://{WIF}/subject/ns/batch/sa/runner"),
+            format!("principalSet://{WIF}/kubernetes.cluster/not-a-cluster"),
+            format!("principal://{WIF}/subject/ns//sa/runner"),
+            "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools//subject/ns/a/sa/b".to_string(),
+            "serviceAccount:acme.svc.id.goog[a/b/c]".to_string(),
+        ] {
+            assert_eq!(parse_workload_member(&other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn gcp_public_cidrs_are_public_exposure_on_a_public_endpoint_only() {
+        let with = |public: bool| -> RawCluster {
+            serde_json::from_value(serde_json::json!({
+                "name": "c", "location": "us-central1",
+                "controlPlaneEndpointsConfig": {"ipEndpointsConfig": {
+                    "enabled": true, "enablePublicEndpoint": public,
+                    "authorizedNetworksConfig": {"enabled": true,
+                        "cidrBlocks": [{"cidrBlock": "10.0.0.0/8"}],
+                        "gcpPublicCidrsAccessEnabled": true}}}
+            }))
+            .expect("cluster")
+        };
+        let e = endpoint(&with(true));
+        assert_eq!(
+            e.public_cidrs,
+            vec!["10.0.0.0/8".to_string(), GCP_PUBLIC_CIDRS.to_string()]
+        );
+        let e = endpoint(&with(false));
+        assert_eq!(e.public_access, Some(false));
+        assert_eq!(e.public_cidrs, vec!["10.0.0.0/8".to_string()]);
+        // The legacy field says the same.
+        let legacy: RawCluster = serde_json::from_value(serde_json::json!({
+            "name": "c", "location": "us-central1",
+            "masterAuthorizedNetworksConfig": {"enabled": true,
+                "gcpPublicCidrsAccessEnabled": true}
+        }))
+        .expect("cluster");
+        assert_eq!(
+            endpoint(&legacy).public_cidrs,
+            vec![GCP_PUBLIC_CIDRS.to_string()]
+        );
+    }
+
+    #[test]
+    fn a_deleted_custom_role_grants_nothing_and_a_live_one_does() {
+        let role = |deleted: Option<bool>| RawRole {
+            name: "projects/p/roles/r".into(),
+            included_permissions: vec!["secretmanager.versions.access".into()],
+            deleted,
+            ..Default::default()
+        };
+        for (deleted, granted) in [(Some(true), false), (Some(false), true), (None, true)] {
+            let raw = RawScan {
+                roles: BTreeMap::from([("projects/p/roles/r".to_string(), Ok(role(deleted)))]),
+                ..Default::default()
+            };
+            let inv = normalize(raw);
+            let def = &inv.role_definitions[0];
+            assert_eq!(
+                def.permissions.as_ref().is_some_and(|p| !p.is_empty()),
+                granted,
+                "{deleted:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn kubernetes_writes_are_audited_whatever_the_audit_configs_say() {
+        let rc: RawCluster = serde_json::from_value(serde_json::json!({
+            "name": "c", "location": "us-central1", "loggingService": "none"
+        }))
+        .expect("cluster");
+        let on = Policy {
+            audit_configs: vec![crate::collect::AuditConfig {
+                service: "container.googleapis.com".into(),
+                audit_log_configs: vec![crate::collect::AuditLogConfig {
+                    log_type: "DATA_READ".into(),
+                    ..Default::default()
+                }],
+            }],
+            ..Default::default()
+        };
+        // Data Access for GKE from the organization; none in the project.
+        let inherited = ProjectScan {
+            policy: Some(Policy::default()),
+            ancestors: vec![Ancestor {
+                resource: "organizations/1".into(),
+                policy: Some(on),
+                error: None,
+            }],
+            ancestry_complete: true,
+            ..Default::default()
+        };
+        let a = audit_logging(&rc, &inherited);
+        assert_eq!(a.audit_enabled, Some(true));
+        assert!(a
+            .enabled_types
+            .contains(&"cloudaudit:DATA_READ".to_string()));
+        assert!(a
+            .disabled_types
+            .contains(&"cloudaudit:DATA_WRITE".to_string()));
+        // Nothing anywhere, even cluster logging off: writes are still audited.
+        let none = ProjectScan {
+            policy: Some(Policy::default()),
+            ancestry_complete: true,
+            ..Default::default()
+        };
+        let a = audit_logging(&rc, &none);
+        assert_eq!(a.audit_enabled, Some(true));
+        assert!(a
+            .disabled_types
+            .contains(&"cloudaudit:DATA_READ".to_string()));
+        // An unread project policy: Data Access unknown (in neither list).
+        let unread = ProjectScan::default();
+        let a = audit_logging(&rc, &unread);
+        assert_eq!(a.audit_enabled, Some(true));
+        assert!(!a
+            .enabled_types
+            .iter()
+            .chain(&a.disabled_types)
+            .any(|t| t.starts_with("cloudaudit:DATA")));
+    }
 }
