@@ -104,6 +104,10 @@ fn cluster_path(url: &str) -> Option<&str> {
 /// - `principalSet://…/workloadIdentityPools/POOL/namespace/NAMESPACE`;
 /// - `principalSet://…/workloadIdentityPools/POOL/kubernetes.cluster/https://container.googleapis.com/v1/projects/P/locations/L/clusters/C`;
 /// - `principalSet://…/workloadIdentityPools/POOL/*` (every identity of the pool);
+/// - `principalSet://…/workloadIdentityPools/POOL/group/G` and `…/attribute.NAME/VALUE` (the
+///   generic pool forms of the policy schema): which workloads they admit depends on the pool's
+///   attribute mapping, which is not read, so they count as the whole pool (never narrower than
+///   the truth);
 /// - `allUsers`, `allAuthenticatedUsers` (everyone, so every workload of every pool).
 pub fn parse_workload_member(member: &str) -> Option<WorkloadMember> {
     let any = |cluster: Option<String>, pool: &str| WorkloadMember {
@@ -150,6 +154,16 @@ pub fn parse_workload_member(member: &str) -> Option<WorkloadMember> {
     if set {
         if let Some(url) = tail.strip_prefix("kubernetes.cluster/") {
             return cluster_path(url).map(|c| any(Some(c.to_string()), pool));
+        }
+        let generic = tail.split_once('/').is_some_and(|(kind, value)| {
+            (kind == "group"
+                || kind
+                    .strip_prefix("attribute.")
+                    .is_some_and(|a| !a.is_empty()))
+                && !value.is_empty()
+        });
+        if generic {
+            return Some(any(None, pool));
         }
     }
     let parts: Vec<&str> = tail.split('/').collect();
@@ -1151,6 +1165,14 @@ mod tests {
             parse_workload_member(&format!("principal://{WIF}/subject/ns/batch/sa/runner")),
             m(pool, "batch", "runner", None)
         );
+        // Generic pool forms: the attribute mapping is not read, so the whole pool.
+        for generic in ["group/admins", "attribute.kubernetes_namespace/jobs"] {
+            assert_eq!(
+                parse_workload_member(&format!("principalSet://{WIF}/{generic}")),
+                m(pool, "*", "*", None),
+                "{generic}"
+            );
+        }
         for public in ["allUsers", "allAuthenticatedUsers"] {
             assert_eq!(parse_workload_member(public), m("*", "*", "*", None));
         }
@@ -1163,6 +1185,8 @@ mod tests {
             format!("principal://{WIF}/namespace/jobs"),
             format!("principalSet://{WIF}/subject/ns/batch/sa/runner"),
             format!("principalSet://{WIF}/kubernetes.cluster/not-a-cluster"),
+            format!("principal://{WIF}/group/admins"),
+            format!("principalSet://{WIF}/attribute./x"),
             format!("principal://{WIF}/subject/ns//sa/runner"),
             "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools//subject/ns/a/sa/b".to_string(),
             "serviceAccount:acme.svc.id.goog[a/b/c]".to_string(),
