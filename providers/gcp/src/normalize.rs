@@ -84,16 +84,19 @@ pub struct WorkloadMember {
 /// account or service account, so any workload with any Google credential).
 pub const PUBLIC_MEMBERS: &[&str] = &["allUsers", "allAuthenticatedUsers"];
 
-/// `projects/P/locations/L/clusters/C` from a cluster URL or resource name.
-fn cluster_path(url: &str) -> Option<&str> {
+/// `projects/P/locations/L/clusters/C` from a cluster URL or resource name (the v1 `zones/Z`
+/// form of zonal clusters is read as `locations/Z`).
+fn cluster_path(url: &str) -> Option<String> {
     let start = url.find("projects/")?;
-    let path = &url[start..];
-    let parts: Vec<&str> = path.split('/').collect();
-    (parts.len() == 6
-        && parts[2] == "locations"
-        && parts[4] == "clusters"
-        && parts.iter().all(|p| !p.is_empty()))
-    .then_some(path)
+    let parts: Vec<&str> = url[start..].split('/').collect();
+    match parts.as_slice() {
+        ["projects", p, "locations" | "zones", l, "clusters", c]
+            if !p.is_empty() && !l.is_empty() && !c.is_empty() =>
+        {
+            Some(format!("projects/{p}/locations/{l}/clusters/{c}"))
+        }
+        _ => None,
+    }
 }
 
 /// Parses every documented principal identifier that can stand for Kubernetes workloads
@@ -153,7 +156,7 @@ pub fn parse_workload_member(member: &str) -> Option<WorkloadMember> {
     }
     if set {
         if let Some(url) = tail.strip_prefix("kubernetes.cluster/") {
-            return cluster_path(url).map(|c| any(Some(c.to_string()), pool));
+            return cluster_path(url).map(|c| any(Some(c), pool));
         }
         let generic = tail.split_once('/').is_some_and(|(kind, value)| {
             (kind == "group"
@@ -757,10 +760,13 @@ pub fn normalize(raw: RawScan) -> Inventory {
             // Workload identity.
             let mut wi_bindings: Vec<WorkloadBinding> = Vec::new();
             if let Some(pool) = &pool_name {
-                let this = cluster_path(&id);
+                let this = format!(
+                    "projects/{project}/locations/{}/clusters/{}",
+                    rc.location, rc.name
+                );
                 for g in grants.iter().filter(|g| {
                     (&g.pool == pool || g.pool == "*")
-                        && g.cluster.as_deref().is_none_or(|c| Some(c) == this)
+                        && g.cluster.as_deref().is_none_or(|c| c == this)
                 }) {
                     let b = WorkloadBinding {
                         namespace: g.namespace.clone(),
@@ -1152,6 +1158,10 @@ mod tests {
         assert_eq!(
             parse_workload_member(&format!("principalSet://{WIF}/kubernetes.cluster/https://container.googleapis.com/v1/projects/acme/locations/us-east1/clusters/edge")),
             m(pool, "*", "*", Some("projects/acme/locations/us-east1/clusters/edge"))
+        );
+        assert_eq!(
+            parse_workload_member(&format!("principalSet://{WIF}/kubernetes.cluster/https://container.googleapis.com/v1/projects/acme/zones/us-east1-b/clusters/z")),
+            m(pool, "*", "*", Some("projects/acme/locations/us-east1-b/clusters/z"))
         );
         assert_eq!(
             parse_workload_member(&format!("principalSet://{WIF}/*")),
