@@ -104,4 +104,44 @@ if [ ! -f "$azure_stamp" ] || [ ! -f "$azure_dir/azure-spec-shapes.json" ]; then
   python3 "$azure_spec/extract_azure_shapes.py" "$azure_dir/wheels" "$azure_dir/azure-spec-shapes.json"
   rm -f "$azure_dir"/.installed-*
   touch "$azure_stamp"
+
+# --- GCP: Google API discovery documents (providers/gcp/tests/discovery_gcp.rs) -------------
+# Google's published discovery documents for the four APIs the GCP adapter calls, as shipped in
+# the PyPI package google-api-python-client 2.202.0 (googleapiclient/discovery_cache/documents/;
+# Apache-2.0). Pinned by version, by the wheel's SHA-256 and by each document's SHA-256; fetched
+# with pip (no dependencies, nothing installed) and extracted into target/gcp-discovery/.
+# Override the directory with CLOUDSCAN_GCP_DISCOVERY_DIR.
+gcp_dir=$root/target/gcp-discovery
+gcp_wheel=google_api_python_client-2.202.0-py3-none-any.whl
+gcp_wheel_sha256=aaa90064c9bb642ff1d065b22ca8958a2cb6e345909cefe70d0e5452fc50e08b
+gcp_docs=(
+  "cloudresourcemanager.v3.json ef8bc41a9b2e491ba230a3562b4e1ed32b67c355b4923fdbb1181fcd89a3f9d7"
+  "compute.v1.json 6a776936c09fdec23f48bb54d6b746eec7d0085d592c1612887abc9881cda697"
+  "container.v1.json 22e369f3a8e773e1aeca6bab8569a63527ab1f48b3c539c7993a0f668129739c"
+  "iam.v1.json dd38397d052dff9127b29b2525d094b23df7004d6cddf52f4283aa0fccf7485c"
+)
+gcp_ok=1
+for entry in "${gcp_docs[@]}"; do
+  set -- $entry
+  echo "$2  $gcp_dir/$1" | sha256sum --check --status 2>/dev/null || gcp_ok=0
+done
+if [ "$gcp_ok" -ne 1 ]; then
+  echo "installing the GCP discovery documents (google-api-python-client 2.202.0) into $gcp_dir" >&2
+  mkdir -p "$gcp_dir/wheel"
+  if ! echo "$gcp_wheel_sha256  $gcp_dir/wheel/$gcp_wheel" | sha256sum --check --status 2>/dev/null; then
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+      --dest "$gcp_dir/wheel" "google-api-python-client==2.202.0"
+  fi
+  echo "$gcp_wheel_sha256  $gcp_dir/wheel/$gcp_wheel" | sha256sum --check --status
+  for entry in "${gcp_docs[@]}"; do
+    set -- $entry
+    python3 - "$gcp_dir/wheel/$gcp_wheel" "googleapiclient/discovery_cache/documents/$1" \
+      "$gcp_dir/$1.tmp" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as wheel, open(sys.argv[3], "wb") as out:
+    out.write(wheel.read(sys.argv[2]))
+PY
+    echo "$2  $gcp_dir/$1.tmp" | sha256sum --check --status
+    mv "$gcp_dir/$1.tmp" "$gcp_dir/$1"
+  done
 fi

@@ -48,6 +48,12 @@ ROLES = {
         "autoscaling.sites.writeMetrics", "logging.logEntries.create",
         "monitoring.metricDescriptors.create", "monitoring.metricDescriptors.list",
         "monitoring.timeSeries.create", "resourcemanager.projects.get"]),
+    "roles/resourcemanager.folderViewer": ("Folder Viewer", ["resourcemanager.folders.get",
+        "resourcemanager.folders.list"]),
+    "roles/resourcemanager.organizationAdmin": ("Organization Administrator", [
+        "resourcemanager.folders.getIamPolicy", "resourcemanager.organizations.get",
+        "resourcemanager.organizations.getIamPolicy", "resourcemanager.organizations.setIamPolicy",
+        "resourcemanager.projects.getIamPolicy", "resourcemanager.projects.setIamPolicy"]),
     "roles/container.admin": ("Kubernetes Engine Admin", ["container.clusters.create",
         "container.clusters.delete", "container.clusters.get", "container.clusters.list",
         "container.clusters.update", "container.secrets.get"]),
@@ -93,9 +99,9 @@ class Scenario:
             f.write("\n")
 
     # Helpers for the calls cloudscan makes.
-    def project(self, pid, number, display):
+    def project(self, pid, number, display, parent="organizations/555555555555"):
         self.add("cloudresourcemanager", "projects.get", "GET", f"/v3/projects/{pid}", [ok({
-            "name": f"projects/{number}", "parent": "organizations/555555555555", "projectId": pid,
+            "name": f"projects/{number}", "parent": parent, "projectId": pid,
             "state": "ACTIVE", "displayName": display, "createTime": "2024-03-01T10:00:00.000Z",
             "updateTime": "2024-03-01T10:00:00.000Z", "etag": "W/\"6c9c0b3a0f2e1d4b\""})])
 
@@ -103,6 +109,26 @@ class Scenario:
         self.add("cloudresourcemanager", "projects.getIamPolicy", "POST",
                  f"/v3/projects/{pid}:getIamPolicy", [ok(policy)],
                  body={"options": {"requestedPolicyVersion": 3}})
+
+    def folder(self, fid, parent, display):
+        """folders.get (google.cloud.resourcemanager.v3.Folder)."""
+        self.add("cloudresourcemanager", "folders.get", "GET", f"/v3/folders/{fid}", [ok({
+            "name": f"folders/{fid}", "parent": parent, "displayName": display, "state": "ACTIVE",
+            "createTime": "2023-01-10T09:00:00.000Z", "updateTime": "2023-01-10T09:00:00.000Z",
+            "etag": "W/\"1b2c3d4e5f60718a\""})])
+
+    def ancestor_policy(self, resource, policy=None, denied=False):
+        """folders.getIamPolicy / organizations.getIamPolicy (google.iam.v1.Policy)."""
+        kind = resource.split("/")[0]
+        if denied:
+            perm = f"resourcemanager.{kind}.getIamPolicy"
+            response = {"status": 403, "headers": {"content-type": "application/json; charset=UTF-8"},
+                        "json": {"error": {"code": 403, "status": "PERMISSION_DENIED",
+                                           "message": f"The caller does not have permission ({perm})"}}}
+        else:
+            response = ok(policy)
+        self.add("cloudresourcemanager", f"{kind}.getIamPolicy", "POST", f"/v3/{resource}:getIamPolicy",
+                 [response], body={"options": {"requestedPolicyVersion": 3}})
 
     def clusters(self, pid, clusters, missing=None):
         body = {"clusters": clusters}
@@ -129,11 +155,15 @@ class Scenario:
                  f"/v1/projects/{pid}/serviceAccounts/{email}:getIamPolicy", [ok(policy)],
                  params={"options.requestedPolicyVersion": "3"})
 
-    def role(self, name, title=None, perms=None, custom_stage="GA"):
+    def role(self, name, title=None, perms=None, custom_stage="GA", deleted=False):
         if title is None:
             title, perms = ROLES[name]
         body = {"name": name, "title": title, "includedPermissions": perms, "stage": custom_stage,
                 "etag": "AA=="}
+        if deleted:
+            # roles.get on a deleted custom role (within the 7 days it can be undeleted).
+            body["deleted"] = True
+            body["stage"] = "DEPRECATED"
         if name.startswith("roles/"):
             body["description"] = f"{title} (permissions trimmed to a subset for this fixture)"
             op = "roles.get"
@@ -219,7 +249,15 @@ def insecure():
                  "no Data Access audit logs, GCE_METADATA pools, a cluster without workload identity, "
                  "legacy ABAC and client certificates, nodes on the default compute SA with the "
                  "cloud-platform scope", [pid])
-    s.project(pid, num, "ACME insecure")
+    # The project sits in a folder of the organization; neither adds a binding that changes a
+    # finding, and neither turns on Data Access logs for GKE.
+    s.project(pid, num, "ACME insecure", parent="folders/400000000001")
+    s.folder("400000000001", "organizations/555555555555", "staging")
+    s.ancestor_policy("folders/400000000001", {"version": 1, "etag": "BwYbFold1=", "bindings": [
+        {"role": "roles/resourcemanager.folderViewer", "members": ["group:auditors@example.com"]}]})
+    s.ancestor_policy("organizations/555555555555", {"version": 1, "etag": "BwYbOrg01=", "bindings": [
+        {"role": "roles/resourcemanager.organizationAdmin", "members": ["group:gcp-admins@example.com"]}],
+        "auditConfigs": [{"service": "storage.googleapis.com", "auditLogConfigs": [{"logType": "ADMIN_READ"}]}]})
     s.policy(pid, {"version": 3, "etag": "BwYb2H8kLm0=", "bindings": [
         {"role": "projects/acme-insecure/roles/nodeDebugger", "members": [f"serviceAccount:{nodes_sa}"],
          "condition": {"title": "business hours", "expression": "request.time.getHours('UTC') < 18"}},
@@ -295,7 +333,8 @@ def insecure():
     ]})
     for r in ["roles/editor", "roles/owner", "roles/storage.objectViewer",
               "roles/iam.workloadIdentityUser", "roles/iam.serviceAccountTokenCreator",
-              "roles/secretmanager.secretAccessor", "roles/iam.serviceAccountKeyAdmin"]:
+              "roles/secretmanager.secretAccessor", "roles/iam.serviceAccountKeyAdmin",
+              "roles/resourcemanager.folderViewer", "roles/resourcemanager.organizationAdmin"]:
         s.role(r)
     s.role(f"projects/{pid}/roles/nodeDebugger", "Node debugger",
            ["compute.instances.get", "compute.instances.getSerialPortOutput", "compute.instances.setMetadata"])
@@ -324,7 +363,10 @@ def hardened():
     disk_key = f"projects/{pid}/locations/us-central1/keyRings/gke/cryptoKeys/disks"
     s = Scenario("hardened", "The same shape of GCP project with every GKE finding fixed: no rule fires",
                  [pid])
-    s.project(pid, num, "ACME hardened")
+    s.project(pid, num, "ACME hardened", parent="organizations/666666666666")
+    s.ancestor_policy("organizations/666666666666", {"version": 1, "etag": "BwYbOrg02=", "bindings": [
+        {"role": "roles/resourcemanager.organizationAdmin", "members": ["group:gcp-admins@example.com"]}],
+        "auditConfigs": [{"service": "allServices", "auditLogConfigs": [{"logType": "ADMIN_READ"}]}]})
     s.policy(pid, {"version": 1, "etag": "BwYb2H8kLm1=", "bindings": [
         {"role": "roles/container.admin", "members": ["group:platform@example.com"]},
         {"role": "roles/container.defaultNodeServiceAccount", "members": [f"serviceAccount:{nodes_sa}"]},
@@ -366,7 +408,7 @@ def hardened():
     s.sa_policy(pid, orders_sa, {"version": 1, "etag": "BwYb2H9aQ1F=", "bindings": [
         {"role": "roles/iam.workloadIdentityUser", "members": [f"serviceAccount:{pool}[orders/api]"]}]})
     for r in ["roles/container.admin", "roles/container.defaultNodeServiceAccount",
-              "roles/iam.workloadIdentityUser"]:
+              "roles/iam.workloadIdentityUser", "roles/resourcemanager.organizationAdmin"]:
         s.role(r)
     s.disks(pid, [{"zones/us-central1-a": {"disks": [
         disk(pid, "us-central1-a", "gke-prod-private-apps-7f6e5d4c-a1b2", ["gke-prod-private-apps-7f6e5d4c-a1b2"],
@@ -374,6 +416,109 @@ def hardened():
              kms=disk_key)]}}])
 
 
+def documented():
+    """The cases the first scenarios missed, each shaped after Google's discovery documents
+    (container v1, cloudresourcemanager v3, iam v1): inherited bindings and audit configs, the
+    Google Cloud public ranges on an authorized-networks list, every documented workload principal
+    form, and a deleted custom role."""
+    pid, num = "acme-docs", "300000000003"
+    folder, org = "400000000002", "777777777777"
+    pool = f"{pid}.svc.id.goog"
+    wif = f"iam.googleapis.com/projects/{num}/locations/global/workloadIdentityPools/{pool}"
+    nodes_sa = f"gke-nodes@{pid}.iam.gserviceaccount.com"
+    reader_sa = f"reader@{pid}.iam.gserviceaccount.com"
+    live_sa = f"live@{pid}.iam.gserviceaccount.com"
+    open_sa = f"open@{pid}.iam.gserviceaccount.com"
+    fleet_sa = f"fleet@{pid}.iam.gserviceaccount.com"
+    key = f"projects/{pid}/locations/us-east1/keyRings/gke/cryptoKeys/etcd"
+    s = Scenario("documented", "GCP cases from Google's documentation: Editor inherited from a folder "
+                 "by a Kubernetes service account, Data Access logs for GKE turned on at the "
+                 "organization, gcpPublicCidrsAccessEnabled on a public and on a private endpoint, "
+                 "allUsers / allAuthenticatedUsers / kubernetes.cluster principal sets, and a "
+                 "deleted custom role", [pid])
+    s.project(pid, num, "ACME documented", parent=f"folders/{folder}")
+    s.folder(folder, f"organizations/{org}", "platform")
+    s.ancestor_policy(f"folders/{folder}", {"version": 1, "etag": "BwYbFold2=", "bindings": [
+        {"role": "roles/editor", "members": [f"principal://{wif}/subject/ns/ops/sa/deployer"]}]})
+    s.ancestor_policy(f"organizations/{org}", {"version": 1, "etag": "BwYbOrg03=", "bindings": [
+        {"role": "roles/resourcemanager.organizationAdmin", "members": ["group:gcp-admins@example.com"]}],
+        "auditConfigs": [{"service": "container.googleapis.com", "auditLogConfigs": [
+            {"logType": "ADMIN_READ"}, {"logType": "DATA_READ"}, {"logType": "DATA_WRITE"}]}]})
+    s.policy(pid, {"version": 1, "etag": "BwYb2H8kLm3=", "bindings": [
+        {"role": "roles/container.defaultNodeServiceAccount", "members": [f"serviceAccount:{nodes_sa}"]},
+        {"role": f"projects/{pid}/roles/secretReaderOld", "members": [f"serviceAccount:{reader_sa}"]},
+        {"role": f"projects/{pid}/roles/secretReader", "members": [f"serviceAccount:{live_sa}"]},
+        {"role": "roles/storage.objectViewer", "members": ["allAuthenticatedUsers"]},
+    ]})
+
+    def cluster(loc, name, endpoints, nodes_zone, igm_hash):
+        c = cluster_base(pid, loc, name)
+        c.update({
+            "masterAuth": {"clusterCaCertificate": CA, "clientCertificateConfig": {}},
+            "legacyAbac": {},
+            "controlPlaneEndpointsConfig": endpoints,
+            "databaseEncryption": {"state": "ENCRYPTED", "keyName": key,
+                                   "currentState": "CURRENT_STATE_ENCRYPTED"},
+            "workloadIdentityConfig": {"workloadPool": pool},
+            "loggingService": "logging.googleapis.com/kubernetes",
+            "loggingConfig": {"componentConfig": {"enableComponents": ["SYSTEM_COMPONENTS", "WORKLOADS"]}},
+            "nodePools": [node_pool(pid, loc, name, "apps", {
+                "machineType": "e2-standard-4", "diskSizeGb": 100, "oauthScopes": NODE_SCOPES,
+                "serviceAccount": nodes_sa, "workloadMetadataConfig": {"mode": "GKE_METADATA"},
+                "imageType": "COS_CONTAINERD"}, nodes_zone, igm_hash)],
+        })
+        return c
+
+    # `edge`: a public endpoint whose authorized networks are private, but which also admits
+    # every Google Cloud public address.
+    edge = cluster("us-east1", "edge", {
+        "dnsEndpointConfig": {"endpoint": "gke-1a2b3c4d5e6f-300000000003.us-east1.gke.goog"},
+        "ipEndpointsConfig": {"enabled": True, "enablePublicEndpoint": True,
+                              "authorizedNetworksConfig": {"enabled": True, "cidrBlocks": [
+                                  {"displayName": "vpc", "cidrBlock": "10.0.0.0/8"}],
+                                  "gcpPublicCidrsAccessEnabled": True},
+                              "publicEndpoint": "34.75.1.2", "privateEndpoint": "10.20.0.2"}},
+        "us-east1-b", "3c4d5e6f")
+    # `inner`: the same setting on a cluster without a public endpoint: nothing is exposed.
+    inner = cluster("us-east1-b", "inner", {
+        "dnsEndpointConfig": {"endpoint": "gke-6f5e4d3c2b1a-300000000003.us-east1.gke.goog"},
+        "ipEndpointsConfig": {"enabled": True, "enablePublicEndpoint": False,
+                              "authorizedNetworksConfig": {"enabled": True, "cidrBlocks": [
+                                  {"displayName": "vpc", "cidrBlock": "10.0.0.0/8"}],
+                                  "gcpPublicCidrsAccessEnabled": True},
+                              "privateEndpoint": "10.30.0.2"}},
+        "us-east1-b", "7a8b9c0d")
+    s.clusters(pid, [edge, inner])
+    s.service_accounts(pid, [[
+        sa(pid, nodes_sa, "GKE nodes", "106000000000000000001"),
+        sa(pid, reader_sa, "reads secrets (deleted role)", "106000000000000000002"),
+        sa(pid, live_sa, "reads secrets", "106000000000000000003"),
+        sa(pid, open_sa, "bound to allUsers", "106000000000000000004"),
+        sa(pid, fleet_sa, "every pod of edge", "106000000000000000005"),
+    ]])
+    s.sa_policy(pid, nodes_sa, {"etag": "ACAB"})
+    s.sa_policy(pid, reader_sa, {"version": 1, "etag": "BwYb2H9aQ1G=", "bindings": [
+        {"role": "roles/iam.workloadIdentityUser", "members": [f"serviceAccount:{pool}[apps/reader]"]}]})
+    s.sa_policy(pid, live_sa, {"version": 1, "etag": "BwYb2H9aQ1H=", "bindings": [
+        {"role": "roles/iam.workloadIdentityUser", "members": [f"principal://{wif}/subject/ns/apps/sa/live"]}]})
+    s.sa_policy(pid, open_sa, {"version": 1, "etag": "BwYb2H9aQ1I=", "bindings": [
+        {"role": "roles/iam.workloadIdentityUser", "members": ["allUsers"]}]})
+    s.sa_policy(pid, fleet_sa, {"version": 1, "etag": "BwYb2H9aQ1J=", "bindings": [
+        {"role": "roles/iam.workloadIdentityUser", "members": [
+            f"principalSet://{wif}/kubernetes.cluster/https://container.googleapis.com/v1/projects/{pid}/locations/us-east1/clusters/edge"]}]})
+    for r in ["roles/editor", "roles/container.defaultNodeServiceAccount", "roles/storage.objectViewer",
+              "roles/iam.workloadIdentityUser", "roles/resourcemanager.organizationAdmin"]:
+        s.role(r)
+    secret_perms = ["container.secrets.get", "secretmanager.versions.access"]
+    s.role(f"projects/{pid}/roles/secretReaderOld", "Secret reader (old)", secret_perms, deleted=True)
+    s.role(f"projects/{pid}/roles/secretReader", "Secret reader", secret_perms)
+    s.disks(pid, [{"zones/us-east1-b": {"disks": [
+        disk(pid, "us-east1-b", "gke-edge-apps-3c4d5e6f-k8k8", ["gke-edge-apps-3c4d5e6f-k8k8"],
+             {"goog-gke-node": "", "goog-k8s-cluster-name": "edge", "goog-k8s-node-pool-name": "apps"},
+             kms=key.replace("etcd", "disks"))]}}])
+
+
 if __name__ == "__main__":
     insecure()
     hardened()
+    documented()

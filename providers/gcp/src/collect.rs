@@ -125,11 +125,11 @@ pub async fn search_projects(api: &Api) -> (Vec<RawProject>, Vec<CollectError>) 
             "project",
             &mut errors,
         );
-        out.extend(
-            projects
-                .into_iter()
-                .filter(|p| p.state.as_deref().is_none_or(|s| s == "ACTIVE")),
-        );
+        out.extend(projects.into_iter().filter(|p| {
+            p.state
+                .as_deref()
+                .is_none_or(|s| s == crate::schema::PROJECT_ACTIVE)
+        }));
     }
     out.sort_by(|a, b| a.project_id.cmp(&b.project_id));
     out.dedup_by(|a, b| a.project_id == b.project_id);
@@ -194,6 +194,76 @@ pub async fn project_policy(api: &Api, project: &str) -> Result<Policy, CollectE
         &target,
         "policy",
     )
+}
+
+/// `google.cloud.resourcemanager.v3.Folder`: a step of a project's ancestry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct RawFolder {
+    /// `folders/FOLDER_ID`.
+    pub name: String,
+    /// `folders/ID` or `organizations/ID`.
+    pub parent: Option<String>,
+    pub display_name: Option<String>,
+    pub state: Option<String>,
+}
+
+/// Whether `resource` is `folders/ID` or `organizations/ID` with a numeric id.
+pub fn is_ancestor_name(resource: &str) -> bool {
+    match resource.split_once('/') {
+        Some(("folders" | "organizations", id)) => {
+            !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
+/// `folders.get`: the folder's parent, to walk a project's ancestry.
+pub async fn folder(api: &Api, folder: &str) -> Result<RawFolder, CollectError> {
+    if !folder.starts_with("folders/") || !is_ancestor_name(folder) {
+        return Err(CollectError::new(
+            "cloudresourcemanager folders.get",
+            folder,
+            FailureKind::Other,
+            "not a folder name cloudscan can look up",
+        ));
+    }
+    let value = api
+        .call(
+            Service::ResourceManager,
+            reqwest::Method::GET,
+            &format!("/v3/{folder}"),
+            &[],
+            None,
+            folder,
+        )
+        .await?;
+    decode(value, "cloudresourcemanager folders.get", folder, "folder")
+}
+
+/// The allow policy (with audit configs) of a folder or an organization, read-only.
+pub async fn ancestor_policy(api: &Api, resource: &str) -> Result<Policy, CollectError> {
+    let kind = resource.split('/').next().unwrap_or_default();
+    let operation = format!("cloudresourcemanager {kind}.getIamPolicy");
+    if !is_ancestor_name(resource) {
+        return Err(CollectError::new(
+            &operation,
+            resource,
+            FailureKind::Other,
+            "not a folder or organization name",
+        ));
+    }
+    let value = api
+        .call(
+            Service::ResourceManager,
+            reqwest::Method::POST,
+            &format!("/v3/{resource}:getIamPolicy"),
+            &[],
+            Some(serde_json::json!({"options": {"requestedPolicyVersion": 3}})),
+            resource,
+        )
+        .await?;
+    decode(value, &operation, resource, "policy")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -589,7 +659,7 @@ pub async fn disks(api: &Api, project: &str) -> (Vec<RawDisk>, Vec<String>, Vec<
                 .and_then(|w| w.get("code"))
                 .and_then(|c| c.as_str())
             {
-                if code != "NO_RESULTS_ON_PAGE" {
+                if code != crate::schema::NO_RESULTS_ON_PAGE {
                     unreachable.push(format!("{scope} ({code})"));
                 }
             }

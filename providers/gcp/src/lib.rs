@@ -16,6 +16,7 @@ pub mod error;
 pub mod fixture;
 pub mod normalize;
 pub mod operations;
+pub mod schema;
 
 use client::{Api, Endpoints, Google, Service, TokenSource};
 use cloudscan_collect::coverage::CoverageLog;
@@ -164,6 +165,75 @@ async fn session(opts: &ScanOptions) -> Result<Session, GcpError> {
 }
 
 /// Collects one project: every collector runs concurrently, then the roles its policies bind.
+/// The most folders a project can sit under (Resource Manager allows 10 levels of folders).
+const MAX_ANCESTRY: usize = 12;
+
+/// The project's ancestors, nearest first, each with its IAM policy (or why it could not be
+/// read); whether the walk reached the organization (or a folder with no parent) without a
+/// failure; and the failures, for coverage.
+async fn ancestry(
+    api: &Api,
+    parent: Option<&str>,
+) -> (Vec<normalize::Ancestor>, bool, Vec<CollectError>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let mut next = parent.filter(|p| !p.is_empty()).map(str::to_string);
+    let mut complete = true;
+    while let Some(resource) = next.take() {
+        if out.len() >= MAX_ANCESTRY
+            || out
+                .iter()
+                .any(|a: &normalize::Ancestor| a.resource == resource)
+        {
+            complete = false;
+            break;
+        }
+        if !collect::is_ancestor_name(&resource) {
+            complete = false;
+            errors.push(CollectError::new(
+                "cloudresourcemanager projects.get",
+                &resource,
+                FailureKind::Other,
+                "the parent is neither folders/ID nor organizations/ID",
+            ));
+            break;
+        }
+        let (policy, parent) = if resource.starts_with("folders/") {
+            let (policy, folder) = tokio::join!(
+                collect::ancestor_policy(api, &resource),
+                collect::folder(api, &resource)
+            );
+            let parent = match folder {
+                Ok(f) => f.parent.filter(|p| !p.is_empty()),
+                Err(e) => {
+                    complete = false;
+                    errors.push(e);
+                    None
+                }
+            };
+            (policy, parent)
+        } else {
+            (collect::ancestor_policy(api, &resource).await, None)
+        };
+        let (policy, error) = match policy {
+            Ok(p) => (Some(p), None),
+            Err(e) => {
+                complete = false;
+                let message = e.to_string();
+                errors.push(e);
+                (None, Some(message))
+            }
+        };
+        out.push(normalize::Ancestor {
+            resource,
+            policy,
+            error,
+        });
+        next = parent;
+    }
+    (out, complete, errors)
+}
+
 async fn scan_project(
     api: &Api,
     project: &str,
@@ -188,7 +258,11 @@ async fn scan_project(
             None => collect::project(api, project).await,
         };
         let policy = collect::project_policy(api, project).await;
-        (meta, policy)
+        let ancestry = match &meta {
+            Ok(p) => ancestry(api, p.parent.as_deref()).await,
+            Err(_) => (Vec::new(), false, Vec::new()),
+        };
+        (meta, policy, ancestry)
     };
     let iam = async {
         let (sas, mut errors) = collect::service_accounts(api, project).await;
@@ -208,7 +282,12 @@ async fn scan_project(
         }
         (sas, read, errors)
     };
-    let ((meta, policy), clusters, (sas, sa_policies, mut iam_errors), disks) = tokio::join!(
+    let (
+        (meta, policy, (ancestors, ancestry_complete, ancestry_errors)),
+        clusters,
+        (sas, sa_policies, mut iam_errors),
+        disks,
+    ) = tokio::join!(
         crm,
         collect::clusters(api, project),
         iam,
@@ -225,6 +304,9 @@ async fn scan_project(
         Ok(p) => scan.policy = Some(p),
         Err(e) => crm_errors.push(e),
     }
+    scan.ancestors = ancestors;
+    scan.ancestry_complete = ancestry_complete && scan.project.is_some();
+    crm_errors.extend(ancestry_errors);
     let crm_partial = scan.project.is_some() || scan.policy.is_some();
     done("cloudresourcemanager", crm_errors.is_empty());
     coverage.record("cloudresourcemanager", "global", &crm_errors, crm_partial);
@@ -318,6 +400,13 @@ async fn scan_project(
     }
     for p in scan.sa_policies.values() {
         bound.extend(p.bindings.iter().map(|b| b.role.clone()));
+    }
+    for a in &scan.ancestors {
+        bound.extend(
+            a.policy
+                .iter()
+                .flat_map(|p| p.bindings.iter().map(|b| b.role.clone())),
+        );
     }
     bound.retain(|r| !r.is_empty());
     let role_results = join_all(bound.iter().map(|r| roles.get(api, r))).await;

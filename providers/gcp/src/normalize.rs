@@ -3,6 +3,10 @@
 use crate::collect::{
     Binding, Policy, RawCluster, RawDisk, RawNodePool, RawProject, RawRole, RawServiceAccount,
 };
+use crate::schema::{
+    CURRENT_DECRYPTED, CURRENT_ERROR_STATES, DECRYPTED_STATE, ENCRYPTED_STATES, GCE_METADATA,
+    GKE_METADATA, LOG_COMPONENTS, MODE_UNSPECIFIED,
+};
 use cloudscan_inventory::{
     AuditLogging, AuditTrail, BindingCondition, Cluster, ClusterAuth, Coverage, Endpoint, Identity,
     Inventory, KeyRef, KeyState, ManagementEvents, MetadataSetting, Node, NodePool, PolicyDoc,
@@ -22,6 +26,20 @@ pub struct ProjectScan {
     /// Service account email → its IAM policy (only the ones that could be read).
     pub sa_policies: BTreeMap<String, Policy>,
     pub disks: Option<Vec<RawDisk>>,
+    /// The project's folders and organization, nearest first, with their IAM policies.
+    pub ancestors: Vec<Ancestor>,
+    /// Every ancestor and its policy were read, up to the organization (or a parentless folder).
+    pub ancestry_complete: bool,
+}
+
+/// A folder or organization above a project: its IAM policy is inherited by the project.
+#[derive(Debug, Default, Clone)]
+pub struct Ancestor {
+    /// `folders/ID` or `organizations/ID`.
+    pub resource: String,
+    /// `None`: could not be read (`error` says why).
+    pub policy: Option<Policy>,
+    pub error: Option<String>,
 }
 
 /// Everything the collectors gathered.
@@ -40,56 +58,139 @@ pub const MECHANISM: &str = "gke-workload-identity";
 const CLUSTERS_LIST: &str = "container projects.locations.clusters.list";
 const GET_IAM_POLICY: &str = "cloudresourcemanager projects.getIamPolicy";
 const SA_GET_IAM_POLICY: &str = "iam projects.serviceAccounts.getIamPolicy";
-/// Component logs GKE can send to Cloud Logging (`loggingConfig.componentConfig`).
-const LOG_COMPONENTS: &[&str] = &[
-    "SYSTEM_COMPONENTS",
-    "WORKLOADS",
-    "APISERVER",
-    "SCHEDULER",
-    "CONTROLLER_MANAGER",
-];
+
+/// How `endpoint.public_cidrs` names the public addresses of Google Cloud
+/// (`gcpPublicCidrsAccessEnabled`): not a CIDR, so the rules count it as public (an allow-list
+/// entry they cannot parse is never called safe) but not as the whole internet.
+pub const GCP_PUBLIC_CIDRS: &str = "Google Cloud public IP addresses (gcpPublicCidrsAccessEnabled)";
 
 /// The email of a project's Compute Engine default service account.
 pub fn default_compute_sa(project_number: &str) -> String {
     format!("{project_number}-compute@developer.gserviceaccount.com")
 }
 
-/// A GKE workload identity member: `(pool, namespace, kubernetes service account)`, with `*`
-/// where the member covers a whole namespace or pool.
+/// Who a principal identifier admits among Kubernetes workloads: a pool (`*`: any pool),
+/// namespace and Kubernetes service account (`*`: all), and optionally one cluster (its
+/// `projects/P/locations/L/clusters/C` path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkloadMember {
+    pub pool: String,
+    pub namespace: String,
+    pub ksa: String,
+    pub cluster: Option<String>,
+}
+
+/// The public principals of IAM (`allUsers`: anyone; `allAuthenticatedUsers`: any Google
+/// account or service account, so any workload with any Google credential).
+pub const PUBLIC_MEMBERS: &[&str] = &["allUsers", "allAuthenticatedUsers"];
+
+/// `projects/P/locations/L/clusters/C` from a cluster URL or resource name (the v1 `zones/Z`
+/// form of zonal clusters is read as `locations/Z`).
+fn cluster_path(url: &str) -> Option<String> {
+    let start = url.find("projects/")?;
+    let parts: Vec<&str> = url[start..].split('/').collect();
+    match parts.as_slice() {
+        ["projects", p, "locations" | "zones", l, "clusters", c]
+            if !p.is_empty() && !l.is_empty() && !c.is_empty() =>
+        {
+            Some(format!("projects/{p}/locations/{l}/clusters/{c}"))
+        }
+        _ => None,
+    }
+}
+
+/// Parses every documented principal identifier that can stand for Kubernetes workloads
+/// (IAM "Principal identifiers"; GKE "Workload Identity Federation for GKE"):
 ///
-/// Recognised: `serviceAccount:POOL[NAMESPACE/KSA]`,
-/// `principal://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/POOL/subject/ns/NAMESPACE/sa/KSA`,
-/// `principalSet://…/workloadIdentityPools/POOL/namespace/NAMESPACE` and `principalSet://…/POOL/*`.
-pub fn workload_member(member: &str) -> Option<(String, String, String)> {
+/// - `serviceAccount:POOL[NAMESPACE/KSA]` (the legacy form, for impersonation);
+/// - `principal://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/POOL/subject/ns/NAMESPACE/sa/KSA`;
+/// - `principalSet://…/workloadIdentityPools/POOL/namespace/NAMESPACE`;
+/// - `principalSet://…/workloadIdentityPools/POOL/kubernetes.cluster/https://container.googleapis.com/v1/projects/P/locations/L/clusters/C`;
+/// - `principalSet://…/workloadIdentityPools/POOL/*` (every identity of the pool);
+/// - `principalSet://…/workloadIdentityPools/POOL/group/G` and `…/attribute.NAME/VALUE` (the
+///   generic pool forms of the policy schema): which workloads they admit depends on the pool's
+///   attribute mapping, which is not read, so they count as the whole pool (never narrower than
+///   the truth);
+/// - `allUsers`, `allAuthenticatedUsers` (everyone, so every workload of every pool).
+pub fn parse_workload_member(member: &str) -> Option<WorkloadMember> {
+    let any = |cluster: Option<String>, pool: &str| WorkloadMember {
+        pool: pool.to_string(),
+        namespace: "*".to_string(),
+        ksa: "*".to_string(),
+        cluster,
+    };
+    if PUBLIC_MEMBERS.contains(&member) {
+        return Some(any(None, "*"));
+    }
     if let Some(rest) = member.strip_prefix("serviceAccount:") {
         let (pool, subject) = rest.split_once('[')?;
         let subject = subject.strip_suffix(']')?;
         let (namespace, ksa) = subject.split_once('/')?;
-        if pool.is_empty() || namespace.is_empty() || ksa.is_empty() {
+        if pool.is_empty() || namespace.is_empty() || ksa.is_empty() || ksa.contains('/') {
             return None;
         }
-        return Some((pool.to_string(), namespace.to_string(), ksa.to_string()));
+        return Some(WorkloadMember {
+            pool: pool.to_string(),
+            namespace: namespace.to_string(),
+            ksa: ksa.to_string(),
+            cluster: None,
+        });
     }
-    let rest = member
-        .strip_prefix("principal://")
-        .or_else(|| member.strip_prefix("principalSet://"))?;
-    const POOLS: &str = "/workloadIdentityPools/";
-    let start = rest.find(POOLS)? + POOLS.len();
-    let (pool, tail) = rest[start..].split_once('/')?;
+    let (set, rest) = match (
+        member.strip_prefix("principal://"),
+        member.strip_prefix("principalSet://"),
+    ) {
+        (Some(rest), _) => (false, rest),
+        (_, Some(rest)) => (true, rest),
+        _ => return None,
+    };
+    let rest = rest.strip_prefix("iam.googleapis.com/projects/")?;
+    let (number, rest) = rest.split_once('/')?;
+    if number.is_empty() {
+        return None;
+    }
+    let rest = rest.strip_prefix("locations/global/workloadIdentityPools/")?;
+    let (pool, tail) = rest.split_once('/')?;
     if pool.is_empty() {
         return None;
     }
+    if set {
+        if let Some(url) = tail.strip_prefix("kubernetes.cluster/") {
+            return cluster_path(url).map(|c| any(Some(c), pool));
+        }
+        let generic = tail.split_once('/').is_some_and(|(kind, value)| {
+            (kind == "group"
+                || kind
+                    .strip_prefix("attribute.")
+                    .is_some_and(|a| !a.is_empty()))
+                && !value.is_empty()
+        });
+        if generic {
+            return Some(any(None, pool));
+        }
+    }
     let parts: Vec<&str> = tail.split('/').collect();
-    let (namespace, ksa) = match parts.as_slice() {
-        ["subject", "ns", ns, "sa", sa] if member.starts_with("principal://") => (*ns, *sa),
-        ["namespace", ns] if member.starts_with("principalSet://") => (*ns, "*"),
-        ["*"] if member.starts_with("principalSet://") => ("*", "*"),
+    let (namespace, ksa) = match (set, parts.as_slice()) {
+        (false, ["subject", "ns", ns, "sa", sa]) => (*ns, *sa),
+        (true, ["namespace", ns]) => (*ns, "*"),
+        (true, ["*"]) => ("*", "*"),
         _ => return None,
     };
     if namespace.is_empty() || ksa.is_empty() {
         return None;
     }
-    Some((pool.to_string(), namespace.to_string(), ksa.to_string()))
+    Some(WorkloadMember {
+        pool: pool.to_string(),
+        namespace: namespace.to_string(),
+        ksa: ksa.to_string(),
+        cluster: None,
+    })
+}
+
+/// A GKE workload identity member as `(pool, namespace, kubernetes service account)`, with `*`
+/// where the member covers a whole namespace, cluster or pool (see [`parse_workload_member`]).
+pub fn workload_member(member: &str) -> Option<(String, String, String)> {
+    parse_workload_member(member).map(|m| (m.pool, m.namespace, m.ksa))
 }
 
 /// A plain service account member (`serviceAccount:EMAIL`, not a workload identity member).
@@ -113,6 +214,8 @@ struct WorkloadGrant {
     pool: String,
     namespace: String,
     ksa: String,
+    /// Only this cluster (`projects/P/locations/L/clusters/C`), when the member names one.
+    cluster: Option<String>,
     /// The GSA email, or the principal itself for direct (SA-less) grants.
     identity: String,
 }
@@ -131,21 +234,28 @@ fn project_number(p: &ProjectScan) -> Option<String> {
     })
 }
 
-/// Which Data Access / Admin Read audit log types are on for GKE, from a project's auditConfigs
-/// (`container.googleapis.com` or `allServices`).
-fn gke_audit_types(policy: &Policy) -> BTreeSet<String> {
-    policy
-        .audit_configs
-        .iter()
-        .filter(|c| c.service == "container.googleapis.com" || c.service == "allServices")
+/// The audit-config service names that cover GKE and the Kubernetes API it serves.
+pub const GKE_AUDIT_SERVICES: &[&str] = &["container.googleapis.com", "allServices"];
+
+pub use crate::schema::DATA_ACCESS_LOG_TYPES;
+
+/// Which Data Access audit log types are on for GKE, from auditConfigs
+/// (`container.googleapis.com` or `allServices`). The effective configuration of a project is
+/// the union of its own and its ancestors' (Cloud Audit Logs: "Configure Data Access audit
+/// logs").
+fn gke_audit_types<'a>(policies: impl IntoIterator<Item = &'a Policy>) -> BTreeSet<String> {
+    policies
+        .into_iter()
+        .flat_map(|p| p.audit_configs.iter())
+        .filter(|c| GKE_AUDIT_SERVICES.contains(&c.service.as_str()))
         .flat_map(|c| c.audit_log_configs.iter().map(|l| l.log_type.clone()))
         .collect()
 }
 
-fn all_services_types(policy: &Policy) -> BTreeSet<String> {
-    policy
-        .audit_configs
-        .iter()
+fn all_services_types<'a>(policies: impl IntoIterator<Item = &'a Policy>) -> BTreeSet<String> {
+    policies
+        .into_iter()
+        .flat_map(|p| p.audit_configs.iter())
         .filter(|c| c.service == "allServices")
         .flat_map(|c| c.audit_log_configs.iter().map(|l| l.log_type.clone()))
         .collect()
@@ -217,9 +327,12 @@ pub fn endpoint(rc: &RawCluster) -> Endpoint {
                     .map(|b| b.cidr_block.clone())
                     .filter(|c| !c.is_empty()),
             );
-            if n.gcp_public_cidrs_access_enabled == Some(true) {
+            // Every Google Cloud VM with an external address (any customer's) may connect:
+            // public exposure, though not the whole internet.
+            if n.gcp_public_cidrs_access_enabled == Some(true) && public {
+                cidrs.push(GCP_PUBLIC_CIDRS.to_string());
                 notes.push(
-                    "gcpPublicCidrsAccessEnabled: Google Cloud public IP addresses may also connect"
+                    "gcpPublicCidrsAccessEnabled: the public IP addresses of every Google Cloud VM may also connect"
                         .to_string(),
                 );
             }
@@ -269,10 +382,10 @@ fn secrets_encryption(rc: &RawCluster) -> SecretsEncryption {
     let key_name = non_empty(&de.key_name).map(str::to_string);
     let state = de.state.as_deref().unwrap_or("UNKNOWN");
     let enabled = match state {
-        "ENCRYPTED" | "ALL_OBJECTS_ENCRYPTION_ENABLED" => Some(key_name.is_some()),
-        "DECRYPTED" => Some(false),
+        s if ENCRYPTED_STATES.contains(&s) => Some(key_name.is_some()),
+        s if s == DECRYPTED_STATE => Some(false),
         _ => match de.current_state.as_deref() {
-            Some("CURRENT_STATE_DECRYPTED") => Some(false),
+            Some(s) if s == CURRENT_DECRYPTED => Some(false),
             _ => None,
         },
     };
@@ -281,7 +394,9 @@ fn secrets_encryption(rc: &RawCluster) -> SecretsEncryption {
     let key = key_name.filter(|_| enabled == Some(true)).map(|id| KeyRef {
         id,
         state: match de.current_state.as_deref() {
-            Some(s) if s.ends_with("_ERROR") => Some(KeyState::Unavailable),
+            Some(s) if CURRENT_ERROR_STATES.contains(&s) || s.ends_with("_ERROR") => {
+                Some(KeyState::Unavailable)
+            }
             _ => None,
         },
         raw_state: de.current_state.clone(),
@@ -324,7 +439,26 @@ fn auth(rc: &RawCluster) -> ClusterAuth {
     }
 }
 
-fn audit_logging(rc: &RawCluster, policy: Option<&Policy>) -> AuditLogging {
+/// Every policy that decides a project's audit configuration: its own and its ancestors' that
+/// could be read.
+fn audit_policies(p: &ProjectScan) -> impl Iterator<Item = &Policy> {
+    p.policy
+        .iter()
+        .chain(p.ancestors.iter().filter_map(|a| a.policy.as_ref()))
+}
+
+/// Kubernetes API audit logging of a GKE cluster.
+///
+/// GKE writes the API server's audit entries to the project's Cloud Audit Logs: requests that
+/// change objects (create, update, patch, delete) go to the Admin Activity log, which is always
+/// written and cannot be disabled or excluded; reads (get, list, watch) go to the Data Access
+/// log, which is written only for the ADMIN_READ / DATA_READ / DATA_WRITE types enabled in the
+/// audit configs of the project or an ancestor (GKE "Audit policy", "GKE audit logging
+/// information"). So the Kubernetes audit log is always on (`audit_enabled = true`, whatever
+/// the cluster's `loggingConfig`, which governs component and workload logs only); the Data
+/// Access types are reported as enabled or disabled types, and stay out of both lists when
+/// they cannot be known.
+fn audit_logging(rc: &RawCluster, p: &ProjectScan) -> AuditLogging {
     let mut enabled: BTreeSet<String> = BTreeSet::new();
     let mut disabled: BTreeSet<String> = BTreeSet::new();
     let logging_off = rc.logging_service.as_deref() == Some("none");
@@ -347,33 +481,62 @@ fn audit_logging(rc: &RawCluster, policy: Option<&Policy>) -> AuditLogging {
         }
         _ => {}
     }
-    // Kubernetes API audit entries are Cloud Audit Logs: Admin Activity cannot be turned off;
-    // reads and data writes need Data Access logs for container.googleapis.com or allServices.
     enabled.insert("cloudaudit:ADMIN_ACTIVITY".to_string());
-    let audit_enabled = policy.map(|p| {
-        let types = gke_audit_types(p);
-        for t in ["ADMIN_READ", "DATA_READ", "DATA_WRITE"] {
-            let name = format!("cloudaudit:{t}");
-            if types.contains(t) {
-                enabled.insert(name);
-            } else {
-                disabled.insert(name);
-            }
+    let types = gke_audit_types(audit_policies(p));
+    // A type found on is on whatever else is unread (configs only add up); a type not found is
+    // off only when every policy of the ancestry was read.
+    let all_read = p.policy.is_some() && p.ancestry_complete;
+    for t in DATA_ACCESS_LOG_TYPES {
+        let name = format!("cloudaudit:{t}");
+        if types.contains(*t) {
+            enabled.insert(name);
+        } else if all_read {
+            disabled.insert(name);
         }
-        types.contains("DATA_READ") && types.contains("DATA_WRITE")
-    });
-    let source = match policy {
-        Some(_) => format!(
-            "{GET_IAM_POLICY} auditConfigs (container.googleapis.com or allServices with DATA_READ and DATA_WRITE; Admin Activity audit logs are always on) + {CLUSTERS_LIST} cluster.loggingConfig.componentConfig.enableComponents; folder/organization audit configs are not read"
-        ),
-        None => format!(
-            "{CLUSTERS_LIST} cluster.loggingConfig (the project IAM policy with its auditConfigs could not be read: Data Access audit logging unknown)"
-        ),
-    };
+    }
+    let unread: Vec<String> = p
+        .ancestors
+        .iter()
+        .filter(|a| a.policy.is_none())
+        .map(|a| a.resource.clone())
+        .collect();
+    let mut source = format!(
+        "Kubernetes API writes are in the Admin Activity audit log, always on; reads need Data Access logs (auditConfigs of {} in {GET_IAM_POLICY}",
+        GKE_AUDIT_SERVICES.join(" or ")
+    );
+    if !p.ancestors.is_empty() {
+        let read: Vec<&str> = p
+            .ancestors
+            .iter()
+            .filter(|a| a.policy.is_some())
+            .map(|a| a.resource.as_str())
+            .collect();
+        if !read.is_empty() {
+            source.push_str(&format!(
+                " and the inherited policies of {}",
+                read.join(", ")
+            ));
+        }
+    }
+    source.push(')');
+    if p.policy.is_none() {
+        source.push_str("; the project IAM policy could not be read: Data Access logging unknown");
+    }
+    if !unread.is_empty() {
+        source.push_str(&format!(
+            "; not read: {} (Data Access types found off may be on there)",
+            unread.join(", ")
+        ));
+    } else if !p.ancestry_complete && p.policy.is_some() {
+        source.push_str("; the ancestry could not be walked to the organization");
+    }
+    source.push_str(&format!(
+        " + {CLUSTERS_LIST} cluster.loggingConfig.componentConfig.enableComponents"
+    ));
     AuditLogging {
         enabled_types: enabled.into_iter().collect(),
         disabled_types: disabled.into_iter().collect(),
-        audit_enabled,
+        audit_enabled: Some(true),
         source,
     }
 }
@@ -406,14 +569,119 @@ fn disk_location(d: &RawDisk) -> String {
         .to_string()
 }
 
+/// Role bindings by holder, workload identity grants, and the principals that are not service
+/// accounts, gathered from every policy read.
+#[derive(Default)]
+struct Grants {
+    grants: Vec<WorkloadGrant>,
+    bindings: BTreeMap<String, Vec<RoleBinding>>,
+    /// member -> project
+    principals: BTreeMap<String, String>,
+}
+
+impl Grants {
+    fn bind(&mut self, holder: &str, binding: RoleBinding) {
+        let list = self.bindings.entry(holder.to_string()).or_default();
+        if !list.contains(&binding) {
+            list.push(binding);
+        }
+    }
+
+    fn grant(&mut self, m: &WorkloadMember, identity: &str) {
+        let grant = WorkloadGrant {
+            pool: m.pool.clone(),
+            namespace: m.namespace.clone(),
+            ksa: m.ksa.clone(),
+            cluster: m.cluster.clone(),
+            identity: identity.to_string(),
+        };
+        if !self.grants.iter().any(|g| {
+            g.pool == grant.pool
+                && g.namespace == grant.namespace
+                && g.ksa == grant.ksa
+                && g.cluster == grant.cluster
+                && g.identity == grant.identity
+        }) {
+            self.grants.push(grant);
+        }
+    }
+
+    /// A policy of the resource hierarchy (project, folder, organization): it holds on every
+    /// resource of the project below it.
+    fn hierarchy_policy(
+        &mut self,
+        resource: &str,
+        source: &str,
+        policy: &Policy,
+        project: &str,
+        project_sas: &[&str],
+    ) {
+        for b in &policy.bindings {
+            for member in &b.members {
+                let binding = RoleBinding {
+                    resource: resource.to_string(),
+                    role: b.role.clone(),
+                    member: member.clone(),
+                    condition: condition(b),
+                    source: source.to_string(),
+                };
+                if let Some(email) = service_account_member(member) {
+                    self.bind(email, binding);
+                } else if let Some(m) = parse_workload_member(member) {
+                    // A direct grant to Kubernetes workloads (or to everyone).
+                    self.principals
+                        .entry(member.clone())
+                        .or_insert_with(|| project.to_string());
+                    self.bind(member, binding);
+                    self.grant(&m, member);
+                    // Impersonation granted on the project or above: every service account of
+                    // the project.
+                    if b.role == WORKLOAD_IDENTITY_USER || b.role == TOKEN_CREATOR {
+                        for sa in project_sas {
+                            self.grant(&m, sa);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A service account's own policy: who can act as it.
+    fn service_account_policy(&mut self, project: &str, email: &str, policy: &Policy) {
+        let resource = format!("projects/{project}/serviceAccounts/{email}");
+        for b in &policy.bindings {
+            for member in &b.members {
+                let binding = RoleBinding {
+                    resource: resource.clone(),
+                    role: b.role.clone(),
+                    member: member.clone(),
+                    condition: condition(b),
+                    source: SA_GET_IAM_POLICY.to_string(),
+                };
+                if let Some(holder) = service_account_member(member) {
+                    self.bind(holder, binding);
+                } else if let Some(m) = parse_workload_member(member) {
+                    if b.role == WORKLOAD_IDENTITY_USER || b.role == TOKEN_CREATOR {
+                        self.grant(&m, email);
+                    } else {
+                        self.principals
+                            .entry(member.clone())
+                            .or_insert_with(|| project.to_string());
+                        self.bind(member, binding);
+                    }
+                }
+            }
+        }
+    }
+}
+
 pub fn normalize(raw: RawScan) -> Inventory {
     let mut inventory = Inventory::new(Provider::Gcp);
     inventory.caller = raw.caller.clone();
 
-    // Workload identity grants and role bindings from every policy read.
-    let mut grants: Vec<WorkloadGrant> = Vec::new();
-    let mut bindings: BTreeMap<String, Vec<RoleBinding>> = BTreeMap::new();
-    let mut principals: BTreeMap<String, String> = BTreeMap::new(); // member -> project
+    // Workload identity grants and role bindings from every policy read: the project's, those
+    // it inherits from its folders and organization, and each service account's.
+    let mut g = Grants::default();
     for p in &raw.projects {
         let project_sas: Vec<&str> = p
             .service_accounts
@@ -423,75 +691,27 @@ pub fn normalize(raw: RawScan) -> Inventory {
             .collect();
         if let Some(policy) = &p.policy {
             let resource = format!("projects/{}", p.id);
-            for b in &policy.bindings {
-                for member in &b.members {
-                    let binding = RoleBinding {
-                        resource: resource.clone(),
-                        role: b.role.clone(),
-                        member: member.clone(),
-                        condition: condition(b),
-                        source: GET_IAM_POLICY.to_string(),
-                    };
-                    if let Some(email) = service_account_member(member) {
-                        bindings.entry(email.to_string()).or_default().push(binding);
-                    } else if let Some((pool, namespace, ksa)) = workload_member(member) {
-                        // Direct grant to a Kubernetes service account (or namespace).
-                        principals.insert(member.clone(), p.id.clone());
-                        bindings.entry(member.clone()).or_default().push(binding);
-                        grants.push(WorkloadGrant {
-                            pool: pool.clone(),
-                            namespace: namespace.clone(),
-                            ksa: ksa.clone(),
-                            identity: member.clone(),
-                        });
-                        // Project-wide impersonation: every service account of the project.
-                        if b.role == WORKLOAD_IDENTITY_USER || b.role == TOKEN_CREATOR {
-                            for sa in &project_sas {
-                                grants.push(WorkloadGrant {
-                                    pool: pool.clone(),
-                                    namespace: namespace.clone(),
-                                    ksa: ksa.clone(),
-                                    identity: sa.to_string(),
-                                });
-                            }
-                        }
-                    }
-                }
+            g.hierarchy_policy(&resource, GET_IAM_POLICY, policy, &p.id, &project_sas);
+        }
+        for a in &p.ancestors {
+            if let Some(policy) = &a.policy {
+                let source = format!(
+                    "cloudresourcemanager {}.getIamPolicy (inherited by projects/{})",
+                    a.resource.split('/').next().unwrap_or_default(),
+                    p.id
+                );
+                g.hierarchy_policy(&a.resource, &source, policy, &p.id, &project_sas);
             }
         }
         for (email, policy) in &p.sa_policies {
-            let resource = format!("projects/{}/serviceAccounts/{email}", p.id);
-            for b in &policy.bindings {
-                for member in &b.members {
-                    let binding = RoleBinding {
-                        resource: resource.clone(),
-                        role: b.role.clone(),
-                        member: member.clone(),
-                        condition: condition(b),
-                        source: SA_GET_IAM_POLICY.to_string(),
-                    };
-                    if let Some(holder) = service_account_member(member) {
-                        bindings
-                            .entry(holder.to_string())
-                            .or_default()
-                            .push(binding);
-                    } else if let Some((pool, namespace, ksa)) = workload_member(member) {
-                        if b.role == WORKLOAD_IDENTITY_USER || b.role == TOKEN_CREATOR {
-                            grants.push(WorkloadGrant {
-                                pool,
-                                namespace,
-                                ksa,
-                                identity: email.clone(),
-                            });
-                        } else {
-                            principals.insert(member.clone(), p.id.clone());
-                            bindings.entry(member.clone()).or_default().push(binding);
-                        }
-                    }
-                }
-            }
+            g.service_account_policy(&p.id, email, policy);
         }
     }
+    let Grants {
+        grants,
+        mut bindings,
+        principals,
+    } = g;
 
     let mut used_by: BTreeMap<String, Vec<UsedBy>> = BTreeMap::new();
     let mut node_sas: BTreeMap<String, String> = BTreeMap::new(); // email -> project
@@ -527,7 +747,7 @@ pub fn normalize(raw: RawScan) -> Inventory {
                 version: rc.current_master_version.clone(),
                 endpoint: endpoint(rc),
                 secrets_encryption: secrets_encryption(rc),
-                audit_logging: audit_logging(rc, p.policy.as_ref()),
+                audit_logging: audit_logging(rc, p),
                 auth: auth(rc),
                 tags: rc
                     .resource_labels
@@ -540,7 +760,14 @@ pub fn normalize(raw: RawScan) -> Inventory {
             // Workload identity.
             let mut wi_bindings: Vec<WorkloadBinding> = Vec::new();
             if let Some(pool) = &pool_name {
-                for g in grants.iter().filter(|g| &g.pool == pool) {
+                let this = format!(
+                    "projects/{project}/locations/{}/clusters/{}",
+                    rc.location, rc.name
+                );
+                for g in grants.iter().filter(|g| {
+                    (&g.pool == pool || g.pool == "*")
+                        && g.cluster.as_deref().is_none_or(|c| c == this)
+                }) {
                     let b = WorkloadBinding {
                         namespace: g.namespace.clone(),
                         service_account: g.ksa.clone(),
@@ -590,19 +817,19 @@ pub fn normalize(raw: RawScan) -> Inventory {
                     .workload_metadata_config
                     .as_ref()
                     .and_then(|w| non_empty(&w.mode))
-                    .filter(|m| *m != "MODE_UNSPECIFIED")
+                    .filter(|m| *m != MODE_UNSPECIFIED)
                 {
                     Some(m) => (m.to_string(), "config.workloadMetadataConfig.mode".to_string()),
                     None if autopilot => (
-                        "GKE_METADATA".to_string(),
+                        GKE_METADATA.to_string(),
                         "Autopilot cluster: the GKE metadata server is always on".to_string(),
                     ),
                     None if pool_name.is_some() => (
-                        "GKE_METADATA".to_string(),
+                        GKE_METADATA.to_string(),
                         "config.workloadMetadataConfig unset: the cluster's workload identity default (GKE_METADATA)".to_string(),
                     ),
                     None => (
-                        "GCE_METADATA".to_string(),
+                        GCE_METADATA.to_string(),
                         "config.workloadMetadataConfig unset and no workload identity: GCE_METADATA".to_string(),
                     ),
                 };
@@ -610,7 +837,7 @@ pub fn normalize(raw: RawScan) -> Inventory {
                     .self_link
                     .clone()
                     .unwrap_or_else(|| format!("{id}/nodePools/{}", np.name));
-                let exposed = mode == "GCE_METADATA";
+                let exposed = mode == GCE_METADATA;
                 let mut pool = NodePool {
                     name: np.name.clone(),
                     id: Some(pool_id.clone()),
@@ -707,8 +934,8 @@ pub fn normalize(raw: RawScan) -> Inventory {
         }
 
         // Cloud Audit Logs: Admin Activity is always on; ADMIN_READ on allServices adds reads.
-        if let Some(policy) = &p.policy {
-            let all = all_services_types(policy);
+        if p.policy.is_some() {
+            let all = all_services_types(audit_policies(p));
             inventory.audit_trails.push(AuditTrail {
                 id: format!("projects/{project}/auditConfigs"),
                 name: "Cloud Audit Logs".to_string(),
@@ -768,9 +995,13 @@ pub fn normalize(raw: RawScan) -> Inventory {
     for (member, project) in &principals {
         inventory.identities.push(Identity {
             id: member.clone(),
-            name: workload_member(member)
-                .map(|(_, ns, ksa)| format!("{ns}/{ksa}"))
-                .unwrap_or_else(|| member.clone()),
+            name: if PUBLIC_MEMBERS.contains(&member.as_str()) {
+                member.clone()
+            } else {
+                workload_member(member)
+                    .map(|(_, ns, ksa)| format!("{ns}/{ksa}"))
+                    .unwrap_or_else(|| member.clone())
+            },
             kind: "gcp-workload-principal".to_string(),
             scope: project.clone(),
             used_by: used_by.remove(member).unwrap_or_default(),
@@ -803,6 +1034,18 @@ pub fn normalize(raw: RawScan) -> Inventory {
     for (name, role) in &raw.roles {
         let custom = !name.starts_with("roles/");
         inventory.role_definitions.push(match role {
+            // A deleted custom role stays in bindings for 7 days but grants nothing ("Deleting a
+            // custom role": bindings that refer to it are inactive).
+            Ok(r) if r.deleted == Some(true) => RoleDefinition {
+                name: name.clone(),
+                title: r.title.clone(),
+                stage: r.stage.clone(),
+                custom,
+                deleted: Some(true),
+                permissions: Some(Vec::new()),
+                error: None,
+                source: "iam roles.get deleted = true: the role grants no permission".to_string(),
+            },
             Ok(r) => RoleDefinition {
                 name: name.clone(),
                 title: r.title.clone(),
@@ -895,5 +1138,184 @@ mod tests {
         assert_eq!(e.public_access, Some(true));
         assert_eq!(e.public_cidrs, vec!["198.51.100.0/24".to_string()]);
         assert!(e.source.contains("ipEndpointsConfig"));
+    }
+
+    const WIF: &str =
+        "iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/acme.svc.id.goog";
+
+    fn m(pool: &str, ns: &str, ksa: &str, cluster: Option<&str>) -> Option<WorkloadMember> {
+        Some(WorkloadMember {
+            pool: pool.into(),
+            namespace: ns.into(),
+            ksa: ksa.into(),
+            cluster: cluster.map(str::to_string),
+        })
+    }
+
+    #[test]
+    fn every_documented_workload_principal_form_is_parsed() {
+        let pool = "acme.svc.id.goog";
+        assert_eq!(
+            parse_workload_member(&format!("principalSet://{WIF}/kubernetes.cluster/https://container.googleapis.com/v1/projects/acme/locations/us-east1/clusters/edge")),
+            m(pool, "*", "*", Some("projects/acme/locations/us-east1/clusters/edge"))
+        );
+        assert_eq!(
+            parse_workload_member(&format!("principalSet://{WIF}/kubernetes.cluster/https://container.googleapis.com/v1/projects/acme/zones/us-east1-b/clusters/z")),
+            m(pool, "*", "*", Some("projects/acme/locations/us-east1-b/clusters/z"))
+        );
+        assert_eq!(
+            parse_workload_member(&format!("principalSet://{WIF}/*")),
+            m(pool, "*", "*", None)
+        );
+        assert_eq!(
+            parse_workload_member(&format!("principalSet://{WIF}/namespace/jobs")),
+            m(pool, "jobs", "*", None)
+        );
+        assert_eq!(
+            parse_workload_member(&format!("principal://{WIF}/subject/ns/batch/sa/runner")),
+            m(pool, "batch", "runner", None)
+        );
+        // Generic pool forms: the attribute mapping is not read, so the whole pool.
+        for generic in ["group/admins", "attribute.kubernetes_namespace/jobs"] {
+            assert_eq!(
+                parse_workload_member(&format!("principalSet://{WIF}/{generic}")),
+                m(pool, "*", "*", None),
+                "{generic}"
+            );
+        }
+        for public in ["allUsers", "allAuthenticatedUsers"] {
+            assert_eq!(parse_workload_member(public), m("*", "*", "*", None));
+        }
+        // Not workload principals, or malformed: refused.
+        for other in [
+            "user:a@example.com".to_string(),
+            "group:g@example.com".to_string(),
+            "domain:example.com".to_string(),
+            "deleted:serviceAccount:a@acme.iam.gserviceaccount.com?uid=1".to_string(),
+            format!("principal://{WIF}/namespace/jobs"),
+            format!("principalSet://{WIF}/subject/ns/batch/sa/runner"),
+            format!("principalSet://{WIF}/kubernetes.cluster/not-a-cluster"),
+            format!("principal://{WIF}/group/admins"),
+            format!("principalSet://{WIF}/attribute./x"),
+            format!("principal://{WIF}/subject/ns//sa/runner"),
+            "principal://iam.googleapis.com/projects/123/locations/global/workloadIdentityPools//subject/ns/a/sa/b".to_string(),
+            "serviceAccount:acme.svc.id.goog[a/b/c]".to_string(),
+        ] {
+            assert_eq!(parse_workload_member(&other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn gcp_public_cidrs_are_public_exposure_on_a_public_endpoint_only() {
+        let with = |public: bool| -> RawCluster {
+            serde_json::from_value(serde_json::json!({
+                "name": "c", "location": "us-central1",
+                "controlPlaneEndpointsConfig": {"ipEndpointsConfig": {
+                    "enabled": true, "enablePublicEndpoint": public,
+                    "authorizedNetworksConfig": {"enabled": true,
+                        "cidrBlocks": [{"cidrBlock": "10.0.0.0/8"}],
+                        "gcpPublicCidrsAccessEnabled": true}}}
+            }))
+            .expect("cluster")
+        };
+        let e = endpoint(&with(true));
+        assert_eq!(
+            e.public_cidrs,
+            vec!["10.0.0.0/8".to_string(), GCP_PUBLIC_CIDRS.to_string()]
+        );
+        let e = endpoint(&with(false));
+        assert_eq!(e.public_access, Some(false));
+        assert_eq!(e.public_cidrs, vec!["10.0.0.0/8".to_string()]);
+        // The legacy field says the same.
+        let legacy: RawCluster = serde_json::from_value(serde_json::json!({
+            "name": "c", "location": "us-central1",
+            "masterAuthorizedNetworksConfig": {"enabled": true,
+                "gcpPublicCidrsAccessEnabled": true}
+        }))
+        .expect("cluster");
+        assert_eq!(
+            endpoint(&legacy).public_cidrs,
+            vec![GCP_PUBLIC_CIDRS.to_string()]
+        );
+    }
+
+    #[test]
+    fn a_deleted_custom_role_grants_nothing_and_a_live_one_does() {
+        let role = |deleted: Option<bool>| RawRole {
+            name: "projects/p/roles/r".into(),
+            included_permissions: vec!["secretmanager.versions.access".into()],
+            deleted,
+            ..Default::default()
+        };
+        for (deleted, granted) in [(Some(true), false), (Some(false), true), (None, true)] {
+            let raw = RawScan {
+                roles: BTreeMap::from([("projects/p/roles/r".to_string(), Ok(role(deleted)))]),
+                ..Default::default()
+            };
+            let inv = normalize(raw);
+            let def = &inv.role_definitions[0];
+            assert_eq!(
+                def.permissions.as_ref().is_some_and(|p| !p.is_empty()),
+                granted,
+                "{deleted:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn kubernetes_writes_are_audited_whatever_the_audit_configs_say() {
+        let rc: RawCluster = serde_json::from_value(serde_json::json!({
+            "name": "c", "location": "us-central1", "loggingService": "none"
+        }))
+        .expect("cluster");
+        let on = Policy {
+            audit_configs: vec![crate::collect::AuditConfig {
+                service: "container.googleapis.com".into(),
+                audit_log_configs: vec![crate::collect::AuditLogConfig {
+                    log_type: "DATA_READ".into(),
+                    ..Default::default()
+                }],
+            }],
+            ..Default::default()
+        };
+        // Data Access for GKE from the organization; none in the project.
+        let inherited = ProjectScan {
+            policy: Some(Policy::default()),
+            ancestors: vec![Ancestor {
+                resource: "organizations/1".into(),
+                policy: Some(on),
+                error: None,
+            }],
+            ancestry_complete: true,
+            ..Default::default()
+        };
+        let a = audit_logging(&rc, &inherited);
+        assert_eq!(a.audit_enabled, Some(true));
+        assert!(a
+            .enabled_types
+            .contains(&"cloudaudit:DATA_READ".to_string()));
+        assert!(a
+            .disabled_types
+            .contains(&"cloudaudit:DATA_WRITE".to_string()));
+        // Nothing anywhere, even cluster logging off: writes are still audited.
+        let none = ProjectScan {
+            policy: Some(Policy::default()),
+            ancestry_complete: true,
+            ..Default::default()
+        };
+        let a = audit_logging(&rc, &none);
+        assert_eq!(a.audit_enabled, Some(true));
+        assert!(a
+            .disabled_types
+            .contains(&"cloudaudit:DATA_READ".to_string()));
+        // An unread project policy: Data Access unknown (in neither list).
+        let unread = ProjectScan::default();
+        let a = audit_logging(&rc, &unread);
+        assert_eq!(a.audit_enabled, Some(true));
+        assert!(!a
+            .enabled_types
+            .iter()
+            .chain(&a.disabled_types)
+            .any(|t| t.starts_with("cloudaudit:DATA")));
     }
 }

@@ -62,6 +62,28 @@ pub const OPERATIONS: &[Operation] = &[
         "/v3/projects/{project}:getIamPolicy",
         Some("resourcemanager.projects.getIamPolicy"),
     ),
+    // The project's ancestry: inherited role bindings and audit configs (read-only).
+    op(
+        "cloudresourcemanager",
+        "folders.get",
+        "GET",
+        "/v3/folders/{folder}",
+        Some("resourcemanager.folders.get"),
+    ),
+    op(
+        "cloudresourcemanager",
+        "folders.getIamPolicy",
+        "POST",
+        "/v3/folders/{folder}:getIamPolicy",
+        Some("resourcemanager.folders.getIamPolicy"),
+    ),
+    op(
+        "cloudresourcemanager",
+        "organizations.getIamPolicy",
+        "POST",
+        "/v3/organizations/{organization}:getIamPolicy",
+        Some("resourcemanager.organizations.getIamPolicy"),
+    ),
     op(
         "container",
         "projects.locations.clusters.list",

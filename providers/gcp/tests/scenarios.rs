@@ -69,13 +69,18 @@ async fn insecure_scenario_has_every_insecure_fact() {
         Some("CURRENT_STATE_ENCRYPTION_ERROR")
     );
 
-    // audit-logging-disabled: no Data Access logs for GKE in the project's auditConfigs.
+    // No Data Access logs for GKE in the auditConfigs of the project, its folder or its
+    // organization (all read): Kubernetes reads are not audited. Writes are: GKE sends them to
+    // the Admin Activity log, which cannot be turned off, so the Kubernetes audit log is on
+    // (documented fix of `audit-logging-disabled`, see docs/semantics-gcp.md).
     for c in [prod, staging] {
-        assert_eq!(c.audit_logging.audit_enabled, Some(false), "{}", c.name);
-        assert!(c
-            .audit_logging
-            .disabled_types
-            .contains(&"cloudaudit:DATA_READ".to_string()));
+        assert_eq!(c.audit_logging.audit_enabled, Some(true), "{}", c.name);
+        for t in ["ADMIN_READ", "DATA_READ", "DATA_WRITE"] {
+            assert!(c
+                .audit_logging
+                .disabled_types
+                .contains(&format!("cloudaudit:{t}")));
+        }
         assert!(c
             .audit_logging
             .enabled_types
@@ -83,7 +88,11 @@ async fn insecure_scenario_has_every_insecure_fact() {
         assert!(c
             .audit_logging
             .source
-            .contains("Admin Activity audit logs are always on"));
+            .contains("Admin Activity audit log, always on"));
+        assert!(c
+            .audit_logging
+            .source
+            .contains("folders/400000000001, organizations/555555555555"));
     }
     assert!(prod
         .audit_logging
@@ -233,7 +242,8 @@ async fn insecure_scenario_has_every_insecure_fact() {
         .role_definition("projects/acme-insecure/roles/nodeDebugger")
         .expect("custom role");
     assert!(custom.custom);
-    assert_eq!(inv.role_definitions.len(), 8);
+    // Eight bound in the project, two more in its folder and organization policies.
+    assert_eq!(inv.role_definitions.len(), 10);
 
     // Node disks (both pages of disks.aggregatedList; the bastion disk is not a node's).
     let mut volumes: Vec<(&str, &str, Option<&str>)> = inv
