@@ -104,6 +104,7 @@ if [ ! -f "$azure_stamp" ] || [ ! -f "$azure_dir/azure-spec-shapes.json" ]; then
   python3 "$azure_spec/extract_azure_shapes.py" "$azure_dir/wheels" "$azure_dir/azure-spec-shapes.json"
   rm -f "$azure_dir"/.installed-*
   touch "$azure_stamp"
+fi
 
 # --- GCP: Google API discovery documents (providers/gcp/tests/discovery_gcp.rs) -------------
 # Google's published discovery documents for the four APIs the GCP adapter calls, as shipped in
