@@ -98,27 +98,24 @@ pub fn profile<G: RoleGrant>(
 ) -> (AccessProfile, Vec<String>) {
     let mut profile = AccessProfile::default();
     let mut unreadable = Vec::new();
+    let mut admin_grants = Vec::new();
     for g in grants {
         if let Some(why) = g.unreadable() {
             unreadable.push(format!("{}: {why}", g.reason()));
         }
         if let Some(actions) = g.admin(spec).filter(|_| g.reach() == Reach::All) {
-            let held = profile.admin.get_or_insert_with(|| HeldCapability {
-                id: "admin".to_string(),
-                title: admin_title.to_string(),
+            admin_grants.push(Held {
                 reach: Reach::All,
-                actions: actions.clone(),
-                granted_by: Vec::new(),
-                allowed_when: g.condition().map(str::to_string),
+                operations: actions,
+                reason: g.reason(),
+                condition: g.condition().map(str::to_string),
             });
-            for action in &actions {
-                Granted::credit(&mut held.granted_by, g.reason(), action);
-            }
         }
         profile.wildcard_grants.extend(g.wildcards());
     }
+    profile.admin = combine(("admin", admin_title), admin_grants);
     for class in &spec.classes {
-        let mut held: Option<HeldCapability> = None;
+        let mut held = Vec::new();
         for g in grants {
             let granted: Vec<&String> = class
                 .any_operation
@@ -134,16 +131,16 @@ pub fn profile<G: RoleGrant>(
             if granted.is_empty() {
                 continue;
             }
-            HeldCapability::record_grant(
-                &mut held,
-                (&class.id, &class.title),
-                g.reach(),
-                granted,
-                g.reason(),
-                g.condition(),
-            );
+            held.push(Held {
+                reach: g.reach(),
+                operations: granted.into_iter().cloned().collect(),
+                reason: g.reason(),
+                condition: g.condition().map(str::to_string),
+            });
         }
-        profile.capabilities.extend(held);
+        profile
+            .capabilities
+            .extend(combine((&class.id, &class.title), held));
     }
     for path in &spec.escalation_paths {
         if let Some(open) = open_path(path, grants) {
@@ -151,6 +148,60 @@ pub fn profile<G: RoleGrant>(
         }
     }
     (profile, unreadable)
+}
+
+/// One grant of a capability: how far it reaches, the operations it allows, why, and under
+/// which condition.
+struct Held {
+    reach: Reach,
+    operations: Vec<String>,
+    reason: GrantReason,
+    condition: Option<String>,
+}
+
+/// The capability that a set of grants gives. When any grant is unconditional, the capability
+/// is held without a condition, as far as the unconditional grants reach (a conditional grant
+/// never widens an unconditional answer, and never attaches its condition to it); only when
+/// every grant is conditional is it "allowed when" one of their conditions holds. Every grant is
+/// cited.
+fn combine((id, title): (&str, &str), grants: Vec<Held>) -> Option<HeldCapability> {
+    if grants.is_empty() {
+        return None;
+    }
+    let unconditional: Vec<&Held> = grants.iter().filter(|g| g.condition.is_none()).collect();
+    let (reach, allowed_when) = if unconditional.is_empty() {
+        let mut conditions: Vec<&str> = Vec::new();
+        for g in &grants {
+            if let Some(c) = &g.condition {
+                push_unique(&mut conditions, c);
+            }
+        }
+        let when = if conditions.len() == 1 {
+            conditions[0].to_string()
+        } else {
+            format!("({})", conditions.join(") or ("))
+        };
+        (grants.iter().map(|g| g.reach).max(), Some(when))
+    } else {
+        (unconditional.iter().map(|g| g.reach).max(), None)
+    };
+    let mut held = HeldCapability {
+        id: id.to_string(),
+        title: title.to_string(),
+        reach: reach.unwrap_or(Reach::Some),
+        actions: Vec::new(),
+        granted_by: Vec::new(),
+        allowed_when,
+    };
+    for g in grants {
+        for op in &g.operations {
+            if !held.actions.contains(op) {
+                held.actions.push(op.clone());
+            }
+            Granted::credit(&mut held.granted_by, g.reason.clone(), op);
+        }
+    }
+    Some(held)
 }
 
 /// A path is open when every step is granted. A step granted by at least one unconditional
@@ -291,5 +342,72 @@ mod tests {
         // One grant that holds both steps is cited once.
         assert_eq!(p.escalation_paths[0].granted_by.len(), 3);
         assert_eq!(p.escalation_paths[0].granted_by[0].allows, vec!["a", "b"]);
+    }
+
+    fn class_spec() -> RbacSpec {
+        RbacSpec::from_json(
+            r#"{"format": 1, "cloud": "test",
+                "classes": [{"id": "secrets-read", "title": "S", "any_operation": ["read"]}],
+                "escalation_paths": []}"#,
+        )
+        .expect("spec")
+    }
+
+    #[test]
+    fn an_unconditional_grant_drops_the_condition_of_a_capability() {
+        let conditional = Fake {
+            ops: vec!["read"],
+            condition: Some("request.time < x"),
+            scope: "s1",
+        };
+        let plain = Fake {
+            ops: vec!["read"],
+            condition: None,
+            scope: "s2",
+        };
+        // Only a conditional grant: allowed when its condition holds.
+        let (p, _) = profile(&class_spec(), "admin", std::slice::from_ref(&conditional));
+        assert_eq!(
+            p.capabilities[0].allowed_when.as_deref(),
+            Some("request.time < x")
+        );
+        // An unconditional grant beside it, in either order: no condition, both cited.
+        for grants in [
+            [conditional, plain],
+            [
+                Fake {
+                    ops: vec!["read"],
+                    condition: None,
+                    scope: "s2",
+                },
+                Fake {
+                    ops: vec!["read"],
+                    condition: Some("request.time < x"),
+                    scope: "s1",
+                },
+            ],
+        ] {
+            let (p, _) = profile(&class_spec(), "admin", &grants);
+            assert_eq!(p.capabilities[0].allowed_when, None);
+            assert_eq!(p.capabilities[0].granted_by.len(), 2);
+        }
+        // Two conditional grants: either condition.
+        let grants = [
+            Fake {
+                ops: vec!["read"],
+                condition: Some("c1"),
+                scope: "s1",
+            },
+            Fake {
+                ops: vec!["read"],
+                condition: Some("c2"),
+                scope: "s2",
+            },
+        ];
+        let (p, _) = profile(&class_spec(), "admin", &grants);
+        assert_eq!(
+            p.capabilities[0].allowed_when.as_deref(),
+            Some("(c1) or (c2)")
+        );
     }
 }
