@@ -285,9 +285,16 @@ pub fn normalize(raw: RawScan) -> Inventory {
                         endpoint_enabled: lt.http_endpoint.as_deref().map(|e| e == "enabled"),
                         mode: None,
                         source: format!(
-                            "ec2:DescribeLaunchTemplateVersions {} version {} launchTemplateData.metadataOptions",
+                            "ec2:DescribeLaunchTemplateVersions {} version {} launchTemplateData.metadataOptions{}",
                             lt.name.clone().unwrap_or_else(|| lt.id.clone()),
-                            lt.version.map(|v| v.to_string()).unwrap_or_default()
+                            lt.version.map(|v| v.to_string()).unwrap_or_default(),
+                            // Unset options are inherited from the AMI or the account's
+                            // instance metadata defaults at launch: say so in the evidence.
+                            if lt.http_tokens.is_none() && lt.hop_limit.is_none() {
+                                " (absent: inherited at launch)"
+                            } else {
+                                ""
+                            }
                         ),
                     });
                 }
@@ -670,6 +677,93 @@ mod tests {
         assert!(decode_policy(plain).is_ok());
         assert!(decode_policy("%7B%22broken").is_err());
         assert!(decode_policy("[1]").is_err());
+    }
+
+    /// Replays `mocks/aws/insecure` with the launch template version of
+    /// `prod-public-general` edited by `edit`, and returns that node group's launch-template
+    /// metadata setting.
+    fn replayed_launch_template(
+        edit: impl Fn(&str) -> String,
+    ) -> Option<cloudscan_inventory::MetadataSetting> {
+        use cloudscan_collect::testkit;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mocks/aws/insecure");
+        let tmp = tempfile::tempdir().ok()?;
+        testkit::copy_dir(&root, tmp.path()).ok()?;
+        let changed = testkit::edit_responses(
+            tmp.path(),
+            "DescribeLaunchTemplateVersions",
+            |req| req["params"]["LaunchTemplateId"] == "lt-982b3148a311f7066",
+            |responses| {
+                let mut r = responses.clone();
+                if let Some(body) = r[0]["body"].as_str() {
+                    r[0]["body"] = serde_json::Value::String(edit(body));
+                }
+                r
+            },
+        )
+        .ok()?;
+        assert_eq!(changed, 1, "the fixture's launch template exchange moved");
+        let opts = crate::ScanOptions {
+            profile: None,
+            regions: Vec::new(),
+            collect: cloudscan_collect::scan::CollectOptions {
+                replay: Some(tmp.path().to_path_buf()),
+                ..Default::default()
+            },
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        let out = rt
+            .block_on(crate::scan(&opts, cloudscan_collect::scan::quiet()))
+            .ok()?;
+        out.inventory
+            .clusters
+            .iter()
+            .flat_map(|c| &c.node_pools)
+            .flat_map(|p| &p.metadata)
+            .find(|m| m.level == "launch-template" && m.resource.ends_with("lt-982b3148a311f7066"))
+            .cloned()
+    }
+
+    #[test]
+    fn launch_template_metadata_options_replayed_both_ways() {
+        // As recorded: HttpTokens optional, hop limit 2.
+        let recorded = replayed_launch_template(|b| b.to_string());
+        let recorded = recorded.expect("the recorded launch template is normalized");
+        assert_eq!(recorded.tokens_required, Some(false));
+        assert_eq!(recorded.hop_limit, Some(2));
+        // Flipped to required / 1.
+        let fixed = replayed_launch_template(|b| {
+            b.replace(
+                "<httpTokens>optional</httpTokens>",
+                "<httpTokens>required</httpTokens>",
+            )
+            .replace(
+                "<httpPutResponseHopLimit>2</httpPutResponseHopLimit>",
+                "<httpPutResponseHopLimit>1</httpPutResponseHopLimit>",
+            )
+        })
+        .expect("the edited launch template is normalized");
+        assert_eq!(fixed.tokens_required, Some(true));
+        assert_eq!(fixed.hop_limit, Some(1));
+        // No metadataOptions in the version: every option unset (inherited), and the evidence
+        // source says so.
+        let absent = replayed_launch_template(|b| match (
+            b.find("<metadataOptions>"),
+            b.find("</metadataOptions>"),
+        ) {
+            (Some(start), Some(end)) => {
+                format!("{}{}", &b[..start], &b[end + "</metadataOptions>".len()..])
+            }
+            _ => b.to_string(),
+        })
+        .expect("the edited launch template is normalized");
+        assert_eq!(absent.tokens_required, None);
+        assert_eq!(absent.hop_limit, None);
+        assert_eq!(absent.endpoint_enabled, None);
+        assert!(absent.source.contains("inherited"), "{}", absent.source);
     }
 
     #[test]
