@@ -679,6 +679,215 @@ mod tests {
         assert!(decode_policy("[1]").is_err());
     }
 
+    /// Replays a copy of `mocks/aws/insecure` after `edit` has changed its exchanges, and
+    /// returns the normalized inventory (None if the replay fails).
+    fn replay_insecure(edit: impl FnOnce(&std::path::Path)) -> Option<Inventory> {
+        use cloudscan_collect::testkit;
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mocks/aws/insecure");
+        let tmp = tempfile::tempdir().ok()?;
+        testkit::copy_dir(&root, tmp.path()).ok()?;
+        edit(tmp.path());
+        let opts = crate::ScanOptions {
+            profile: None,
+            regions: Vec::new(),
+            collect: cloudscan_collect::scan::CollectOptions {
+                replay: Some(tmp.path().to_path_buf()),
+                ..Default::default()
+            },
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        rt.block_on(crate::scan(&opts, cloudscan_collect::scan::quiet()))
+            .ok()
+            .map(|o| o.inventory)
+    }
+
+    /// Rewrites the JSON body of the exchanges of `operation` whose request path or body
+    /// contains `needle`.
+    fn edit_json(
+        dir: &std::path::Path,
+        operation: &str,
+        needle: &str,
+        edit: impl Fn(&mut serde_json::Value),
+    ) -> usize {
+        let changed = cloudscan_collect::testkit::edit_responses(
+            dir,
+            operation,
+            |req| req.to_string().contains(needle),
+            |responses| {
+                let mut r = responses.clone();
+                if let Some(first) = r.get_mut(0) {
+                    if let Some(j) = first.get_mut("json") {
+                        edit(j);
+                    } else if let Some(text) = first["body"].as_str() {
+                        if let Ok(mut j) = serde_json::from_str::<serde_json::Value>(text) {
+                            edit(&mut j);
+                            first["body"] = serde_json::Value::String(j.to_string());
+                        }
+                    }
+                }
+                r
+            },
+        );
+        changed.unwrap_or(0)
+    }
+
+    /// Replaces `from` with `to` in the XML body of every exchange of `operation`.
+    fn edit_xml(dir: &std::path::Path, operation: &str, from: &str, to: &str) -> usize {
+        cloudscan_collect::testkit::edit_responses(
+            dir,
+            operation,
+            cloudscan_collect::testkit::any,
+            |responses| {
+                let mut r = responses.clone();
+                if let Some(text) = r[0]["body"].as_str() {
+                    r[0]["body"] = serde_json::Value::String(text.replace(from, to));
+                }
+                r
+            },
+        )
+        .unwrap_or(0)
+    }
+
+    fn cluster<'a>(inv: &'a Inventory, name: &str) -> &'a cloudscan_inventory::Cluster {
+        match inv.clusters.iter().find(|c| c.name == name) {
+            Some(c) => c,
+            None => panic!("cluster {name} not in the replayed inventory"),
+        }
+    }
+
+    #[test]
+    fn describe_cluster_fields_replayed_both_ways() {
+        let recorded = replay_insecure(|_| {}).expect("recorded scenario replays");
+        let c = cluster(&recorded, "prod-public");
+        assert_eq!(c.endpoint.public_access, Some(true));
+        assert_eq!(c.endpoint.public_cidrs, vec!["0.0.0.0/0".to_string()]);
+        assert_eq!(c.audit_logging.audit_enabled, Some(false));
+        assert_eq!(c.secrets_encryption.enabled, Some(false));
+        assert_eq!(c.auth.local_auth_enabled, Some(true));
+
+        let key = "arn:aws:kms:us-east-1:123456789012:key/29aa1fba-3694-4c96-a064-4db6a8d9cbaf";
+        let flipped = replay_insecure(|dir| {
+            let n = edit_json(dir, "DescribeCluster", "/clusters/prod-public", |j| {
+                let c = &mut j["cluster"];
+                c["resourcesVpcConfig"]["endpointPublicAccess"] = serde_json::json!(false);
+                c["logging"]["clusterLogging"] =
+                    serde_json::json!([{"enabled": true, "types": ["audit"]}]);
+                c["encryptionConfig"] =
+                    serde_json::json!([{"provider": {"keyArn": key}, "resources": ["secrets"]}]);
+                c["accessConfig"]["authenticationMode"] = serde_json::json!("API");
+            });
+            assert_eq!(n, 1);
+        })
+        .expect("edited scenario replays");
+        let c = cluster(&flipped, "prod-public");
+        assert_eq!(c.endpoint.public_access, Some(false));
+        assert_eq!(c.audit_logging.audit_enabled, Some(true));
+        assert_eq!(c.secrets_encryption.enabled, Some(true));
+        assert_eq!(
+            c.secrets_encryption.key.as_ref().map(|k| k.id.as_str()),
+            Some(key)
+        );
+        assert_eq!(c.auth.local_auth_enabled, Some(false));
+
+        // publicAccessCidrs absent with public access on: the EKS default, 0.0.0.0/0.
+        let absent = replay_insecure(|dir| {
+            edit_json(dir, "DescribeCluster", "/clusters/prod-public", |j| {
+                if let Some(v) = j["cluster"]["resourcesVpcConfig"].as_object_mut() {
+                    v.remove("publicAccessCidrs");
+                }
+            });
+        })
+        .expect("edited scenario replays");
+        let c = cluster(&absent, "prod-public");
+        assert_eq!(c.endpoint.public_cidrs, vec!["0.0.0.0/0".to_string()]);
+        assert!(c.endpoint.source.contains("absent"), "{}", c.endpoint.source);
+    }
+
+    #[test]
+    fn ec2_fields_replayed_both_ways() {
+        let recorded = replay_insecure(|_| {}).expect("recorded scenario replays");
+        let default_off = |inv: &Inventory| {
+            inv.encryption_defaults
+                .iter()
+                .any(|d| d.region == "us-east-1" && d.enabled == Some(false))
+        };
+        let unencrypted = |inv: &Inventory| inv.volumes.iter().any(|v| v.encrypted == Some(false));
+        let imds_v1 = |inv: &Inventory| {
+            inv.clusters
+                .iter()
+                .flat_map(|c| &c.node_pools)
+                .flat_map(|p| &p.metadata)
+                .any(|m| m.level == "instance" && m.tokens_required == Some(false))
+        };
+        assert!(default_off(&recorded));
+        assert!(unencrypted(&recorded));
+        assert!(imds_v1(&recorded));
+
+        let flipped = replay_insecure(|dir| {
+            edit_xml(
+                dir,
+                "GetEbsEncryptionByDefault",
+                "<ebsEncryptionByDefault>false<",
+                "<ebsEncryptionByDefault>true<",
+            );
+            edit_xml(
+                dir,
+                "DescribeVolumes",
+                "<encrypted>false</encrypted>",
+                "<encrypted>true</encrypted>",
+            );
+            edit_xml(
+                dir,
+                "DescribeInstances",
+                "<httpTokens>optional</httpTokens>",
+                "<httpTokens>required</httpTokens>",
+            );
+        })
+        .expect("edited scenario replays");
+        assert!(!default_off(&flipped));
+        assert!(!unencrypted(&flipped));
+        assert!(!imds_v1(&flipped));
+    }
+
+    #[test]
+    fn cloudtrail_fields_replayed_both_ways() {
+        let trail = |inv: &Inventory| {
+            inv.audit_trails
+                .iter()
+                .find(|t| t.name == "mgmt-us-east-1")
+                .map(|t| (t.multi_region, t.logging, t.management_events))
+        };
+        let recorded = replay_insecure(|_| {}).expect("recorded scenario replays");
+        assert_eq!(
+            trail(&recorded),
+            Some((Some(false), Some(true), Some(ManagementEvents::All)))
+        );
+        let flipped = replay_insecure(|dir| {
+            edit_json(dir, "DescribeTrails", "includeShadowTrails", |j| {
+                if let Some(list) = j["trailList"].as_array_mut() {
+                    for t in list {
+                        t["IsMultiRegionTrail"] = serde_json::json!(true);
+                    }
+                }
+            });
+            edit_json(dir, "GetTrailStatus", "mgmt-us-east-1", |j| {
+                j["IsLogging"] = serde_json::json!(false);
+            });
+            edit_json(dir, "GetEventSelectors", "mgmt-us-east-1", |j| {
+                j["EventSelectors"][0]["ReadWriteType"] = serde_json::json!("ReadOnly");
+            });
+        })
+        .expect("edited scenario replays");
+        assert_eq!(
+            trail(&flipped),
+            Some((Some(true), Some(false), Some(ManagementEvents::ReadOnly)))
+        );
+    }
+
     /// Replays `mocks/aws/insecure` with the launch template version of
     /// `prod-public-general` edited by `edit`, and returns that node group's launch-template
     /// metadata setting.
