@@ -808,6 +808,30 @@ mod tests {
     }
 
     #[test]
+    fn workload_identity_replayed_both_ways() {
+        // staging-legacy: its issuer has no IAM OIDC provider and it has no Pod Identity
+        // association, so workload identity is known to be off.
+        let recorded = replay_insecure(|_| {}).expect("recorded scenario replays");
+        let wi = &cluster(&recorded, "staging-legacy").workload_identity;
+        assert_eq!(wi.provider_registered, Some(false));
+        assert_eq!(wi.pod_identity_associations, Some(0));
+        assert_eq!(wi.enabled, Some(false));
+        // Point its issuer at the registered provider: IRSA is set up, workload identity on.
+        let flipped = replay_insecure(|dir| {
+            let n = edit_json(dir, "DescribeCluster", "/clusters/staging-legacy", |j| {
+                j["cluster"]["identity"]["oidc"]["issuer"] = serde_json::json!(
+                    "https://oidc.eks.us-east-1.amazonaws.com/id/wIK5v9YH9P"
+                );
+            });
+            assert_eq!(n, 1);
+        })
+        .expect("edited scenario replays");
+        let wi = &cluster(&flipped, "staging-legacy").workload_identity;
+        assert_eq!(wi.provider_registered, Some(true));
+        assert_eq!(wi.enabled, Some(true));
+    }
+
+    #[test]
     fn ec2_fields_replayed_both_ways() {
         let recorded = replay_insecure(|_| {}).expect("recorded scenario replays");
         let default_off = |inv: &Inventory| {
