@@ -78,8 +78,6 @@ mod tests {
     use super::*;
     use crate::rules::identity::{allow, aws_role_with};
     use crate::rules::test_support::run;
-    #[allow(unused_imports)]
-    use crate::finding::Severity;
     use serde_json::json;
 
     #[test]

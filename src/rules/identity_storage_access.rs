@@ -75,14 +75,15 @@ mod tests {
     use super::*;
     use crate::rules::identity::{allow, aws_role_with};
     use crate::rules::test_support::run;
-    #[allow(unused_imports)]
-    use crate::finding::Severity;
     use serde_json::json;
 
     #[test]
     fn get_object_on_every_bucket_fires_and_one_bucket_does_not() {
         let all = allow(json!("s3:GetObject"), json!("arn:aws:s3:::*/*"));
-        assert_eq!(run(&IdentityStorageAccess, &aws_role_with(all, None)).len(), 1);
+        assert_eq!(
+            run(&IdentityStorageAccess, &aws_role_with(all, None)).len(),
+            1
+        );
         let one = allow(json!("s3:GetObject"), json!("arn:aws:s3:::app-bucket/*"));
         assert!(run(&IdentityStorageAccess, &aws_role_with(one, None)).is_empty());
         // A Deny on every object flips it back.

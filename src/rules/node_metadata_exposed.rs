@@ -118,15 +118,16 @@ mod tests {
     #[test]
     fn each_deciding_field_flips_the_finding() {
         let resources = |settings: serde_json::Value| -> Vec<(String, Severity)> {
-            run(&NodeMetadataExposed, &inventory(serde_json::json!([settings])))
-                .into_iter()
-                .map(|f| (f.resource, f.severity))
-                .collect()
+            run(
+                &NodeMetadataExposed,
+                &inventory(serde_json::json!([settings])),
+            )
+            .into_iter()
+            .map(|f| (f.resource, f.severity))
+            .collect()
         };
         let one = |s: Severity| vec![("x".to_string(), s)];
-        let inst = |t: bool, h: u32| {
-            serde_json::json!({"level": "instance", "resource": "x", "tokens_required": t, "hop_limit": h})
-        };
+        let inst = |t: bool, h: u32| serde_json::json!({"level": "instance", "resource": "x", "tokens_required": t, "hop_limit": h});
         // HttpTokens: optional -> high; required -> none.
         assert_eq!(resources(inst(false, 1)), one(Severity::High));
         assert_eq!(resources(inst(true, 1)), vec![]);
@@ -144,17 +145,23 @@ mod tests {
             one(Severity::Medium)
         );
         assert_eq!(
-            resources(serde_json::json!({"level": "launch-template", "resource": "x",
-                "tokens_required": true, "hop_limit": 1})),
+            resources(
+                serde_json::json!({"level": "launch-template", "resource": "x",
+                "tokens_required": true, "hop_limit": 1})
+            ),
             vec![]
         );
         // GKE mode: GCE_METADATA -> high; GKE_METADATA -> none.
         assert_eq!(
-            resources(serde_json::json!({"level": "node-pool", "resource": "x", "mode": "GCE_METADATA"})),
+            resources(
+                serde_json::json!({"level": "node-pool", "resource": "x", "mode": "GCE_METADATA"})
+            ),
             one(Severity::High)
         );
         assert_eq!(
-            resources(serde_json::json!({"level": "node-pool", "resource": "x", "mode": "GKE_METADATA"})),
+            resources(
+                serde_json::json!({"level": "node-pool", "resource": "x", "mode": "GKE_METADATA"})
+            ),
             vec![]
         );
     }

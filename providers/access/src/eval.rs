@@ -865,7 +865,10 @@ mod tests {
         assert_eq!(decide(&user, &rp, Some(&limit), None), Decision::Allowed);
         // Another user is not named.
         let bob = format!("arn:aws:iam::{A}:user/bob");
-        assert_eq!(decide(&bob, &rp, Some(&limit), None), Decision::ImplicitlyDenied);
+        assert_eq!(
+            decide(&bob, &rp, Some(&limit), None),
+            Decision::ImplicitlyDenied
+        );
     }
 
     #[test]

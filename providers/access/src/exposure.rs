@@ -368,7 +368,9 @@ mod tests {
             resource: "lt-1".to_string(),
             tokens_required: tokens,
             hop_limit: hop,
-            source: "ec2:DescribeLaunchTemplateVersions lt version 1 launchTemplateData.metadataOptions".to_string(),
+            source:
+                "ec2:DescribeLaunchTemplateVersions lt version 1 launchTemplateData.metadataOptions"
+                    .to_string(),
             ..Default::default()
         }
     }
@@ -412,7 +414,9 @@ mod tests {
         let mut inv: Inventory = serde_json::from_value(serde_json::json!({"provider": "aws",
             "clusters": [{"name": "c", "node_pools": [{"name": "p"}]}]}))
         .expect("inventory");
-        inv.clusters[0].node_pools[0].metadata.push(lt(None, Some(1)));
+        inv.clusters[0].node_pools[0]
+            .metadata
+            .push(lt(None, Some(1)));
         let used = [UsedBy::NodePool {
             cluster: "c".into(),
             pool: "p".into(),

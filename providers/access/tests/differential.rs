@@ -351,7 +351,13 @@ fn full_access() -> Value {
 
 /// The principal forms a resource policy can name (issue 11: every one of them is paired with
 /// every policy type and with same/cross account).
-const FORMS: [&str; 5] = ["role ARN", "session ARN", "account root", "account ID", "service"];
+const FORMS: [&str; 5] = [
+    "role ARN",
+    "session ARN",
+    "account root",
+    "account ID",
+    "service",
+];
 /// Policy types besides the resource policy, one bit each in [`Cell::mask`].
 const LAYERS: [&str; 4] = ["identity", "boundary", "session", "scp"];
 /// Number of grid cells: every subset of [`LAYERS`] x [`FORMS`] x same/cross account.
@@ -876,7 +882,10 @@ fn differential_against_iam_simulate() {
         CELLS,
         "some pairings of policy type x named principal form x account were never checked"
     );
-    assert!(thin.is_empty(), "grid cells with fewer than 10 checked cases");
+    assert!(
+        thin.is_empty(),
+        "grid cells with fewer than 10 checked cases"
+    );
     assert!(
         unexplained.is_empty(),
         "{} unexplained disagreements",

@@ -804,7 +804,11 @@ mod tests {
         .expect("edited scenario replays");
         let c = cluster(&absent, "prod-public");
         assert_eq!(c.endpoint.public_cidrs, vec!["0.0.0.0/0".to_string()]);
-        assert!(c.endpoint.source.contains("absent"), "{}", c.endpoint.source);
+        assert!(
+            c.endpoint.source.contains("absent"),
+            "{}",
+            c.endpoint.source
+        );
     }
 
     #[test]
@@ -819,9 +823,8 @@ mod tests {
         // Point its issuer at the registered provider: IRSA is set up, workload identity on.
         let flipped = replay_insecure(|dir| {
             let n = edit_json(dir, "DescribeCluster", "/clusters/staging-legacy", |j| {
-                j["cluster"]["identity"]["oidc"]["issuer"] = serde_json::json!(
-                    "https://oidc.eks.us-east-1.amazonaws.com/id/wIK5v9YH9P"
-                );
+                j["cluster"]["identity"]["oidc"]["issuer"] =
+                    serde_json::json!("https://oidc.eks.us-east-1.amazonaws.com/id/wIK5v9YH9P");
             });
             assert_eq!(n, 1);
         })
@@ -919,7 +922,8 @@ mod tests {
         edit: impl Fn(&str) -> String,
     ) -> Option<cloudscan_inventory::MetadataSetting> {
         use cloudscan_collect::testkit;
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mocks/aws/insecure");
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mocks/aws/insecure");
         let tmp = tempfile::tempdir().ok()?;
         testkit::copy_dir(&root, tmp.path()).ok()?;
         let changed = testkit::edit_responses(
@@ -983,14 +987,13 @@ mod tests {
         assert_eq!(fixed.hop_limit, Some(1));
         // No metadataOptions in the version: every option unset (inherited), and the evidence
         // source says so.
-        let absent = replayed_launch_template(|b| match (
-            b.find("<metadataOptions>"),
-            b.find("</metadataOptions>"),
-        ) {
-            (Some(start), Some(end)) => {
-                format!("{}{}", &b[..start], &b[end + "</metadataOptions>".len()..])
+        let absent = replayed_launch_template(|b| {
+            match (b.find("<metadataOptions>"), b.find("</metadataOptions>")) {
+                (Some(start), Some(end)) => {
+                    format!("{}{}", &b[..start], &b[end + "</metadataOptions>".len()..])
+                }
+                _ => b.to_string(),
             }
-            _ => b.to_string(),
         })
         .expect("the edited launch template is normalized");
         assert_eq!(absent.tokens_required, None);
