@@ -227,12 +227,13 @@ pub fn engine_identity(identity: &Identity) -> (crate::PolicyIdentity, Vec<Strin
 }
 
 /// Policy documents of the analyzed AWS identities (those [`AccessFacts::for_inventory`]
-/// selects) that were collected but that the policy parser rejects, one coverage entry each.
+/// selects) that the engine cannot read, one coverage entry each: documents the policy parser
+/// rejects, and documents the adapter could not decode or collect (`document` unset, with the
+/// adapter's reason).
 ///
 /// Such a document may grant or deny anything, so the identity's permissions are not known:
 /// the scan is incomplete (service `iam`, status partial), and the entry names the identity,
-/// the document and the parse error. Documents that were not collected at all (`document`
-/// unset) are left to the collector, which already reports the failed call as coverage.
+/// the document and the error.
 pub fn unreadable_policy_coverage(inv: &Inventory) -> Vec<Coverage> {
     if inv.provider != Provider::Aws {
         return Vec::new();
@@ -241,25 +242,32 @@ pub fn unreadable_policy_coverage(inv: &Inventory) -> Vec<Coverage> {
     for identity in inv.identities.iter().filter(|i| !i.used_by.is_empty()) {
         let docs = identity.policies.iter().chain(identity.boundary.as_ref());
         for doc in docs {
-            let Some(value) = &doc.document else { continue };
-            if let Err(e) = Policy::from_value(value) {
-                out.push(Coverage {
-                    scope: identity.scope.clone(),
-                    service: "iam".to_string(),
-                    region: "global".to_string(),
-                    status: CoverageStatus::Partial,
-                    detail: Some(format!(
-                        "policy document `{} {}`{} of `{}` could not be parsed: {e}; what it grants or denies is unknown, so the access analysis of this identity is incomplete",
-                        doc.kind,
-                        doc.name,
-                        doc.arn
-                            .as_deref()
-                            .map(|a| format!(" ({a})"))
-                            .unwrap_or_default(),
-                        identity.id
-                    )),
-                });
-            }
+            let problem = match &doc.document {
+                Some(value) => match Policy::from_value(value) {
+                    Ok(_) => continue,
+                    Err(e) => format!("could not be parsed: {e}"),
+                },
+                None => format!(
+                    "could not be read: {}",
+                    doc.error.as_deref().unwrap_or("not collected")
+                ),
+            };
+            out.push(Coverage {
+                scope: identity.scope.clone(),
+                service: "iam".to_string(),
+                region: "global".to_string(),
+                status: CoverageStatus::Partial,
+                detail: Some(format!(
+                    "policy document `{} {}`{} of `{}` {problem}; what it grants or denies is unknown, so the access analysis of this identity is incomplete",
+                    doc.kind,
+                    doc.name,
+                    doc.arn
+                        .as_deref()
+                        .map(|a| format!(" ({a})"))
+                        .unwrap_or_default(),
+                    identity.id
+                )),
+            });
         }
     }
     out
@@ -313,6 +321,20 @@ mod tests {
         assert!(detail.contains("could not be parsed"), "{detail}");
         // An identity nobody uses is not analyzed: no gap.
         assert!(unreadable_policy_coverage(&inventory(bad, false)).is_empty());
+    }
+
+    #[test]
+    fn an_undecodable_document_is_a_coverage_gap() {
+        let mut inv = inventory(json!({}), true);
+        inv.identities[0].policies[0].document = None;
+        inv.identities[0].policies[0].error = Some("invalid JSON at line 1".to_string());
+        let gaps = unreadable_policy_coverage(&inv);
+        assert_eq!(gaps.len(), 1);
+        let detail = gaps[0].detail.clone().unwrap_or_default();
+        assert!(
+            detail.contains("could not be read: invalid JSON"),
+            "{detail}"
+        );
     }
 
     #[test]

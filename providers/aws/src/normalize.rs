@@ -835,6 +835,77 @@ mod tests {
     }
 
     #[test]
+    fn role_policy_documents_replayed_both_ways() {
+        let node_extra = |inv: &Inventory| {
+            inv.identities
+                .iter()
+                .find(|i| i.id.ends_with(":role/eks-node-public"))
+                .and_then(|i| i.policies.iter().find(|p| p.name == "node-extra"))
+                .cloned()
+        };
+        let recorded = replay_insecure(|_| {}).expect("recorded scenario replays");
+        let doc = node_extra(&recorded).and_then(|p| p.document);
+        let doc = doc.expect("node-extra is decoded");
+        assert_eq!(doc["Statement"][0]["Action"], "s3:*");
+        assert_eq!(
+            doc["Statement"][1]["Action"],
+            "secretsmanager:GetSecretValue"
+        );
+
+        // Narrowed in the GetAccountAuthorizationDetails response: the inventory carries the
+        // narrowed document (the identity rules' tests take it from there).
+        let narrow = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::app-bucket/*"}]}"#;
+        let encode = |text: &str| {
+            percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC)
+                .to_string()
+        };
+        let start = "<PolicyName>node-extra</PolicyName><PolicyDocument>";
+        let with_document = |replacement: String| {
+            move |dir: &std::path::Path| {
+                let n = cloudscan_collect::testkit::edit_responses(
+                    dir,
+                    "GetAccountAuthorizationDetails",
+                    cloudscan_collect::testkit::any,
+                    |responses| {
+                        let mut r = responses.clone();
+                        if let Some(body) = r[0]["body"].as_str() {
+                            if let Some(i) = body.find(start) {
+                                let from = i + start.len();
+                                if let Some(len) = body[from..].find("</PolicyDocument>") {
+                                    let edited = format!(
+                                        "{}{}{}",
+                                        &body[..from],
+                                        replacement,
+                                        &body[from + len..]
+                                    );
+                                    r[0]["body"] = serde_json::Value::String(edited);
+                                }
+                            }
+                        }
+                        r
+                    },
+                );
+                assert_eq!(n.ok(), Some(1));
+            }
+        };
+        let narrowed =
+            replay_insecure(with_document(encode(narrow))).expect("edited scenario replays");
+        let doc = node_extra(&narrowed).and_then(|p| p.document);
+        assert_eq!(
+            doc,
+            serde_json::from_str::<serde_json::Value>(narrow).ok(),
+            "the narrowed document is what the inventory carries"
+        );
+
+        // Not JSON at all: no document, and the decode error is kept (the access bridge turns
+        // it into a coverage gap naming the document).
+        let broken = replay_insecure(with_document(encode("{not json"))).expect("replays");
+        let p = node_extra(&broken).expect("node-extra is listed");
+        assert!(p.document.is_none());
+        assert!(p.error.is_some());
+    }
+
+    #[test]
     fn ec2_fields_replayed_both_ways() {
         let recorded = replay_insecure(|_| {}).expect("recorded scenario replays");
         let default_off = |inv: &Inventory| {
