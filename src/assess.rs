@@ -222,7 +222,7 @@ pub fn evaluate(inventory: &Inventory, mode: Mode, started_at: SystemTime) -> Re
 
 // --- Access-engine coverage (issue 11) -------------------------------------------------------
 
-/// Appends the coverage gaps the access engine knows of (policy documents it could not parse)
+/// Appends the coverage gaps the access engine knows of (policy documents it cannot read)
 /// to the report: an unknown document makes the scan incomplete rather than a silent pass.
 fn append_access_coverage(doc: &mut ReportDocument, inventory: &Inventory) {
     let gaps = cloudscan_access::bridge::unreadable_policy_coverage(inventory);
