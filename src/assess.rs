@@ -241,8 +241,96 @@ fn mark_unknown_coverage(inventory: &mut Inventory, path: &Path) {
 /// Runs the rules on an inventory: the report document before waivers, frameworks and history.
 pub fn evaluate(inventory: &Inventory, mode: Mode, started_at: SystemTime) -> ReportDocument {
     let findings = crate::rules::evaluate(inventory);
-    ReportDocument::new(inventory, &findings, mode, started_at, SystemTime::now())
+    let mut doc = ReportDocument::new(inventory, &findings, mode, started_at, SystemTime::now());
+    append_access_coverage(&mut doc, inventory);
+    doc
 }
+
+// --- Access-engine coverage (issue 11) -------------------------------------------------------
+
+/// Appends the coverage gaps the access engine knows of (policy documents it cannot read)
+/// to the report: an unknown document makes the scan incomplete rather than a silent pass.
+fn append_access_coverage(doc: &mut ReportDocument, inventory: &Inventory) {
+    let gaps = cloudscan_access::bridge::unreadable_policy_coverage(inventory);
+    for c in gaps {
+        if c.status != cloudscan_inventory::CoverageStatus::Complete {
+            doc.summary.coverage_incomplete += 1;
+            doc.scan.complete = false;
+        } else {
+            doc.summary.coverage_complete += 1;
+        }
+        doc.coverage.push(crate::report::model::CoverageEntry {
+            scope: c.scope,
+            service: c.service,
+            region: c.region,
+            status: c.status,
+            detail: c.detail,
+        });
+    }
+}
+
+#[cfg(test)]
+mod access_coverage_tests {
+    use super::*;
+    use cloudscan_inventory::{CoverageStatus, Identity, PolicyDoc, Provider, UsedBy};
+
+    fn inventory(document: serde_json::Value) -> Inventory {
+        let mut inv = Inventory::new(Provider::Aws);
+        inv.identities.push(Identity {
+            id: "arn:aws:iam::111122223333:role/node".to_string(),
+            scope: "111122223333".to_string(),
+            used_by: vec![UsedBy::NodePool {
+                cluster: "c".to_string(),
+                pool: "p".to_string(),
+            }],
+            policies: vec![PolicyDoc {
+                kind: "inline".to_string(),
+                name: "extra".to_string(),
+                document: Some(document),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        inv
+    }
+
+    fn gate() -> Gate {
+        Gate {
+            fail_on: FailOn::Never,
+            new_only: false,
+            allow_incomplete: false,
+        }
+    }
+
+    #[test]
+    fn a_policy_the_parser_rejects_makes_the_scan_incomplete() {
+        let bad = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Bogus": 1}]});
+        let doc = evaluate(&inventory(bad), Mode::Inventory, SystemTime::now());
+        assert!(!doc.scan.complete);
+        assert_eq!(doc.summary.coverage_incomplete, 1);
+        let gap = doc
+            .coverage
+            .iter()
+            .find(|c| c.status == CoverageStatus::Partial && c.service == "iam");
+        let detail = gap.and_then(|c| c.detail.clone()).unwrap_or_default();
+        assert!(detail.contains("inline extra"), "{detail}");
+        assert!(detail.contains("could not be parsed"), "{detail}");
+        assert_eq!(exit_code(&doc, gate()), exit::INCOMPLETE);
+    }
+
+    #[test]
+    fn a_policy_the_parser_accepts_leaves_the_scan_complete() {
+        let good = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
+        let doc = evaluate(&inventory(good), Mode::Inventory, SystemTime::now());
+        assert!(doc.scan.complete);
+        assert_eq!(doc.summary.coverage_incomplete, 0);
+        assert_eq!(exit_code(&doc, gate()), exit::OK);
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
 
 /// What a report needs besides the inventory, read and checked before scanning.
 pub struct Prepared {

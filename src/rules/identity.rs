@@ -94,6 +94,35 @@ pub(crate) fn analyzed<'a>(
         .filter_map(move |i| ctx.access.identities.get(&i.id).map(|f| (i, f)))
 }
 
+/// An AWS inventory with one role, used by a pod through IRSA, whose one inline policy (and
+/// optional boundary) are the given IAM documents, in the shape `iam:GetRolePolicy` returns
+/// them once decoded.
+#[cfg(test)]
+pub(crate) fn aws_role_with(
+    policy: serde_json::Value,
+    boundary: Option<serde_json::Value>,
+) -> cloudscan_inventory::Inventory {
+    let mut identity = serde_json::json!({"id": "arn:aws:iam::111122223333:role/app", "name": "app",
+        "kind": "aws-role", "scope": "111122223333",
+        "used_by": [{"kind": "workload", "cluster": "c", "namespace": "a",
+            "service_account": "b", "mechanism": "irsa"}],
+        "policies": [{"kind": "inline", "name": "p", "document": policy}]});
+    if let Some(b) = boundary {
+        identity["boundary"] = serde_json::json!({"kind": "boundary", "name": "b", "document": b});
+    }
+    match serde_json::from_value(serde_json::json!({"provider": "aws", "identities": [identity]})) {
+        Ok(inv) => inv,
+        Err(e) => panic!("test inventory: {e}"),
+    }
+}
+
+/// `{"Version": ..., "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]}`.
+#[cfg(test)]
+pub(crate) fn allow(action: serde_json::Value, resource: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": action, "Resource": resource}]})
+}
+
 #[cfg(test)]
 mod tests {
     use crate::rules::test_support::run;

@@ -70,3 +70,29 @@ impl Rule for IdentityAdminAccess {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Severity;
+    use crate::rules::identity::{allow, aws_role_with};
+    use crate::rules::test_support::run;
+    use serde_json::json;
+
+    #[test]
+    fn action_star_on_star_fires_and_one_service_or_a_boundary_does_not() {
+        let admin = allow(json!("*"), json!("*"));
+        let f = run(&IdentityAdminAccess, &aws_role_with(admin.clone(), None));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Critical);
+        // Action narrowed to one service: not administrator.
+        assert!(run(
+            &IdentityAdminAccess,
+            &aws_role_with(allow(json!("s3:*"), json!("*")), None)
+        )
+        .is_empty());
+        // A boundary that caps the grant: not administrator.
+        let capped = aws_role_with(admin, Some(allow(json!("s3:GetObject"), json!("*"))));
+        assert!(run(&IdentityAdminAccess, &capped).is_empty());
+    }
+}

@@ -72,3 +72,23 @@ impl Rule for IdentityPrivilegeEscalation {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::identity::{allow, aws_role_with};
+    use crate::rules::test_support::run;
+    use serde_json::json;
+
+    #[test]
+    fn pass_role_with_run_instances_fires_and_pass_role_alone_does_not() {
+        let both = allow(json!(["iam:PassRole", "ec2:RunInstances"]), json!("*"));
+        assert!(!run(&IdentityPrivilegeEscalation, &aws_role_with(both, None)).is_empty());
+        let one = allow(json!(["iam:PassRole"]), json!("*"));
+        assert!(run(&IdentityPrivilegeEscalation, &aws_role_with(one, None)).is_empty());
+        let attach = allow(json!("iam:AttachRolePolicy"), json!("*"));
+        assert!(!run(&IdentityPrivilegeEscalation, &aws_role_with(attach, None)).is_empty());
+        let read = allow(json!("iam:GetRole"), json!("*"));
+        assert!(run(&IdentityPrivilegeEscalation, &aws_role_with(read, None)).is_empty());
+    }
+}

@@ -67,3 +67,25 @@ impl Rule for IdentitySecretsAccess {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::identity::{allow, aws_role_with};
+    use crate::rules::test_support::run;
+    use serde_json::json;
+
+    #[test]
+    fn get_secret_value_on_every_secret_fires_and_a_prefix_does_not() {
+        let all = allow(json!("secretsmanager:GetSecretValue"), json!("*"));
+        assert_eq!(
+            run(&IdentitySecretsAccess, &aws_role_with(all, None)).len(),
+            1
+        );
+        let scoped = allow(
+            json!("secretsmanager:GetSecretValue"),
+            json!("arn:aws:secretsmanager:us-east-1:111122223333:secret:payments/*"),
+        );
+        assert!(run(&IdentitySecretsAccess, &aws_role_with(scoped, None)).is_empty());
+    }
+}

@@ -69,3 +69,27 @@ impl Rule for IdentityStorageAccess {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::identity::{allow, aws_role_with};
+    use crate::rules::test_support::run;
+    use serde_json::json;
+
+    #[test]
+    fn get_object_on_every_bucket_fires_and_one_bucket_does_not() {
+        let all = allow(json!("s3:GetObject"), json!("arn:aws:s3:::*/*"));
+        assert_eq!(
+            run(&IdentityStorageAccess, &aws_role_with(all, None)).len(),
+            1
+        );
+        let one = allow(json!("s3:GetObject"), json!("arn:aws:s3:::app-bucket/*"));
+        assert!(run(&IdentityStorageAccess, &aws_role_with(one, None)).is_empty());
+        // A Deny on every object flips it back.
+        let denied = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::*/*"}]});
+        assert!(run(&IdentityStorageAccess, &aws_role_with(denied, None)).is_empty());
+    }
+}

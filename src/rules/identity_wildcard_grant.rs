@@ -68,3 +68,22 @@ impl Rule for IdentityWildcardGrant {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::identity::{allow, aws_role_with};
+    use crate::rules::test_support::run;
+    use serde_json::json;
+
+    #[test]
+    fn service_star_on_star_fires_and_a_listed_action_does_not() {
+        let wild = allow(json!("s3:*"), json!("*"));
+        assert!(!run(&IdentityWildcardGrant, &aws_role_with(wild, None)).is_empty());
+        let listed = allow(json!("s3:GetObject"), json!("*"));
+        assert!(run(&IdentityWildcardGrant, &aws_role_with(listed, None)).is_empty());
+        let not_action = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]});
+        assert!(!run(&IdentityWildcardGrant, &aws_role_with(not_action, None)).is_empty());
+    }
+}

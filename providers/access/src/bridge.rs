@@ -9,7 +9,7 @@ use crate::catalog::{Capabilities, Catalog};
 use crate::exposure::{exposures, metadata_exposures, Exposure, MetadataExposure};
 use crate::trust::{trust_issues, TrustIssue};
 use crate::{NamedPolicy, Policy};
-use cloudscan_inventory::{Identity, Inventory, PolicyDoc, Provider};
+use cloudscan_inventory::{Coverage, CoverageStatus, Identity, Inventory, PolicyDoc, Provider};
 use std::collections::{BTreeMap, HashMap};
 
 /// How an identity's permissions were decided.
@@ -224,4 +224,123 @@ pub fn engine_identity(identity: &Identity) -> (crate::PolicyIdentity, Vec<Strin
         },
         unreadable,
     )
+}
+
+/// Policy documents of the analyzed AWS identities (those [`AccessFacts::for_inventory`]
+/// selects) that the engine cannot read, one coverage entry each: documents the policy parser
+/// rejects, and documents the adapter could not decode or collect (`document` unset, with the
+/// adapter's reason).
+///
+/// Such a document may grant or deny anything, so the identity's permissions are not known:
+/// the scan is incomplete (service `iam`, status partial), and the entry names the identity,
+/// the document and the error.
+pub fn unreadable_policy_coverage(inv: &Inventory) -> Vec<Coverage> {
+    if inv.provider != Provider::Aws {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for identity in inv.identities.iter().filter(|i| !i.used_by.is_empty()) {
+        let docs = identity.policies.iter().chain(identity.boundary.as_ref());
+        for doc in docs {
+            let problem = match &doc.document {
+                Some(value) => match Policy::from_value(value) {
+                    Ok(_) => continue,
+                    Err(e) => format!("could not be parsed: {e}"),
+                },
+                None => format!(
+                    "could not be read: {}",
+                    doc.error.as_deref().unwrap_or("not collected")
+                ),
+            };
+            out.push(Coverage {
+                scope: identity.scope.clone(),
+                service: "iam".to_string(),
+                region: "global".to_string(),
+                status: CoverageStatus::Partial,
+                detail: Some(format!(
+                    "policy document `{} {}`{} of `{}` {problem}; what it grants or denies is unknown, so the access analysis of this identity is incomplete",
+                    doc.kind,
+                    doc.name,
+                    doc.arn
+                        .as_deref()
+                        .map(|a| format!(" ({a})"))
+                        .unwrap_or_default(),
+                    identity.id
+                )),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cloudscan_inventory::UsedBy;
+    use serde_json::json;
+
+    fn inventory(document: serde_json::Value, used: bool) -> Inventory {
+        let mut inv = Inventory {
+            provider: Provider::Aws,
+            ..Default::default()
+        };
+        inv.identities.push(Identity {
+            id: "arn:aws:iam::111122223333:role/node".to_string(),
+            scope: "111122223333".to_string(),
+            used_by: if used {
+                vec![UsedBy::NodePool {
+                    cluster: "c".to_string(),
+                    pool: "p".to_string(),
+                }]
+            } else {
+                Vec::new()
+            },
+            policies: vec![PolicyDoc {
+                kind: "inline".to_string(),
+                name: "extra".to_string(),
+                document: Some(document),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        inv
+    }
+
+    #[test]
+    fn a_rejected_document_is_a_coverage_gap() {
+        // `Effect: Maybe` is not a policy the parser accepts.
+        let bad = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Maybe", "Action": "s3:GetObject", "Resource": "*"}]});
+        let gaps = unreadable_policy_coverage(&inventory(bad.clone(), true));
+        assert_eq!(gaps.len(), 1);
+        assert_eq!(gaps[0].status, CoverageStatus::Partial);
+        assert_eq!(gaps[0].service, "iam");
+        let detail = gaps[0].detail.clone().unwrap_or_default();
+        assert!(detail.contains("inline extra"), "{detail}");
+        assert!(detail.contains("role/node"), "{detail}");
+        assert!(detail.contains("could not be parsed"), "{detail}");
+        // An identity nobody uses is not analyzed: no gap.
+        assert!(unreadable_policy_coverage(&inventory(bad, false)).is_empty());
+    }
+
+    #[test]
+    fn an_undecodable_document_is_a_coverage_gap() {
+        let mut inv = inventory(json!({}), true);
+        inv.identities[0].policies[0].document = None;
+        inv.identities[0].policies[0].error = Some("invalid JSON at line 1".to_string());
+        let gaps = unreadable_policy_coverage(&inv);
+        assert_eq!(gaps.len(), 1);
+        let detail = gaps[0].detail.clone().unwrap_or_default();
+        assert!(
+            detail.contains("could not be read: invalid JSON"),
+            "{detail}"
+        );
+    }
+
+    #[test]
+    fn a_valid_document_is_no_gap() {
+        let good = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
+        assert!(unreadable_policy_coverage(&inventory(good, true)).is_empty());
+    }
 }

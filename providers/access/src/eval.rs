@@ -237,7 +237,10 @@ enum Caller<'a> {
     Session { account: &'a str, role: &'a str },
     /// `arn:aws:sts::A:federated-user/N`.
     FederatedUser { account: &'a str },
-    /// Another IAM ARN (user, role, root).
+    /// `arn:aws:iam::A:role/PATH/R`: a request "by the role" is made by one of its sessions,
+    /// so the role's boundary and the session policy limit what names the role ARN.
+    Role { account: &'a str },
+    /// Another IAM ARN (user, root).
     Iam { account: &'a str },
     /// A service principal or anything else.
     Other,
@@ -262,6 +265,11 @@ impl<'a> Caller<'a> {
                 };
             }
         }
+        if arn.service.eq_ignore_ascii_case("iam") && arn.resource.starts_with("role/") {
+            return Caller::Role {
+                account: arn.account,
+            };
+        }
         Caller::Iam {
             account: arn.account,
         }
@@ -271,6 +279,7 @@ impl<'a> Caller<'a> {
         match *self {
             Caller::Session { account, .. }
             | Caller::FederatedUser { account }
+            | Caller::Role { account }
             | Caller::Iam { account } => Some(account),
             Caller::Other => None,
         }
@@ -282,11 +291,14 @@ impl<'a> Caller<'a> {
 enum Grant {
     /// Matched as "the account": the identity side must allow too.
     Account,
-    /// The role ARN of an assumed-role session: boundary and session policy still limit.
+    /// The role ARN, for a session of that role or a caller given as the role ARN itself:
+    /// the boundary and the session policy still limit (IAM User Guide, "Permissions
+    /// boundaries for IAM entities" and "Session policies").
     RoleOfSession,
     /// `*`: the boundary does not limit, the session policy does.
     Wildcard,
     /// The caller's exact ARN (user, session, federated user, service): nothing else limits.
+    /// A role ARN is never `Exact`: it is [`Grant::RoleOfSession`].
     Exact,
 }
 
@@ -304,7 +316,10 @@ fn principal_value_grant(
         return Some(Grant::Wildcard);
     }
     if value == principal {
-        return Some(Grant::Exact);
+        return Some(match caller {
+            Caller::Role { .. } => Grant::RoleOfSession,
+            _ => Grant::Exact,
+        });
     }
     let acct = if is_account_id(value) {
         Some(value)
@@ -553,7 +568,10 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Result<Evaluation, Ev
                 .filter(|a| !a.is_empty())
         })
         .or(caller.account());
-    let same_account = resource_account == caller.account();
+    // A service principal (`ec2.amazonaws.com`) belongs to no customer account and has no
+    // identity policies: a resource policy that names it grants on its own, as it does in the
+    // same account (IAM User Guide, "AWS JSON policy elements: Principal", service principals).
+    let same_account = resource_account == caller.account() || caller == Caller::Other;
 
     let mut reasons: Vec<Reason> = Vec::new();
     let mut blocked_by: Vec<&'static str> = Vec::new();
@@ -728,4 +746,167 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Result<Evaluation, Ev
         reasons,
         blocked_by,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! Which limits apply to a same-account resource-policy grant, by the principal it names
+    //! (IAM User Guide: "Policy evaluation logic", "Permissions boundaries for IAM entities",
+    //! "Session policies"). Each case is checked with and without the limiting policy, so a
+    //! flip of the deciding input flips the decision.
+    use super::*;
+    use serde_json::json;
+
+    const A: &str = "111122223333";
+
+    fn pol(v: serde_json::Value) -> NamedPolicy {
+        match Policy::from_value(&v) {
+            Ok(p) => NamedPolicy::new("p", p),
+            Err(e) => panic!("test policy does not parse: {e}"),
+        }
+    }
+
+    fn allow_only_list() -> NamedPolicy {
+        pol(json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}))
+    }
+
+    fn bucket_policy(principal: serde_json::Value) -> NamedPolicy {
+        pol(json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": principal, "Action": "s3:GetObject",
+             "Resource": "arn:aws:s3:::b/*"}]}))
+    }
+
+    fn decide(
+        caller: &str,
+        rp: &NamedPolicy,
+        boundary: Option<&NamedPolicy>,
+        session: Option<&NamedPolicy>,
+    ) -> Decision {
+        let ctx = Context::default();
+        let set = PolicySet {
+            identity: &[],
+            boundary,
+            session,
+            scps: &[],
+            rcps: &[],
+            resource: Some(rp),
+        };
+        let req = Request {
+            principal: caller,
+            action: "s3:GetObject",
+            resource: ResourceTarget::Arn("arn:aws:s3:::b/k"),
+            resource_account: Some(A),
+            context: &ctx,
+        };
+        match evaluate(&set, &req) {
+            Ok(e) => e.decision,
+            Err(e) => panic!("evaluation failed: {e}"),
+        }
+    }
+
+    #[test]
+    fn role_arn_named_is_limited_by_the_boundary() {
+        let role = format!("arn:aws:iam::{A}:role/app");
+        let rp = bucket_policy(json!({"AWS": role}));
+        let limit = allow_only_list();
+        assert_eq!(decide(&role, &rp, None, None), Decision::Allowed);
+        assert_eq!(
+            decide(&role, &rp, Some(&limit), None),
+            Decision::ImplicitlyDenied
+        );
+        // A session of the role: the same, the role ARN does not escape the boundary.
+        let sess = format!("arn:aws:sts::{A}:assumed-role/app/s1");
+        assert_eq!(decide(&sess, &rp, None, None), Decision::Allowed);
+        assert_eq!(
+            decide(&sess, &rp, Some(&limit), None),
+            Decision::ImplicitlyDenied
+        );
+    }
+
+    #[test]
+    fn role_arn_named_is_limited_by_the_session_policy() {
+        let role = format!("arn:aws:iam::{A}:role/app");
+        let rp = bucket_policy(json!({"AWS": role}));
+        let limit = allow_only_list();
+        assert_eq!(
+            decide(&role, &rp, None, Some(&limit)),
+            Decision::ImplicitlyDenied
+        );
+        let sess = format!("arn:aws:sts::{A}:assumed-role/app/s1");
+        assert_eq!(
+            decide(&sess, &rp, None, Some(&limit)),
+            Decision::ImplicitlyDenied
+        );
+        assert_eq!(decide(&sess, &rp, None, None), Decision::Allowed);
+    }
+
+    #[test]
+    fn session_arn_named_escapes_boundary_and_session_policy() {
+        let sess = format!("arn:aws:sts::{A}:assumed-role/app/s1");
+        let rp = bucket_policy(json!({"AWS": sess}));
+        let limit = allow_only_list();
+        assert_eq!(decide(&sess, &rp, Some(&limit), None), Decision::Allowed);
+        assert_eq!(decide(&sess, &rp, None, Some(&limit)), Decision::Allowed);
+        assert_eq!(
+            decide(&sess, &rp, Some(&limit), Some(&limit)),
+            Decision::Allowed
+        );
+        // Another session of the same role is not named: nothing grants.
+        let other = format!("arn:aws:sts::{A}:assumed-role/app/s2");
+        assert_eq!(decide(&other, &rp, None, None), Decision::ImplicitlyDenied);
+    }
+
+    #[test]
+    fn user_arn_named_is_not_limited_by_the_boundary() {
+        let user = format!("arn:aws:iam::{A}:user/alice");
+        let rp = bucket_policy(json!({"AWS": user}));
+        let limit = allow_only_list();
+        assert_eq!(decide(&user, &rp, Some(&limit), None), Decision::Allowed);
+        // Another user is not named.
+        let bob = format!("arn:aws:iam::{A}:user/bob");
+        assert_eq!(
+            decide(&bob, &rp, Some(&limit), None),
+            Decision::ImplicitlyDenied
+        );
+    }
+
+    #[test]
+    fn account_named_needs_the_identity_side() {
+        let role = format!("arn:aws:iam::{A}:role/app");
+        let rp = bucket_policy(json!({"AWS": format!("arn:aws:iam::{A}:root")}));
+        assert_eq!(decide(&role, &rp, None, None), Decision::ImplicitlyDenied);
+        let ctx = Context::default();
+        let id = [pol(json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))];
+        let set = PolicySet {
+            identity: &id,
+            resource: Some(&rp),
+            ..PolicySet::default()
+        };
+        let req = Request {
+            principal: &role,
+            action: "s3:GetObject",
+            resource: ResourceTarget::Arn("arn:aws:s3:::b/k"),
+            resource_account: Some(A),
+            context: &ctx,
+        };
+        assert_eq!(
+            evaluate(&set, &req).map(|e| e.decision),
+            Ok(Decision::Allowed)
+        );
+    }
+
+    #[test]
+    fn service_principal_named_grants_on_its_own() {
+        let rp = bucket_policy(json!({"Service": "ec2.amazonaws.com"}));
+        assert_eq!(
+            decide("ec2.amazonaws.com", &rp, None, None),
+            Decision::Allowed
+        );
+        assert_eq!(
+            decide("lambda.amazonaws.com", &rp, None, None),
+            Decision::ImplicitlyDenied
+        );
+    }
 }

@@ -17,6 +17,13 @@ pub enum MetadataWeakness {
     TokensOptional,
     /// The token response travels more than one hop, so it reaches the pod network.
     HopLimit(u32),
+    /// A launch template version leaves this metadata option (`HttpTokens` or
+    /// `HttpPutResponseHopLimit`) unset, so new nodes inherit it from the AMI (`ImdsSupport`)
+    /// or the account's instance metadata defaults (`ModifyInstanceMetadataDefaults`), neither
+    /// of which the scan reads: the value nodes get is not known, and it may be IMDSv1 or a hop
+    /// limit of 2 (EC2 User Guide, "Configure the Instance Metadata Service options", order of
+    /// precedence).
+    NotSet(&'static str),
 }
 
 impl MetadataWeakness {
@@ -26,6 +33,7 @@ impl MetadataWeakness {
             MetadataWeakness::NodeMetadataServer => "GCE metadata server".to_string(),
             MetadataWeakness::TokensOptional => "IMDSv1 allowed".to_string(),
             MetadataWeakness::HopLimit(h) => format!("IMDS hop limit {h}"),
+            MetadataWeakness::NotSet(field) => format!("IMDS {field} inherited, not known"),
         }
     }
 
@@ -39,13 +47,19 @@ impl MetadataWeakness {
                 "IMDSv1 is allowed (session tokens optional)".to_string()
             }
             MetadataWeakness::HopLimit(h) => format!("the hop limit is {h}"),
+            MetadataWeakness::NotSet(field) => format!(
+                "the launch template does not set {field}, so nodes inherit it from the AMI or the account default and its value is not known (it may allow pods through)"
+            ),
         }
     }
 
     /// Any pod (and any SSRF bug) gets the credentials with one plain request, rather than only
     /// pods that can complete a token exchange across hops.
     pub fn is_direct(&self) -> bool {
-        !matches!(self, MetadataWeakness::HopLimit(_))
+        !matches!(
+            self,
+            MetadataWeakness::HopLimit(_) | MetadataWeakness::NotSet(_)
+        )
     }
 }
 
@@ -63,6 +77,17 @@ pub fn weaknesses(m: &MetadataSetting) -> Vec<MetadataWeakness> {
     }
     if let Some(h) = m.hop_limit.filter(|h| *h > 1) {
         out.push(MetadataWeakness::HopLimit(h));
+    }
+    // Unknown is never a pass: a launch template version that leaves an option unset gives
+    // nodes a value the scan cannot see. (Instances always report their effective options, and
+    // GKE node pools are judged by `mode`.)
+    if m.level_kind() == MetadataLevel::LaunchTemplate && m.mode.is_none() {
+        if m.tokens_required.is_none() {
+            out.push(MetadataWeakness::NotSet("HttpTokens"));
+        }
+        if m.hop_limit.is_none() && m.tokens_required != Some(false) {
+            out.push(MetadataWeakness::NotSet("HttpPutResponseHopLimit"));
+        }
     }
     out
 }
@@ -86,7 +111,16 @@ fn setting_evidence(m: &MetadataSetting, found: &[MetadataWeakness]) -> Vec<Cite
                 None => "not set",
             },
         ),
-        Cited::new(&m.source, "HttpPutResponseHopLimit", m.hop_limit),
+        match m.hop_limit {
+            Some(h) => Cited::new(&m.source, "HttpPutResponseHopLimit", h),
+            None if found
+                .iter()
+                .any(|w| matches!(w, MetadataWeakness::NotSet(_))) =>
+            {
+                Cited::new(&m.source, "HttpPutResponseHopLimit", "not set")
+            }
+            None => Cited::new(&m.source, "HttpPutResponseHopLimit", m.hop_limit),
+        },
     ]
 }
 
@@ -147,9 +181,13 @@ impl fmt::Display for Exposure {
             Route::NodePool { pool, pods } => match pods {
                 PodReach::Settings(found) => {
                     let why: Vec<String> = found.iter().map(MetadataWeakness::short).collect();
+                    let unknown_only = found
+                        .iter()
+                        .all(|w| matches!(w, MetadataWeakness::NotSet(_)));
                     write!(
                         f,
-                        "every pod on node pool `{pool}` in cluster `{cluster}` ({})",
+                        "{}every pod on node pool `{pool}` in cluster `{cluster}` ({})",
+                        if unknown_only { "possibly " } else { "" },
                         why.join(", ")
                     )
                 }
@@ -322,5 +360,78 @@ mod tests {
         assert!(!exposures(&inv, &used)[0].pods());
         inv.provider = Provider::Azure;
         assert!(exposures(&inv, &used)[0].pods());
+    }
+
+    fn lt(tokens: Option<bool>, hop: Option<u32>) -> MetadataSetting {
+        MetadataSetting {
+            level: "launch-template".to_string(),
+            resource: "lt-1".to_string(),
+            tokens_required: tokens,
+            hop_limit: hop,
+            source:
+                "ec2:DescribeLaunchTemplateVersions lt version 1 launchTemplateData.metadataOptions"
+                    .to_string(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_launch_template_without_metadata_options_is_unknown_not_safe() {
+        // Nothing set: both options are inherited.
+        assert_eq!(
+            weaknesses(&lt(None, None)),
+            vec![
+                MetadataWeakness::NotSet("HttpTokens"),
+                MetadataWeakness::NotSet("HttpPutResponseHopLimit")
+            ]
+        );
+        // Setting them flips it: required + 1 is no weakness.
+        assert!(weaknesses(&lt(Some(true), Some(1))).is_empty());
+        // Tokens required, hop limit inherited (an AMI with ImdsSupport v2.0 gives 2).
+        assert_eq!(
+            weaknesses(&lt(Some(true), None)),
+            vec![MetadataWeakness::NotSet("HttpPutResponseHopLimit")]
+        );
+        // Tokens inherited, hop limit set to 1.
+        assert_eq!(
+            weaknesses(&lt(None, Some(1))),
+            vec![MetadataWeakness::NotSet("HttpTokens")]
+        );
+        // Endpoint disabled: nothing to reach, known.
+        let mut off = lt(None, None);
+        off.endpoint_enabled = Some(false);
+        assert!(weaknesses(&off).is_empty());
+        // An instance reports its effective options; an unset field there is not "inherited".
+        let mut instance = lt(None, None);
+        instance.level = "instance".to_string();
+        assert!(weaknesses(&instance).is_empty());
+        // Unknown is not direct (medium, not high).
+        assert!(!MetadataWeakness::NotSet("HttpTokens").is_direct());
+    }
+
+    #[test]
+    fn an_unknown_launch_template_exposure_says_possibly() {
+        let mut inv: Inventory = serde_json::from_value(serde_json::json!({"provider": "aws",
+            "clusters": [{"name": "c", "node_pools": [{"name": "p"}]}]}))
+        .expect("inventory");
+        inv.clusters[0].node_pools[0]
+            .metadata
+            .push(lt(None, Some(1)));
+        let used = [UsedBy::NodePool {
+            cluster: "c".into(),
+            pool: "p".into(),
+        }];
+        let e = exposures(&inv, &used);
+        assert!(e[0].pods());
+        assert_eq!(
+            e[0].to_string(),
+            "possibly every pod on node pool `p` in cluster `c` (IMDS HttpTokens inherited, not known)"
+        );
+        let m = metadata_exposures(&inv);
+        assert_eq!(m.len(), 1);
+        assert!(!m[0].is_direct());
+        inv.clusters[0].node_pools[0].metadata[0] = lt(Some(true), Some(1));
+        assert!(metadata_exposures(&inv).is_empty());
+        assert!(!exposures(&inv, &used)[0].pods());
     }
 }

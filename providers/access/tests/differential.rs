@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 
 const A: &str = "111111111111";
 const B: &str = "222222222222";
-const CASES: usize = 12_000;
+/// 64 x the grid size: half are grid cells (32 per cell), half free random cases.
+const CASES: usize = 10_240;
 
 /// SplitMix64: small, deterministic, good enough for test generation.
 struct Rng(u64);
@@ -349,7 +350,139 @@ fn full_access() -> Value {
     json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 }
 
-fn gen_case(rng: &mut Rng, targets: &[Target]) -> Value {
+/// The principal forms a resource policy can name (issue 11: every one of them is paired with
+/// every policy type and with same/cross account).
+const FORMS: [&str; 5] = [
+    "role ARN",
+    "session ARN",
+    "account root",
+    "account ID",
+    "service",
+];
+/// Policy types besides the resource policy, one bit each in [`Cell::mask`].
+const LAYERS: [&str; 4] = ["identity", "boundary", "session", "scp"];
+/// Number of grid cells: every subset of [`LAYERS`] x [`FORMS`] x same/cross account.
+const CELLS: usize = (1 << LAYERS.len()) * FORMS.len() * 2;
+
+/// One cell of the pairing grid: which policy types are present (the resource policy always
+/// is), which principal form the resource policy names, and whether the resource is in
+/// another account.
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    mask: usize,
+    form: usize,
+    cross: bool,
+}
+
+impl Cell {
+    fn nth(n: usize) -> Cell {
+        let n = n % CELLS;
+        Cell {
+            mask: n % (1 << LAYERS.len()),
+            form: (n >> LAYERS.len()) % FORMS.len(),
+            cross: n / ((1 << LAYERS.len()) * FORMS.len()) == 1,
+        }
+    }
+    fn has(&self, layer: &str) -> bool {
+        LAYERS
+            .iter()
+            .position(|l| *l == layer)
+            .is_some_and(|i| self.mask & (1 << i) != 0)
+    }
+    fn label(&self) -> String {
+        let layers: Vec<&str> = LAYERS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.mask & (1 << i) != 0)
+            .map(|(_, l)| *l)
+            .collect();
+        format!(
+            "resource+{} names {} ({})",
+            if layers.is_empty() {
+                "-".to_string()
+            } else {
+                layers.join("+")
+            },
+            FORMS[self.form],
+            if self.cross { "cross" } else { "same" }
+        )
+    }
+}
+
+/// The caller for a grid cell (account `A`): the principal the named form can match, and
+/// sometimes one it does not.
+fn cell_principal(rng: &mut Rng, cell: &Cell) -> String {
+    let role = format!("arn:aws:iam::{A}:role/app");
+    let session = format!("arn:aws:sts::{A}:assumed-role/app/sess1");
+    match cell.form {
+        0 => {
+            if rng.chance(50) {
+                role
+            } else {
+                session
+            }
+        }
+        1 => {
+            if rng.chance(85) {
+                session
+            } else {
+                format!("arn:aws:sts::{A}:assumed-role/app/other")
+            }
+        }
+        // A service principal has no identity policies, boundary, session policy or SCPs:
+        // it calls only in the cells without those layers; in the others the caller is a
+        // session, which the named service must not match.
+        4 => {
+            if cell.mask == 0 && rng.chance(80) {
+                "ec2.amazonaws.com".to_string()
+            } else {
+                session
+            }
+        }
+        _ => rng
+            .pick(&[format!("arn:aws:iam::{A}:user/alice"), role, session])
+            .clone(),
+    }
+}
+
+/// The resource-policy statement naming the cell's principal form.
+fn cell_statement(rng: &mut Rng, cell: &Cell, action: &str, resource: &str) -> Value {
+    let principal = match cell.form {
+        0 => json!({"AWS": format!("arn:aws:iam::{A}:role/app")}),
+        1 => json!({"AWS": format!("arn:aws:sts::{A}:assumed-role/app/sess1")}),
+        2 => json!({"AWS": format!("arn:aws:iam::{A}:root")}),
+        3 => json!({"AWS": A}),
+        _ => json!({"Service": "ec2.amazonaws.com"}),
+    };
+    let mut s = serde_json::Map::new();
+    s.insert(
+        "Effect".into(),
+        json!(if rng.chance(85) { "Allow" } else { "Deny" }),
+    );
+    s.insert("Principal".into(), principal);
+    s.insert(
+        "Action".into(),
+        json!(if rng.chance(70) {
+            action.to_string()
+        } else {
+            rng.pick(ACTION_PATTERNS).to_string()
+        }),
+    );
+    if !action.starts_with("sts:") {
+        s.insert(
+            "Resource".into(),
+            json!(if rng.chance(50) { "*" } else { resource }),
+        );
+    }
+    if rng.chance(20) {
+        if let Some(c) = conditions(rng) {
+            s.insert("Condition".into(), c);
+        }
+    }
+    Value::Object(s)
+}
+
+fn gen_case(rng: &mut Rng, targets: &[Target], cell: Option<Cell>) -> Value {
     let principals = [
         format!("arn:aws:iam::{A}:user/alice"),
         format!("arn:aws:iam::{A}:role/app"),
@@ -357,21 +490,59 @@ fn gen_case(rng: &mut Rng, targets: &[Target]) -> Value {
         format!("arn:aws:iam::{B}:user/bob"),
         format!("arn:aws:sts::{B}:assumed-role/ops/s2"),
     ];
-    let principal = rng.pick(&principals).clone();
-    let caller_acct = if principal.contains(A) { A } else { B };
-    let target = rng.pick(targets);
-    let resource = rng.pick(&target.resources).clone();
-    let is_s3 = target.action.starts_with("s3:");
-    let resource_account = if is_s3 && rng.chance(30) {
-        json!(if rng.chance(50) { A } else { B })
-    } else {
-        Value::Null
+    let principal = match &cell {
+        // iam-simulate takes a session policy only for a session principal (it rejects the
+        // case otherwise), so with that layer the caller is a session; a role ARN caller with
+        // a session policy is covered by the unit tests in `src/eval.rs`.
+        Some(c) if c.has("session") => match c.form {
+            1 if rng.chance(15) => format!("arn:aws:sts::{A}:assumed-role/app/other"),
+            _ => format!("arn:aws:sts::{A}:assumed-role/app/sess1"),
+        },
+        Some(c) => cell_principal(rng, c),
+        None => rng.pick(&principals).clone(),
     };
 
-    let identity: Vec<Value> = (0..rng.below(4))
+    let caller_acct = if principal.contains(B) { B } else { A };
+    let target = rng.pick(targets);
+    let is_s3 = target.action.starts_with("s3:");
+    let (resource, resource_account) = match &cell {
+        Some(c) => {
+            let acct = if c.cross { B } else { A };
+            let own: Vec<&String> = target
+                .resources
+                .iter()
+                .filter(|r| is_s3 || r.contains(acct))
+                .collect();
+            let r = match own.is_empty() {
+                true => rng.pick(&target.resources).clone(),
+                false => (*rng.pick(&own)).clone(),
+            };
+            (r, if is_s3 { json!(acct) } else { Value::Null })
+        }
+        None => {
+            let r = rng.pick(&target.resources).clone();
+            let ra = if is_s3 && rng.chance(30) {
+                json!(if rng.chance(50) { A } else { B })
+            } else {
+                Value::Null
+            };
+            (r, ra)
+        }
+    };
+    let wants = |rng: &mut Rng, layer: &str, pct: u64| match &cell {
+        Some(c) => c.has(layer),
+        None => rng.chance(pct),
+    };
+
+    let n_identity = match &cell {
+        Some(c) if c.has("identity") => 1 + rng.below(3),
+        Some(_) => 0,
+        None => rng.below(4),
+    };
+    let identity: Vec<Value> = (0..n_identity)
         .map(|_| policy(rng, 75, true, &[]))
         .collect();
-    let boundary = if rng.chance(25) {
+    let boundary = if wants(rng, "boundary", 25) {
         if rng.chance(40) {
             full_access()
         } else {
@@ -380,7 +551,7 @@ fn gen_case(rng: &mut Rng, targets: &[Target]) -> Value {
     } else {
         Value::Null
     };
-    let scps: Vec<Value> = if rng.chance(25) {
+    let scps: Vec<Value> = if wants(rng, "scp", 25) {
         (0..1 + rng.below(3))
             .map(|_| {
                 let mut level = Vec::new();
@@ -396,13 +567,16 @@ fn gen_case(rng: &mut Rng, targets: &[Target]) -> Value {
     } else {
         Vec::new()
     };
-    let session = if principal.contains(":assumed-role/") && rng.chance(20) {
+    let session = if match &cell {
+        Some(c) => c.has("session"),
+        None => principal.contains(":assumed-role/") && rng.chance(20),
+    } {
         policy(rng, 80, true, &[])
     } else {
         Value::Null
     };
     let needs_rp = target.action.starts_with("sts:") || target.action.starts_with("kms:");
-    let resource_policy = if rng.chance(if needs_rp { 85 } else { 40 }) {
+    let resource_policy = if cell.is_some() || rng.chance(if needs_rp { 85 } else { 40 }) {
         let role_of = |p: &str| -> String {
             match p.split_once(":assumed-role/") {
                 Some((head, rest)) => format!(
@@ -426,7 +600,21 @@ fn gen_case(rng: &mut Rng, targets: &[Target]) -> Value {
         ];
         // Trust policies omit Resource; the others name it.
         let with_resource = !target.action.starts_with("sts:");
-        policy(rng, 80, with_resource, &pvals)
+        let mut doc = policy(rng, 80, with_resource, &pvals);
+        if let Some(c) = &cell {
+            // The statement naming the cell's form goes first; the random ones stay (fewer
+            // of them) so that denies and other principals still mix in.
+            let named = cell_statement(rng, c, target.action, &resource);
+            let mut stmts = match doc.get("Statement") {
+                Some(Value::Array(a)) => a.clone(),
+                Some(v) => vec![v.clone()],
+                None => Vec::new(),
+            };
+            stmts.truncate(rng.below(2));
+            stmts.insert(0, named);
+            doc = json!({"Version": "2012-10-17", "Statement": stmts});
+        }
+        doc
     } else {
         Value::Null
     };
@@ -485,7 +673,7 @@ fn gen_case(rng: &mut Rng, targets: &[Target]) -> Value {
     if principal.ends_with(":user/alice") && rng.chance(70) {
         ctx.insert("aws:username".into(), json!("alice"));
     }
-    if rng.chance(60) {
+    if principal.starts_with("arn:") && rng.chance(60) {
         let parn = match principal.split_once(":assumed-role/") {
             Some((head, rest)) => format!(
                 "{}:role/{}",
@@ -620,8 +808,14 @@ fn differential_against_iam_simulate() {
     }
     let targets = targets();
     let mut rng = Rng(0x00C1_0D5C_A11A_CCE5);
-    let cases: Vec<String> = (0..CASES)
-        .map(|_| gen_case(&mut rng, &targets).to_string())
+    // Every other case is a grid cell (each cell about CASES / 2 / CELLS times), the others
+    // are free random cases as before.
+    let cells: Vec<Option<Cell>> = (0..CASES)
+        .map(|i| (i % 2 == 1).then(|| Cell::nth(i / 2)))
+        .collect();
+    let cases: Vec<String> = cells
+        .iter()
+        .map(|c| gen_case(&mut rng, &targets, *c).to_string())
         .collect();
     let theirs = run_oracle(&cases);
     assert_eq!(
@@ -635,6 +829,7 @@ fn differential_against_iam_simulate() {
     let mut known: std::collections::BTreeMap<&str, usize> = Default::default();
     let mut unexplained = Vec::new();
     let mut by_decision: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut per_cell: std::collections::BTreeMap<String, usize> = Default::default();
     for (i, (case, t)) in cases.iter().zip(&theirs).enumerate() {
         let ours = cloudscan_access::simulate::run_case(case, i + 1);
         let ours_d = ours
@@ -649,6 +844,9 @@ fn differential_against_iam_simulate() {
             continue;
         };
         *by_decision.entry(theirs_d.to_string()).or_default() += 1;
+        if let Some(c) = cells[i] {
+            *per_cell.entry(c.label()).or_default() += 1;
+        }
         if ours_d == theirs_d {
             agree += 1;
             continue;
@@ -674,6 +872,20 @@ fn differential_against_iam_simulate() {
     assert!(
         oracle_errors * 20 < cases.len(),
         "too many cases rejected by the oracle ({oracle_errors}): the generator makes invalid cases"
+    );
+    let thin: Vec<_> = per_cell.iter().filter(|(_, n)| **n < 10).collect();
+    eprintln!(
+        "differential: {} of {CELLS} grid cells checked by the oracle; cells with fewer than 10 cases: {thin:?}",
+        per_cell.len()
+    );
+    assert_eq!(
+        per_cell.len(),
+        CELLS,
+        "some pairings of policy type x named principal form x account were never checked"
+    );
+    assert!(
+        thin.is_empty(),
+        "grid cells with fewer than 10 checked cases"
     );
     assert!(
         unexplained.is_empty(),

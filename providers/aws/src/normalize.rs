@@ -285,9 +285,16 @@ pub fn normalize(raw: RawScan) -> Inventory {
                         endpoint_enabled: lt.http_endpoint.as_deref().map(|e| e == "enabled"),
                         mode: None,
                         source: format!(
-                            "ec2:DescribeLaunchTemplateVersions {} version {} launchTemplateData.metadataOptions",
+                            "ec2:DescribeLaunchTemplateVersions {} version {} launchTemplateData.metadataOptions{}",
                             lt.name.clone().unwrap_or_else(|| lt.id.clone()),
-                            lt.version.map(|v| v.to_string()).unwrap_or_default()
+                            lt.version.map(|v| v.to_string()).unwrap_or_default(),
+                            // Unset options are inherited from the AMI or the account's
+                            // instance metadata defaults at launch: say so in the evidence.
+                            if lt.http_tokens.is_none() && lt.hop_limit.is_none() {
+                                " (absent: inherited at launch)"
+                            } else {
+                                ""
+                            }
                         ),
                     });
                 }
@@ -670,6 +677,400 @@ mod tests {
         assert!(decode_policy(plain).is_ok());
         assert!(decode_policy("%7B%22broken").is_err());
         assert!(decode_policy("[1]").is_err());
+    }
+
+    /// Replays a copy of `mocks/aws/insecure` after `edit` has changed its exchanges, and
+    /// returns the normalized inventory (None if the replay fails).
+    fn replay_insecure(edit: impl FnOnce(&std::path::Path)) -> Option<Inventory> {
+        use cloudscan_collect::testkit;
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mocks/aws/insecure");
+        let tmp = tempfile::tempdir().ok()?;
+        testkit::copy_dir(&root, tmp.path()).ok()?;
+        edit(tmp.path());
+        let opts = crate::ScanOptions {
+            profile: None,
+            regions: Vec::new(),
+            collect: cloudscan_collect::scan::CollectOptions {
+                replay: Some(tmp.path().to_path_buf()),
+                ..Default::default()
+            },
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        rt.block_on(crate::scan(&opts, cloudscan_collect::scan::quiet()))
+            .ok()
+            .map(|o| o.inventory)
+    }
+
+    /// Rewrites the JSON body of the exchanges of `operation` whose request path or body
+    /// contains `needle`.
+    fn edit_json(
+        dir: &std::path::Path,
+        operation: &str,
+        needle: &str,
+        edit: impl Fn(&mut serde_json::Value),
+    ) -> usize {
+        let changed = cloudscan_collect::testkit::edit_responses(
+            dir,
+            operation,
+            |req| req.to_string().contains(needle),
+            |responses| {
+                let mut r = responses.clone();
+                if let Some(first) = r.get_mut(0) {
+                    if let Some(j) = first.get_mut("json") {
+                        edit(j);
+                    } else if let Some(text) = first["body"].as_str() {
+                        if let Ok(mut j) = serde_json::from_str::<serde_json::Value>(text) {
+                            edit(&mut j);
+                            first["body"] = serde_json::Value::String(j.to_string());
+                        }
+                    }
+                }
+                r
+            },
+        );
+        changed.unwrap_or(0)
+    }
+
+    /// Replaces `from` with `to` in the XML body of every exchange of `operation`.
+    fn edit_xml(dir: &std::path::Path, operation: &str, from: &str, to: &str) -> usize {
+        cloudscan_collect::testkit::edit_responses(
+            dir,
+            operation,
+            cloudscan_collect::testkit::any,
+            |responses| {
+                let mut r = responses.clone();
+                if let Some(text) = r[0]["body"].as_str() {
+                    r[0]["body"] = serde_json::Value::String(text.replace(from, to));
+                }
+                r
+            },
+        )
+        .unwrap_or(0)
+    }
+
+    fn cluster<'a>(inv: &'a Inventory, name: &str) -> &'a cloudscan_inventory::Cluster {
+        match inv.clusters.iter().find(|c| c.name == name) {
+            Some(c) => c,
+            None => panic!("cluster {name} not in the replayed inventory"),
+        }
+    }
+
+    #[test]
+    fn describe_cluster_fields_replayed_both_ways() {
+        let recorded = replay_insecure(|_| {}).expect("recorded scenario replays");
+        let c = cluster(&recorded, "prod-public");
+        assert_eq!(c.endpoint.public_access, Some(true));
+        assert_eq!(c.endpoint.public_cidrs, vec!["0.0.0.0/0".to_string()]);
+        assert_eq!(c.audit_logging.audit_enabled, Some(false));
+        assert_eq!(c.secrets_encryption.enabled, Some(false));
+        assert_eq!(c.auth.local_auth_enabled, Some(true));
+
+        let key = "arn:aws:kms:us-east-1:123456789012:key/29aa1fba-3694-4c96-a064-4db6a8d9cbaf";
+        let flipped = replay_insecure(|dir| {
+            let n = edit_json(dir, "DescribeCluster", "/clusters/prod-public", |j| {
+                let c = &mut j["cluster"];
+                c["resourcesVpcConfig"]["endpointPublicAccess"] = serde_json::json!(false);
+                c["logging"]["clusterLogging"] =
+                    serde_json::json!([{"enabled": true, "types": ["audit"]}]);
+                c["encryptionConfig"] =
+                    serde_json::json!([{"provider": {"keyArn": key}, "resources": ["secrets"]}]);
+                c["accessConfig"]["authenticationMode"] = serde_json::json!("API");
+            });
+            assert_eq!(n, 1);
+        })
+        .expect("edited scenario replays");
+        let c = cluster(&flipped, "prod-public");
+        assert_eq!(c.endpoint.public_access, Some(false));
+        assert_eq!(c.audit_logging.audit_enabled, Some(true));
+        assert_eq!(c.secrets_encryption.enabled, Some(true));
+        assert_eq!(
+            c.secrets_encryption.key.as_ref().map(|k| k.id.as_str()),
+            Some(key)
+        );
+        assert_eq!(c.auth.local_auth_enabled, Some(false));
+
+        // publicAccessCidrs absent with public access on: the EKS default, 0.0.0.0/0.
+        let absent = replay_insecure(|dir| {
+            edit_json(dir, "DescribeCluster", "/clusters/prod-public", |j| {
+                if let Some(v) = j["cluster"]["resourcesVpcConfig"].as_object_mut() {
+                    v.remove("publicAccessCidrs");
+                }
+            });
+        })
+        .expect("edited scenario replays");
+        let c = cluster(&absent, "prod-public");
+        assert_eq!(c.endpoint.public_cidrs, vec!["0.0.0.0/0".to_string()]);
+        assert!(
+            c.endpoint.source.contains("absent"),
+            "{}",
+            c.endpoint.source
+        );
+    }
+
+    #[test]
+    fn workload_identity_replayed_both_ways() {
+        // staging-legacy: its issuer has no IAM OIDC provider and it has no Pod Identity
+        // association, so workload identity is known to be off.
+        let recorded = replay_insecure(|_| {}).expect("recorded scenario replays");
+        let wi = &cluster(&recorded, "staging-legacy").workload_identity;
+        assert_eq!(wi.provider_registered, Some(false));
+        assert_eq!(wi.pod_identity_associations, Some(0));
+        assert_eq!(wi.enabled, Some(false));
+        // Point its issuer at the registered provider: IRSA is set up, workload identity on.
+        let flipped = replay_insecure(|dir| {
+            let n = edit_json(dir, "DescribeCluster", "/clusters/staging-legacy", |j| {
+                j["cluster"]["identity"]["oidc"]["issuer"] =
+                    serde_json::json!("https://oidc.eks.us-east-1.amazonaws.com/id/wIK5v9YH9P");
+            });
+            assert_eq!(n, 1);
+        })
+        .expect("edited scenario replays");
+        let wi = &cluster(&flipped, "staging-legacy").workload_identity;
+        assert_eq!(wi.provider_registered, Some(true));
+        assert_eq!(wi.enabled, Some(true));
+    }
+
+    #[test]
+    fn role_policy_documents_replayed_both_ways() {
+        let node_extra = |inv: &Inventory| {
+            inv.identities
+                .iter()
+                .find(|i| i.id.ends_with(":role/eks-node-public"))
+                .and_then(|i| i.policies.iter().find(|p| p.name == "node-extra"))
+                .cloned()
+        };
+        let recorded = replay_insecure(|_| {}).expect("recorded scenario replays");
+        let doc = node_extra(&recorded).and_then(|p| p.document);
+        let doc = doc.expect("node-extra is decoded");
+        assert_eq!(doc["Statement"][0]["Action"], "s3:*");
+        assert_eq!(
+            doc["Statement"][1]["Action"],
+            "secretsmanager:GetSecretValue"
+        );
+
+        // Narrowed in the GetAccountAuthorizationDetails response: the inventory carries the
+        // narrowed document (the identity rules' tests take it from there).
+        let narrow = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::app-bucket/*"}]}"#;
+        let encode = |text: &str| {
+            percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC)
+                .to_string()
+        };
+        let start = "<PolicyName>node-extra</PolicyName><PolicyDocument>";
+        let with_document = |replacement: String| {
+            move |dir: &std::path::Path| {
+                let n = cloudscan_collect::testkit::edit_responses(
+                    dir,
+                    "GetAccountAuthorizationDetails",
+                    cloudscan_collect::testkit::any,
+                    |responses| {
+                        let mut r = responses.clone();
+                        if let Some(body) = r[0]["body"].as_str() {
+                            if let Some(i) = body.find(start) {
+                                let from = i + start.len();
+                                if let Some(len) = body[from..].find("</PolicyDocument>") {
+                                    let edited = format!(
+                                        "{}{}{}",
+                                        &body[..from],
+                                        replacement,
+                                        &body[from + len..]
+                                    );
+                                    r[0]["body"] = serde_json::Value::String(edited);
+                                }
+                            }
+                        }
+                        r
+                    },
+                );
+                assert_eq!(n.ok(), Some(1));
+            }
+        };
+        let narrowed =
+            replay_insecure(with_document(encode(narrow))).expect("edited scenario replays");
+        let doc = node_extra(&narrowed).and_then(|p| p.document);
+        assert_eq!(
+            doc,
+            serde_json::from_str::<serde_json::Value>(narrow).ok(),
+            "the narrowed document is what the inventory carries"
+        );
+
+        // Not JSON at all: no document, and the decode error is kept (the access bridge turns
+        // it into a coverage gap naming the document).
+        let broken = replay_insecure(with_document(encode("{not json"))).expect("replays");
+        let p = node_extra(&broken).expect("node-extra is listed");
+        assert!(p.document.is_none());
+        assert!(p.error.is_some());
+    }
+
+    #[test]
+    fn ec2_fields_replayed_both_ways() {
+        let recorded = replay_insecure(|_| {}).expect("recorded scenario replays");
+        let default_off = |inv: &Inventory| {
+            inv.encryption_defaults
+                .iter()
+                .any(|d| d.region == "us-east-1" && d.enabled == Some(false))
+        };
+        let unencrypted = |inv: &Inventory| inv.volumes.iter().any(|v| v.encrypted == Some(false));
+        let imds_v1 = |inv: &Inventory| {
+            inv.clusters
+                .iter()
+                .flat_map(|c| &c.node_pools)
+                .flat_map(|p| &p.metadata)
+                .any(|m| m.level == "instance" && m.tokens_required == Some(false))
+        };
+        assert!(default_off(&recorded));
+        assert!(unencrypted(&recorded));
+        assert!(imds_v1(&recorded));
+
+        let flipped = replay_insecure(|dir| {
+            edit_xml(
+                dir,
+                "GetEbsEncryptionByDefault",
+                "<ebsEncryptionByDefault>false<",
+                "<ebsEncryptionByDefault>true<",
+            );
+            edit_xml(
+                dir,
+                "DescribeVolumes",
+                "<encrypted>false</encrypted>",
+                "<encrypted>true</encrypted>",
+            );
+            edit_xml(
+                dir,
+                "DescribeInstances",
+                "<httpTokens>optional</httpTokens>",
+                "<httpTokens>required</httpTokens>",
+            );
+        })
+        .expect("edited scenario replays");
+        assert!(!default_off(&flipped));
+        assert!(!unencrypted(&flipped));
+        assert!(!imds_v1(&flipped));
+    }
+
+    #[test]
+    fn cloudtrail_fields_replayed_both_ways() {
+        let trail = |inv: &Inventory| {
+            inv.audit_trails
+                .iter()
+                .find(|t| t.name == "mgmt-us-east-1")
+                .map(|t| (t.multi_region, t.logging, t.management_events))
+        };
+        let recorded = replay_insecure(|_| {}).expect("recorded scenario replays");
+        assert_eq!(
+            trail(&recorded),
+            Some((Some(false), Some(true), Some(ManagementEvents::All)))
+        );
+        let flipped = replay_insecure(|dir| {
+            edit_json(dir, "DescribeTrails", "includeShadowTrails", |j| {
+                if let Some(list) = j["trailList"].as_array_mut() {
+                    for t in list {
+                        t["IsMultiRegionTrail"] = serde_json::json!(true);
+                    }
+                }
+            });
+            edit_json(dir, "GetTrailStatus", "mgmt-us-east-1", |j| {
+                j["IsLogging"] = serde_json::json!(false);
+            });
+            edit_json(dir, "GetEventSelectors", "mgmt-us-east-1", |j| {
+                j["EventSelectors"][0]["ReadWriteType"] = serde_json::json!("ReadOnly");
+            });
+        })
+        .expect("edited scenario replays");
+        assert_eq!(
+            trail(&flipped),
+            Some((Some(true), Some(false), Some(ManagementEvents::ReadOnly)))
+        );
+    }
+
+    /// Replays `mocks/aws/insecure` with the launch template version of
+    /// `prod-public-general` edited by `edit`, and returns that node group's launch-template
+    /// metadata setting.
+    fn replayed_launch_template(
+        edit: impl Fn(&str) -> String,
+    ) -> Option<cloudscan_inventory::MetadataSetting> {
+        use cloudscan_collect::testkit;
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mocks/aws/insecure");
+        let tmp = tempfile::tempdir().ok()?;
+        testkit::copy_dir(&root, tmp.path()).ok()?;
+        let changed = testkit::edit_responses(
+            tmp.path(),
+            "DescribeLaunchTemplateVersions",
+            |req| req["params"]["LaunchTemplateId"] == "lt-982b3148a311f7066",
+            |responses| {
+                let mut r = responses.clone();
+                if let Some(body) = r[0]["body"].as_str() {
+                    r[0]["body"] = serde_json::Value::String(edit(body));
+                }
+                r
+            },
+        )
+        .ok()?;
+        assert_eq!(changed, 1, "the fixture's launch template exchange moved");
+        let opts = crate::ScanOptions {
+            profile: None,
+            regions: Vec::new(),
+            collect: cloudscan_collect::scan::CollectOptions {
+                replay: Some(tmp.path().to_path_buf()),
+                ..Default::default()
+            },
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        let out = rt
+            .block_on(crate::scan(&opts, cloudscan_collect::scan::quiet()))
+            .ok()?;
+        out.inventory
+            .clusters
+            .iter()
+            .flat_map(|c| &c.node_pools)
+            .flat_map(|p| &p.metadata)
+            .find(|m| m.level == "launch-template" && m.resource.ends_with("lt-982b3148a311f7066"))
+            .cloned()
+    }
+
+    #[test]
+    fn launch_template_metadata_options_replayed_both_ways() {
+        // As recorded: HttpTokens optional, hop limit 2.
+        let recorded = replayed_launch_template(|b| b.to_string());
+        let recorded = recorded.expect("the recorded launch template is normalized");
+        assert_eq!(recorded.tokens_required, Some(false));
+        assert_eq!(recorded.hop_limit, Some(2));
+        // Flipped to required / 1.
+        let fixed = replayed_launch_template(|b| {
+            b.replace(
+                "<httpTokens>optional</httpTokens>",
+                "<httpTokens>required</httpTokens>",
+            )
+            .replace(
+                "<httpPutResponseHopLimit>2</httpPutResponseHopLimit>",
+                "<httpPutResponseHopLimit>1</httpPutResponseHopLimit>",
+            )
+        })
+        .expect("the edited launch template is normalized");
+        assert_eq!(fixed.tokens_required, Some(true));
+        assert_eq!(fixed.hop_limit, Some(1));
+        // No metadataOptions in the version: every option unset (inherited), and the evidence
+        // source says so.
+        let absent = replayed_launch_template(|b| {
+            match (b.find("<metadataOptions>"), b.find("</metadataOptions>")) {
+                (Some(start), Some(end)) => {
+                    format!("{}{}", &b[..start], &b[end + "</metadataOptions>".len()..])
+                }
+                _ => b.to_string(),
+            }
+        })
+        .expect("the edited launch template is normalized");
+        assert_eq!(absent.tokens_required, None);
+        assert_eq!(absent.hop_limit, None);
+        assert_eq!(absent.endpoint_enabled, None);
+        assert!(absent.source.contains("inherited"), "{}", absent.source);
     }
 
     #[test]
