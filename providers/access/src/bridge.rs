@@ -141,7 +141,11 @@ impl<'a> Evaluator<'a> {
                         condition: b.condition.as_ref().map(|c| c.expression.as_str()),
                     })
                     .collect();
-                let (profile, unreadable) = crate::gcp::profile(&bindings, &self.permissions);
+                // A node-only identity acts through the node's token: its OAuth scopes cap
+                // what the roles allow.
+                let token = crate::gcp::token_scopes(inv, identity);
+                let (profile, unreadable) =
+                    crate::gcp::profile_with_token(&bindings, &self.permissions, token.as_deref());
                 Some((profile, Basis::RoleGrants, unreadable))
             }
             Provider::Azure => {
