@@ -8,14 +8,19 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn findings(scenario: &str) -> Vec<Value> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("mocks/gcp")
-        .join(scenario);
+    findings_in(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("mocks/gcp")
+            .join(scenario),
+    )
+}
+
+fn findings_in(dir: &std::path::Path) -> Vec<Value> {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("report.json");
     let output = Command::new(env!("CARGO_BIN_EXE_cloudscan"))
         .args(["gcp", "--replay"])
-        .arg(&dir)
+        .arg(dir)
         .args(["--format", "json", "--no-progress", "-o"])
         .arg(&out)
         .env_clear()
@@ -115,4 +120,56 @@ fn inherited_editor_deleted_roles_and_every_principal_form_decide_identity_findi
     let message = fleet["message"].as_str().unwrap_or_default();
     assert!(message.contains("cluster `edge`"), "{message}");
     assert!(!message.contains("cluster `inner`"), "{message}");
+}
+
+/// Node OAuth scopes cap what a node-only service account can do through the node's token
+/// (Compute Engine "Service accounts": access scopes limit the API methods an instance's token
+/// may call, whatever IAM roles the account has). `gke-nodes@` is Editor; with `cloud-platform`
+/// on one of its pools it is an administrator, with only the default narrow scopes on every pool
+/// it is not.
+#[test]
+fn node_oauth_scopes_cap_what_a_node_identity_can_do() {
+    let sa = "gke-nodes@acme-insecure.iam.gserviceaccount.com";
+    let before = findings("insecure");
+    assert!(fired(&before, "identity-admin-access").contains(sa));
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("mocks/gcp/insecure");
+    cloudscan_collect::testkit::copy_dir(&src, tmp.path()).expect("copy");
+    let narrow = serde_json::json!([
+        "https://www.googleapis.com/auth/devstorage.read_only",
+        "https://www.googleapis.com/auth/logging.write",
+        "https://www.googleapis.com/auth/monitoring"
+    ]);
+    let n = cloudscan_collect::testkit::edit_responses(
+        tmp.path(),
+        "projects.locations.clusters.list",
+        cloudscan_collect::testkit::any,
+        |responses| {
+            let mut responses = responses.clone();
+            if let Some(clusters) = responses[0]["json"]["clusters"].as_array_mut() {
+                for c in clusters {
+                    if let Some(pools) = c["nodePools"].as_array_mut() {
+                        for p in pools {
+                            if p["config"]["serviceAccount"] == sa {
+                                p["config"]["oauthScopes"] = narrow.clone();
+                            }
+                        }
+                    }
+                }
+            }
+            responses
+        },
+    )
+    .expect("edit");
+    assert_eq!(n, 1);
+    let after = findings_in(tmp.path());
+    assert!(
+        !fired(&after, "identity-admin-access").contains(sa),
+        "{:#?}",
+        fired(&after, "identity-admin-access")
+    );
+    // The same Editor grant through an unlimited token (the other pool) still is admin.
+    assert!(fired(&after, "identity-admin-access")
+        .contains("123456789012-compute@developer.gserviceaccount.com"));
 }
