@@ -396,3 +396,37 @@ fn an_inventory_without_coverage_data_is_not_a_complete_scan() {
     let gaps = gaps(&out);
     assert!(gaps.contains("holds no coverage data"), "{gaps}");
 }
+
+#[test]
+fn a_policy_document_the_parser_rejects_is_a_coverage_gap() {
+    let dir = scenario("aws", "insecure");
+    // `node-extra`, an inline policy of the node role, with an Effect IAM does not have.
+    let bad = "%7B%22Version%22%3A%20%222012-10-17%22%2C%20%22Statement%22%3A%20%5B%7B%22Effect%22%3A%20%22Maybe%22%2C%20%22Action%22%3A%20%22s3%3A%2A%22%2C%20%22Resource%22%3A%20%22%2A%22%7D%5D%7D";
+    let n = edit(dir.path(), "GetAccountAuthorizationDetails", |x| {
+        let body = x["responses"][0]["body"].as_str().expect("xml body");
+        let start = body
+            .find("<PolicyName>node-extra</PolicyName><PolicyDocument>")
+            .expect("node-extra")
+            + "<PolicyName>node-extra</PolicyName><PolicyDocument>".len();
+        let end = start + body[start..].find("</PolicyDocument>").expect("end");
+        let edited = format!("{}{bad}{}", &body[..start], &body[end..]);
+        x["responses"][0]["body"] = Value::String(edited);
+    });
+    assert_eq!(n, 1);
+    let out = cloudscan(
+        &[
+            "aws",
+            "--replay",
+            dir.path().to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let gaps = gaps(&out);
+    assert!(
+        gaps.contains("node-extra") && gaps.contains("could not be parsed"),
+        "{gaps}"
+    );
+}
