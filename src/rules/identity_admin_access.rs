@@ -14,10 +14,14 @@ static META: RuleMeta = RuleMeta {
     layer: "cloud",
     description: "An identity that nodes or workloads can use is allowed every action on every \
 resource (AWS: AdministratorAccess, `*:*`, or NotAction constructs that amount to it; GCP: \
-roles/owner or roles/editor on the project). One compromised pod, or one SSRF bug on a node whose \
-metadata service pods can reach, owns the whole account or project. AWS: decided by evaluating \
-the identity's policies (Deny, boundary and conditions included) for a privileged action in each \
-major service, on every resource.",
+roles/owner or roles/editor on the project, its folders or organization, capped by the node's \
+OAuth scopes when only nodes use it; Azure: a role whose actions hold `*` and whose notActions \
+leave the administrative operations, such as Owner or Contributor, at a management group or \
+subscription). One compromised pod, or one SSRF bug on a node whose metadata service pods can \
+reach, owns the whole account, project or subscription. AWS: decided by evaluating the \
+identity's policies (Deny, boundary and conditions included) for a privileged action in each \
+major service, on every resource. A grant on a resource group or one resource is not this \
+finding (it may be another: escalation, secrets, storage).",
     remediation: "Replace the identity's policies with the few actions the workload needs on the \
 resources it needs; give nodes only the EKS worker policies and move workload permissions to IRSA \
 or Pod Identity roles.",
