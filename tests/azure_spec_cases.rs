@@ -153,3 +153,67 @@ fn azure_spec_cases_gaps_report_unknowns_not_findings() {
         "medium"
     )));
 }
+
+/// Deny assignments take precedence over role assignments: a deny of Key Vault secret reads
+/// that names everyone at the subscription removes the `identity-secrets-access` finding of
+/// the `staging-wi` kubelet identity (Key Vault Secrets User at the subscription); excluding
+/// that identity, or denying only one resource group, brings it back as far as the rule asks
+/// (every vault: the resource-group deny leaves "some vaults", which does not fire).
+#[test]
+fn azure_deny_assignments_subtract_from_role_assignments() {
+    let insecure = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("mocks/azure/insecure");
+    let secrets = (
+        "identity-secrets-access".to_string(),
+        "staging-wi-agentpool".to_string(),
+        "high".to_string(),
+    );
+    let (_, before) = run(&insecure);
+    assert!(findings(&before).contains(&secrets));
+
+    let with_deny = |scope: &str, exclude: &[&str]| {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        cloudscan_collect::testkit::copy_dir(&insecure, tmp.path()).expect("copy");
+        let sub = "/subscriptions/11111111-1111-1111-1111-111111111111";
+        let deny = serde_json::json!({
+            "id": format!("{sub}/providers/Microsoft.Authorization/denyAssignments/d1"),
+            "name": "d1",
+            "type": "Microsoft.Authorization/denyAssignments",
+            "properties": {
+                "denyAssignmentName": "No secret reads",
+                "permissions": [{"actions": [], "notActions": [],
+                                 "dataActions": ["Microsoft.KeyVault/vaults/secrets/*"],
+                                 "notDataActions": []}],
+                "scope": scope,
+                "doNotApplyToChildScopes": false,
+                "principals": [{"id": "00000000-0000-0000-0000-000000000000", "type": "SystemDefined"}],
+                "excludePrincipals": exclude.iter()
+                    .map(|id| serde_json::json!({"id": id, "type": "ServicePrincipal"}))
+                    .collect::<Vec<_>>(),
+                "isSystemProtected": true
+            }
+        });
+        let n = cloudscan_collect::testkit::edit_responses(
+            tmp.path(),
+            "denyAssignments.list",
+            cloudscan_collect::testkit::any,
+            |_| {
+                serde_json::json!([{"status": 200,
+                    "headers": {"content-type": "application/json"},
+                    "json": {"value": [deny.clone()]}}])
+            },
+        )
+        .expect("edit");
+        assert_eq!(n, 1);
+        let (code, report) = run(tmp.path());
+        assert_eq!(code, 0, "{:#}", report["coverage"]);
+        findings(&report)
+    };
+    let sub = "/subscriptions/11111111-1111-1111-1111-111111111111";
+    assert!(!with_deny(sub, &[]).contains(&secrets));
+    assert!(!with_deny("/", &[]).contains(&secrets));
+    assert!(with_deny(sub, &["a0000000-0000-4000-8000-000000000002"]).contains(&secrets));
+    assert!(!with_deny(&format!("{sub}/resourceGroups/rg-security"), &[]).contains(&secrets));
+    assert!(
+        with_deny("/subscriptions/22222222-2222-2222-2222-222222222222", &[]).contains(&secrets)
+    );
+}

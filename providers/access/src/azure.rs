@@ -34,6 +34,54 @@ pub struct Assignment<'a> {
     pub custom: bool,
     pub permissions: Option<Vec<Permission<'a>>>,
     pub condition: Option<&'a str>,
+    /// The deny assignments that name the assignment's principal (unconditional ones; a
+    /// conditional deny stays a coverage gap).
+    pub denies: Vec<Deny<'a>>,
+}
+
+/// A deny assignment that applies to the principal: what it denies, where.
+/// Deny assignments take precedence over role assignments
+/// (https://learn.microsoft.com/azure/role-based-access-control/deny-assignments).
+#[derive(Debug, Clone)]
+pub struct Deny<'a> {
+    pub name: &'a str,
+    pub scope: &'a str,
+    /// False with `doNotApplyToChildScopes`: only the scope itself is denied.
+    pub applies_to_children: bool,
+    pub permissions: Vec<Permission<'a>>,
+}
+
+/// `scope` in ARM's lower-case form, without a trailing `/` (the root is empty).
+fn norm(scope: &str) -> String {
+    scope.trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// Whether `outer` is `inner` or one of its ancestors.
+fn at_or_above(outer: &str, inner: &str) -> bool {
+    let (o, i) = (norm(outer), norm(inner));
+    o.is_empty() || i == o || i.starts_with(&format!("{o}/"))
+}
+
+impl Deny<'_> {
+    fn denies(&self, operation: &str, plane: Plane) -> bool {
+        self.permissions
+            .iter()
+            .any(|p| block_allows(p, operation, plane))
+    }
+
+    /// Denies `operation` everywhere an assignment at `scope` grants it.
+    fn covers(&self, scope: &str, operation: &str, plane: Plane) -> bool {
+        self.denies(operation, plane)
+            && at_or_above(self.scope, scope)
+            && (self.applies_to_children || norm(self.scope) == norm(scope))
+    }
+
+    /// Denies `operation` on part of what an assignment at `scope` grants.
+    fn narrows(&self, scope: &str, operation: &str, plane: Plane) -> bool {
+        self.denies(operation, plane)
+            && !at_or_above(self.scope, scope)
+            && at_or_above(scope, self.scope)
+    }
 }
 
 /// What an administrator assignment is called in findings.
@@ -126,17 +174,34 @@ impl RoleGrant for Assignment<'_> {
         self.permissions
             .as_ref()
             .is_some_and(|ps| ps.iter().any(|p| block_allows(p, operation, plane)))
+            && !self
+                .denies
+                .iter()
+                .any(|d| d.covers(self.scope, operation, plane))
     }
 
+    /// A deny assignment below the assignment's scope leaves the operation on some resources
+    /// only.
+    fn reach_for(&self, operation: &str, plane: Plane) -> Reach {
+        if self
+            .denies
+            .iter()
+            .any(|d| d.narrows(self.scope, operation, plane))
+        {
+            Reach::Some
+        } else {
+            self.reach()
+        }
+    }
     fn admin(&self, spec: &RbacSpec) -> Option<Vec<String>> {
         let star = self.permissions.as_ref().is_some_and(|ps| {
             ps.iter()
                 .any(|p| p.actions.iter().any(|x| spec.admin_actions.contains(x)))
         });
         let admin = star
-            && ADMIN_PROBES
-                .iter()
-                .all(|op| self.allows(op, Plane::Control));
+            && ADMIN_PROBES.iter().all(|op| {
+                self.allows(op, Plane::Control) && self.reach_for(op, Plane::Control) == Reach::All
+            });
         admin.then(|| vec!["*".to_string()])
     }
 
@@ -205,6 +270,7 @@ mod tests {
                 not_data_actions: &none,
             }]),
             condition: None,
+            denies: Vec::new(),
         };
         let (p, _) = profile(std::slice::from_ref(&a));
         assert!(p.admin.is_some());
@@ -243,6 +309,7 @@ mod tests {
                 not_data_actions: &none,
             }]),
             condition: None,
+            denies: Vec::new(),
         };
         let (p, _) = profile(std::slice::from_ref(&a));
         assert!(p.admin.is_none());
@@ -277,6 +344,7 @@ ForAnyOfAnyValues:GuidEquals {acdd72a7-3385-48ef-bd42-f606fba81ae7}";
                 not_data_actions: &none,
             }]),
             condition: Some(condition),
+            denies: Vec::new(),
         };
         let (p, _) = profile(std::slice::from_ref(&a));
         let path = p
@@ -311,6 +379,7 @@ mod semantics_azure_tests {
                 not_data_actions: &none,
             }]),
             condition: None,
+            denies: Vec::new(),
         };
         profile(std::slice::from_ref(&a)).0
     }
@@ -404,5 +473,100 @@ mod semantics_azure_tests {
             assert_eq!(secrets.reach, reach, "{scope}");
             assert_eq!(p.admin.is_some(), reach == Reach::All, "{scope}");
         }
+    }
+}
+
+#[cfg(test)]
+mod deny_tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    /// Storage Blob Data Reader-like data actions at a subscription, and a deny of blob reads.
+    fn profile_with(deny_scope: &str, children: bool, not_data: &[&str]) -> AccessProfile {
+        let none: Vec<String> = Vec::new();
+        let read = s(&["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"]);
+        let deny_data = s(&["Microsoft.Storage/*"]);
+        let deny_not = s(not_data);
+        let a = Assignment {
+            scope: "/subscriptions/1",
+            role_name: "Storage Blob Data Reader",
+            custom: false,
+            permissions: Some(vec![Permission {
+                actions: &none,
+                not_actions: &none,
+                data_actions: &read,
+                not_data_actions: &none,
+            }]),
+            condition: None,
+            denies: vec![Deny {
+                name: "locked",
+                scope: deny_scope,
+                applies_to_children: children,
+                permissions: vec![Permission {
+                    actions: &none,
+                    not_actions: &none,
+                    data_actions: &deny_data,
+                    not_data_actions: &deny_not,
+                }],
+            }],
+        };
+        profile(std::slice::from_ref(&a)).0
+    }
+
+    fn object_read(p: &AccessProfile) -> Option<Reach> {
+        p.capabilities
+            .iter()
+            .find(|c| c.id == "object-read")
+            .map(|c| c.reach)
+    }
+
+    #[test]
+    fn a_deny_at_or_above_the_grant_removes_it() {
+        assert_eq!(
+            object_read(&profile_with("/subscriptions/1", true, &[])),
+            None
+        );
+        assert_eq!(object_read(&profile_with("/", true, &[])), None);
+        // Only the scope itself, which is the grant's scope.
+        assert_eq!(
+            object_read(&profile_with("/subscriptions/1", false, &[])),
+            None
+        );
+    }
+
+    #[test]
+    fn a_deny_below_the_grant_leaves_some_resources() {
+        assert_eq!(
+            object_read(&profile_with(
+                "/subscriptions/1/resourceGroups/rg",
+                true,
+                &[]
+            )),
+            Some(Reach::Some)
+        );
+    }
+
+    #[test]
+    fn a_deny_that_does_not_cover_the_operation_changes_nothing() {
+        // notDataActions exclude blob reads from the deny.
+        let p = profile_with(
+            "/subscriptions/1",
+            true,
+            &["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"],
+        );
+        assert_eq!(object_read(&p), Some(Reach::All));
+        // A deny in another subscription does not apply here.
+        assert_eq!(
+            object_read(&profile_with("/subscriptions/2", true, &[])),
+            Some(Reach::All)
+        );
+        // A deny at a parent that does not apply to child scopes.
+        assert_eq!(
+            object_read(&profile_with("/", false, &[])),
+            Some(Reach::All)
+        );
     }
 }

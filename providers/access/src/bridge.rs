@@ -162,7 +162,25 @@ fn azure_assignments<'a>(
     inv: &'a Inventory,
     identity: &'a Identity,
 ) -> Vec<crate::azure::Assignment<'a>> {
-    use crate::azure::{Assignment, Permission};
+    use crate::azure::{Assignment, Deny, Permission};
+    let block = |p: &'a cloudscan_inventory::AzurePermission| Permission {
+        actions: &p.actions,
+        not_actions: &p.not_actions,
+        data_actions: &p.data_actions,
+        not_data_actions: &p.not_data_actions,
+    };
+    // A conditional deny may or may not apply: it is a coverage gap, not subtracted.
+    let denies: Vec<Deny<'a>> = identity
+        .deny_assignments
+        .iter()
+        .filter(|d| d.condition.is_none())
+        .map(|d| Deny {
+            name: &d.name,
+            scope: &d.scope,
+            applies_to_children: d.applies_to_children,
+            permissions: d.permissions.iter().map(block).collect(),
+        })
+        .collect();
     identity
         .role_assignments
         .iter()
@@ -179,17 +197,11 @@ fn azure_assignments<'a>(
                     .or(def.and_then(|d| d.role_name.as_deref()))
                     .unwrap_or(&a.role_definition_id),
                 custom: def.and_then(|d| d.custom).unwrap_or(false),
-                permissions: def.and_then(|d| d.permissions.as_ref()).map(|ps| {
-                    ps.iter()
-                        .map(|p| Permission {
-                            actions: &p.actions,
-                            not_actions: &p.not_actions,
-                            data_actions: &p.data_actions,
-                            not_data_actions: &p.not_data_actions,
-                        })
-                        .collect()
-                }),
+                permissions: def
+                    .and_then(|d| d.permissions.as_ref())
+                    .map(|ps| ps.iter().map(block).collect()),
                 condition: a.condition.as_deref(),
+                denies: denies.clone(),
             }
         })
         .collect()

@@ -78,8 +78,14 @@ pub trait RoleGrant {
     fn condition(&self) -> Option<&str>;
     /// Why the role's permissions are not known, if they are not.
     fn unreadable(&self) -> Option<&'static str>;
-    /// Whether the role allows `operation` on `plane`.
+    /// Whether the role allows `operation` on `plane` (after any deny that covers the grant's
+    /// whole scope).
     fn allows(&self, operation: &str, plane: Plane) -> bool;
+    /// How far the grant reaches for one operation: less than [`RoleGrant::reach`] when a deny
+    /// covers part of the scope.
+    fn reach_for(&self, _operation: &str, _plane: Plane) -> Reach {
+        self.reach()
+    }
     /// The operations or role to cite when the grant makes its holder an administrator of
     /// its scope (`None`: it does not).
     fn admin(&self, spec: &RbacSpec) -> Option<Vec<String>>;
@@ -131,8 +137,22 @@ pub fn profile<G: RoleGrant>(
             if granted.is_empty() {
                 continue;
             }
+            let reach = class
+                .any_operation
+                .iter()
+                .filter(|op| g.allows(op, Plane::Control))
+                .map(|op| g.reach_for(op, Plane::Control))
+                .chain(
+                    class
+                        .any_data_operation
+                        .iter()
+                        .filter(|op| g.allows(op, Plane::Data))
+                        .map(|op| g.reach_for(op, Plane::Data)),
+                )
+                .max()
+                .unwrap_or(Reach::Some);
             held.push(Held {
-                reach: g.reach(),
+                reach,
                 operations: granted.into_iter().cloned().collect(),
                 reason: g.reason(),
                 condition: g.condition().map(str::to_string),

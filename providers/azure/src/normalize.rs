@@ -291,17 +291,17 @@ fn auth(p: &collect::ClusterProperties) -> ClusterAuth {
 /// grants is unknown, not nothing).
 fn permissions(def: &collect::RoleDefinition) -> Option<Vec<AzurePermission>> {
     let blocks = def.properties.permissions.as_ref()?;
-    Some(
-        blocks
-            .iter()
-            .map(|p| AzurePermission {
-                actions: p.actions.clone().unwrap_or_default(),
-                not_actions: p.not_actions.clone().unwrap_or_default(),
-                data_actions: p.data_actions.clone().unwrap_or_default(),
-                not_data_actions: p.not_data_actions.clone().unwrap_or_default(),
-            })
-            .collect(),
-    )
+    Some(blocks.iter().map(permission_block).collect())
+}
+
+/// One `permissions[]` block (of a role definition or a deny assignment).
+fn permission_block(p: &collect::Permission) -> AzurePermission {
+    AzurePermission {
+        actions: p.actions.clone().unwrap_or_default(),
+        not_actions: p.not_actions.clone().unwrap_or_default(),
+        data_actions: p.data_actions.clone().unwrap_or_default(),
+        not_data_actions: p.not_data_actions.clone().unwrap_or_default(),
+    }
 }
 
 /// Builds the inventory of every scanned subscription.
@@ -600,6 +600,7 @@ pub fn normalize(subs: Vec<SubscriptionScan>, caller: Option<String>) -> Invento
             });
         }
     }
+    attach_deny_assignments(&subs, &mut identities);
     let scanned: Vec<&Identity> = identities.values().collect();
     inventory
         .coverage
@@ -691,6 +692,47 @@ fn denies(deny: &collect::DenyAssignment, principal: &str) -> bool {
     !excluded && deny.properties.principals.iter().flatten().any(is)
 }
 
+/// Records on each identity the deny assignments that name it (once each, whichever
+/// subscription listed them). The access stage subtracts them.
+fn attach_deny_assignments(subs: &[SubscriptionScan], identities: &mut BTreeMap<String, Identity>) {
+    let mut seen = BTreeSet::new();
+    for deny in subs
+        .iter()
+        .flat_map(|s| s.deny_assignments.iter().flatten())
+    {
+        if !seen.insert(deny.id.to_lowercase()) {
+            continue;
+        }
+        for identity in identities.values_mut() {
+            let Some(principal) = identity.principal_id.as_deref() else {
+                continue;
+            };
+            if !denies(deny, principal) {
+                continue;
+            }
+            let p = &deny.properties;
+            identity
+                .deny_assignments
+                .push(cloudscan_inventory::AzureDenyAssignment {
+                    id: deny.id.clone(),
+                    name: p
+                        .deny_assignment_name
+                        .clone()
+                        .unwrap_or_else(|| deny.name.clone()),
+                    scope: p.scope.clone(),
+                    applies_to_children: !p.do_not_apply_to_child_scopes.unwrap_or(false),
+                    permissions: p
+                        .permissions
+                        .iter()
+                        .flatten()
+                        .map(permission_block)
+                        .collect(),
+                    condition: p.condition.clone().filter(|c| !c.trim().is_empty()),
+                });
+        }
+    }
+}
+
 /// The answers the access stage cannot decide from ARM alone, as coverage gaps: deny
 /// assignments that apply to a scanned identity (capability answers are computed from role
 /// assignments only), role assignments to groups (ARM does not list group members; Microsoft
@@ -742,6 +784,16 @@ fn inherited_gaps(
                         .cloned()
                 })
                 .collect();
+            // Subtracted by the access stage, except when a condition decides whether it
+            // applies (unknown at scan time).
+            let Some(condition) = deny
+                .properties
+                .condition
+                .as_deref()
+                .filter(|c| !c.trim().is_empty())
+            else {
+                continue;
+            };
             for (name, principal) in &principals {
                 if !denies(deny, principal) {
                     continue;
@@ -749,7 +801,7 @@ fn inherited_gaps(
                 out.push(gap(
                     &sub.id,
                     format!(
-                        "deny assignment `{}` at `{}` denies `{}` to `{}`: its {ANSWERS} do not subtract it yet and may overstate its access",
+                        "deny assignment `{}` at `{}` denies `{}` to `{}` when `{condition}`: whether it applies is unknown, so its {ANSWERS} ignore it and may overstate its access",
                         deny.properties
                             .deny_assignment_name
                             .as_deref()

@@ -271,23 +271,67 @@ async fn azure_an_issuer_is_unknown_not_foreign_when_a_cluster_list_failed() {
 // --- Inherited access: deny assignments and groups ----------------------------------------------
 
 #[tokio::test]
-async fn azure_deny_assignments_and_group_assignments_are_named_coverage_gaps() {
+async fn azure_deny_assignments_apply_to_their_principals_and_groups_are_coverage_gaps() {
     let inv = replay(&spec_case("gaps")).await.inventory;
+    let names = |name: &str| -> Vec<String> {
+        identity(&inv, name)
+            .deny_assignments
+            .iter()
+            .map(|d| d.name.clone())
+            .collect()
+    };
+    // The write deny names everyone; the delete deny excludes the kubelet identity.
+    let kubelet = names("gap-aks-agentpool");
+    assert_eq!(
+        kubelet,
+        vec!["Deny writes to the managed application's data".to_string()],
+        "{kubelet:?}"
+    );
+    let wi = names("wi-elsewhere");
+    assert!(
+        wi.iter().any(|n| n == "Deny deletes except the kubelet"),
+        "{wi:?}"
+    );
+    // Unconditional deny assignments are subtracted by the access stage: no gap for them.
     let auth = gaps(&inv, "authorization");
-    let deny_kubelet: Vec<&String> = auth
-        .iter()
-        .filter(|g| g.starts_with("deny assignment") && g.contains("`gap-aks-agentpool`"))
-        .collect();
-    // The write deny applies (everyone); the delete deny excludes the kubelet identity.
-    assert_eq!(deny_kubelet.len(), 1, "{auth:#?}");
-    assert!(deny_kubelet[0].contains("*/write"));
-    assert!(deny_kubelet[0].contains("capabilities"));
-    assert!(auth
-        .iter()
-        .any(|g| g.contains("Deny deletes except the kubelet") && g.contains("`wi-elsewhere`")));
+    assert!(
+        !auth.iter().any(|g| g.starts_with("deny assignment")),
+        "{auth:#?}"
+    );
     assert!(auth
         .iter()
         .any(|g| g.contains("to groups") && g.contains("e0000000-0000-4000-8000-000000000053")));
+
+    // A deny assignment with a condition may or may not apply: a named gap, not subtracted.
+    let dir = copy_case("gaps");
+    let n = edit_responses(
+        dir.path(),
+        "denyAssignments.list",
+        |_| true,
+        |responses| {
+            let mut r = responses.clone();
+            if let Some(items) = r[0]["json"]["value"].as_array_mut() {
+                for item in items {
+                    item["properties"]["condition"] = serde_json::Value::String(
+                        "@Resource[Microsoft.Storage/storageAccounts:name] StringEquals 'x'"
+                            .to_string(),
+                    );
+                    item["properties"]["conditionVersion"] =
+                        serde_json::Value::String("2.0".to_string());
+                }
+            }
+            r
+        },
+    );
+    assert!(n >= 1);
+    let inv = replay(dir.path()).await.inventory;
+    let auth = gaps(&inv, "authorization");
+    let conditional: Vec<&String> = auth
+        .iter()
+        .filter(|g| g.starts_with("deny assignment") && g.contains("`gap-aks-agentpool`"))
+        .collect();
+    assert_eq!(conditional.len(), 1, "{auth:#?}");
+    assert!(conditional[0].contains("whether it applies is unknown"));
 
     // The other direction: no deny assignment and no group assignment, no such gap.
     let inv = replay(&spec_case("complete")).await.inventory;

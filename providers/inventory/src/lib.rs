@@ -358,6 +358,27 @@ pub struct Identity {
     // coverage names them.
     #[serde(default)]
     pub federated_credentials_issuer_unknown: Vec<FederatedCredential>,
+    // Azure: deny assignments that name this identity (directly or as everyone, not excluded).
+    // The access stage subtracts what they deny from the role assignments they cover.
+    #[serde(default)]
+    pub deny_assignments: Vec<AzureDenyAssignment>,
+}
+
+/// An Azure deny assignment that applies to an identity.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct AzureDenyAssignment {
+    /// The deny assignment's resource id.
+    pub id: String,
+    /// Its display name (`denyAssignmentName`) or, without one, its name.
+    pub name: String,
+    /// The scope it denies at (and below, unless `applies_to_children` is false).
+    pub scope: String,
+    pub applies_to_children: bool,
+    /// What it denies: `actions`/`dataActions` minus `notActions`/`notDataActions`.
+    pub permissions: Vec<AzurePermission>,
+    /// A condition limits it (then whether it applies is unknown).
+    pub condition: Option<String>,
 }
 
 /// One Azure RBAC role assignment.
