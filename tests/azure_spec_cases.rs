@@ -4,7 +4,6 @@
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn case(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -12,29 +11,10 @@ fn case(name: &str) -> PathBuf {
         .join(name)
 }
 
+mod support;
+
 fn run(dir: &Path) -> (i32, Value) {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let out = tmp.path().join("report.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_cloudscan"))
-        .args(["azure", "--replay"])
-        .arg(dir)
-        .args(["--format", "json", "--no-progress", "-o"])
-        .arg(&out)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", tmp.path())
-        .output()
-        .expect("run cloudscan");
-    let text = std::fs::read_to_string(&out).unwrap_or_else(|e| {
-        panic!(
-            "no report ({e}): {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (
-        output.status.code().unwrap_or(-1),
-        serde_json::from_str(&text).expect("json report"),
-    )
+    support::replay_report("azure", dir, &[])
 }
 
 /// (rule, the resource id after `managedClusters/` or `userAssignedIdentities/`, severity).

@@ -5,7 +5,6 @@
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::Command;
 
 fn findings(scenario: &str) -> Vec<Value> {
     findings_in(
@@ -15,26 +14,10 @@ fn findings(scenario: &str) -> Vec<Value> {
     )
 }
 
+mod support;
+
 fn findings_in(dir: &std::path::Path) -> Vec<Value> {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let out = tmp.path().join("report.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_cloudscan"))
-        .args(["gcp", "--replay"])
-        .arg(dir)
-        .args(["--format", "json", "--no-progress", "-o"])
-        .arg(&out)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", tmp.path())
-        .output()
-        .expect("run cloudscan");
-    let text = std::fs::read_to_string(&out).unwrap_or_else(|e| {
-        panic!(
-            "no report ({e}): {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    let report: Value = serde_json::from_str(&text).expect("json report");
+    let (_, report) = support::replay_report("gcp", dir, &[]);
     assert_eq!(report["scan"]["complete"], true, "{:#}", report["coverage"]);
     report["findings"].as_array().cloned().unwrap_or_default()
 }

@@ -5,36 +5,15 @@
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::Command;
+
+mod support;
 
 fn run(cloud: &str, scenario: &str, extra: &[&str]) -> (i32, Value) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("mocks")
         .join(cloud)
         .join(scenario);
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let out = tmp.path().join("report.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_cloudscan"))
-        .args([cloud, "--replay"])
-        .arg(&dir)
-        .args(["--format", "json", "--no-progress", "-o"])
-        .arg(&out)
-        .args(extra)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", tmp.path())
-        .output()
-        .expect("run cloudscan");
-    let text = std::fs::read_to_string(&out).unwrap_or_else(|e| {
-        panic!(
-            "no report ({e}): {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (
-        output.status.code().unwrap_or(-1),
-        serde_json::from_str(&text).expect("json report"),
-    )
+    support::replay_report(cloud, &dir, extra)
 }
 
 fn rules(report: &Value) -> BTreeSet<String> {

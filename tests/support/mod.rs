@@ -367,3 +367,32 @@ impl Drop for MotoServer {
         self.stop();
     }
 }
+
+/// Runs `cloudscan CLOUD --replay DIR --format json` (plus `extra`) in a clean environment (no
+/// cloud credentials or overrides from the caller's shell, a throw-away HOME) and returns the
+/// exit code and the JSON report. Panics, with cloudscan's stderr, when no report was written.
+pub fn replay_report(cloud: &str, dir: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("report.json");
+    let output = Command::new(env!("CARGO_BIN_EXE_cloudscan"))
+        .args([cloud, "--replay"])
+        .arg(dir)
+        .args(["--format", "json", "--no-progress", "-o"])
+        .arg(&out)
+        .args(extra)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", tmp.path())
+        .output()
+        .expect("run cloudscan");
+    let text = std::fs::read_to_string(&out).unwrap_or_else(|e| {
+        panic!(
+            "no report ({e}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (
+        output.status.code().unwrap_or(-1),
+        serde_json::from_str(&text).expect("json report"),
+    )
+}
