@@ -45,6 +45,12 @@ pub fn escape(text: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
+            // Cloud data must not notify people or teams (`@name`, `@org/team`) or become a
+            // link (`https://…`, `www.…`) in a rendered pull-request comment or issue: the
+            // entity forms render the same characters without triggering either.
+            '@' => out.push_str("&#64;"),
+            ':' if chars.clone().take(2).eq("//".chars()) => out.push_str("&#58;"),
+            '.' if starts_www(out.as_bytes()) => out.push_str("&#46;"),
             c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
@@ -52,17 +58,32 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// Whether `out` ends with a word `www` (the start of a `www.` autolink).
+fn starts_www(out: &[u8]) -> bool {
+    let n = out.len();
+    n >= 3
+        && out[n - 3..].eq_ignore_ascii_case(b"www")
+        && (n == 3 || !out[n - 4].is_ascii_alphanumeric())
+}
+
 /// Escapes `text` for raw HTML (the `<summary>` line of a `<details>` block, where Markdown is
 /// not interpreted); line breaks become spaces.
 pub fn html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            // Cloud data must not notify people or teams (`@name`, `@org/team`) or become a
+            // link (`https://…`, `www.…`) in a rendered pull-request comment or issue: the
+            // entity forms render the same characters without triggering either.
+            '@' => out.push_str("&#64;"),
+            ':' if chars.clone().take(2).eq("//".chars()) => out.push_str("&#58;"),
+            '.' if starts_www(out.as_bytes()) => out.push_str("&#46;"),
             c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
@@ -555,6 +576,23 @@ mod tests {
             escape("arn:aws:eks:us-east-1:123456789012:cluster/prod-1.2"),
             "arn:aws:eks:us-east-1:123456789012:cluster/prod-1.2"
         );
+    }
+
+    #[test]
+    fn escape_neutralizes_mentions_and_bare_links() {
+        let out = escape(
+            "ask @security-team or @org/admins, see https://evil.example/x and www.evil.example",
+        );
+        assert!(!out.contains('@'), "{out}");
+        assert!(!out.contains("https://"), "{out}");
+        assert!(!out.contains("www.evil"), "{out}");
+        assert!(
+            out.contains("&#64;security-team") && out.contains("https&#58;//evil"),
+            "{out}"
+        );
+        // Ordinary text keeps its characters.
+        assert_eq!(escape("a.b: c"), "a.b: c");
+        assert_eq!(escape("awww.x"), "awww.x");
     }
 
     #[test]

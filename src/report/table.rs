@@ -77,6 +77,30 @@ fn wrap_words(text: &str, width: usize) -> String {
 }
 
 pub fn render(doc: &ReportDocument) -> String {
+    printable(render_raw(doc))
+}
+
+/// Replaces what a terminal would act on instead of print (ANSI escape sequences, other C0 and
+/// C1 control characters, bidirectional overrides) with `�`: error bodies, names and tags come
+/// from the cloud, and a table goes straight to a terminal. Line breaks stay; tabs become spaces.
+pub fn printable(text: String) -> String {
+    let bad = |c: char| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+    };
+    if !text.chars().any(bad) {
+        return text;
+    }
+    text.chars()
+        .map(|c| match c {
+            '\t' => ' ',
+            c if bad(c) => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
+}
+
+fn render_raw(doc: &ReportDocument) -> String {
     let mut out = String::new();
     let scan = &doc.scan;
     let scopes: Vec<&str> = scan.scopes.iter().map(|s| s.id.as_str()).collect();
@@ -273,6 +297,10 @@ pub fn render(doc: &ReportDocument) -> String {
 
 /// `cloudscan diff` as text: one line per new, fixed, not re-assessed and still-open finding.
 pub fn render_diff(doc: &ReportDocument, from: i64, to: i64) -> String {
+    printable(render_diff_raw(doc, from, to))
+}
+
+fn render_diff_raw(doc: &ReportDocument, from: i64, to: i64) -> String {
     let mut s = String::new();
     let Some(diff) = &doc.diff else {
         return s;
@@ -430,6 +458,20 @@ roles/iam.serviceAccountViewer role or a custom role granting it to the scanning
             .map(str::to_string)
             .collect();
         assert_eq!(problems, expected, "{out}");
+    }
+
+    #[test]
+    fn terminal_control_characters_from_cloud_data_are_not_printed() {
+        let out = render(&doc(
+            "denied \u{1b}[2J\u{1b}]0;pwned\u{7}by policy \u{202e}txt.exe\u{9b}31m",
+            "HTTP 403\u{1b}[31m red\r\ttab",
+        ));
+        for bad in ['\u{1b}', '\u{7}', '\u{202e}', '\u{9b}', '\r', '\t'] {
+            assert!(!out.contains(bad), "{bad:?} in {out}");
+        }
+        assert!(out.contains('\u{FFFD}'));
+        assert!(out.contains("by policy"));
+        assert_eq!(printable("plain\ntext".to_string()), "plain\ntext");
     }
 
     #[test]

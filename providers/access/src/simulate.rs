@@ -316,16 +316,25 @@ pub fn run_case(text: &str, line: usize) -> Value {
     }
 }
 
-/// Reads cases as JSON Lines from `input` and writes one JSON line per case to `output`.
+/// Reads cases as JSON Lines from `input` and writes one JSON line per case to `output`. A line
+/// that is not a valid case (bad JSON, bad policy, not UTF-8) is answered with `{"error": ...}`
+/// naming the line; the batch goes on.
 pub fn run_batch<R: BufRead, W: Write>(input: R, mut output: W) -> io::Result<BatchStats> {
     let mut stats = BatchStats::default();
-    for (i, line) in input.lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
+    for (i, raw) in input.split(b'\n').enumerate() {
+        let raw = raw?;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(&raw);
+        // A line that is not UTF-8 is an error for that case; the batch goes on.
+        let out = match std::str::from_utf8(raw) {
+            Ok(line) if line.trim().is_empty() => continue,
+            Ok(line) => run_case(line, i + 1),
+            Err(e) => json!({"error": format!(
+                "line {}: not valid UTF-8 (invalid byte at offset {})",
+                i + 1,
+                e.valid_up_to()
+            )}),
+        };
         stats.cases += 1;
-        let out = run_case(&line, i + 1);
         match out.get("decision").and_then(Value::as_str) {
             Some(d) if d == Decision::Allowed.as_str() => stats.allowed += 1,
             Some(d) if d == Decision::ImplicitlyDenied.as_str() => stats.implicitly_denied += 1,

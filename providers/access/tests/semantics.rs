@@ -405,6 +405,29 @@ fn invalid_cases_do_not_stop_the_batch() {
     );
 }
 
+#[test]
+fn a_line_that_is_not_utf8_is_an_error_for_that_case_only() {
+    let good = "{\"identity_policies\":[{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}],\"request\":{\"principal\":\"arn:aws:iam::1:user/u\",\"action\":\"s3:GetObject\",\"resource\":\"*\"}}";
+    let mut input: Vec<u8> = Vec::new();
+    input.extend_from_slice(good.as_bytes());
+    input.extend_from_slice(b"\n{\"x\": \"\xff\xfe\"}\r\n");
+    input.extend_from_slice(good.as_bytes());
+    input.extend_from_slice(b"\r\n");
+    let mut out = Vec::new();
+    let stats = cloudscan_access::run_batch(input.as_slice(), &mut out);
+    assert_eq!(
+        stats.map(|s| (s.cases, s.allowed, s.errors)).ok(),
+        Some((3, 2, 1))
+    );
+    let lines: Vec<&str> = std::str::from_utf8(&out)
+        .unwrap_or_default()
+        .lines()
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines[1].contains("line 2: not valid UTF-8"), "{}", lines[1]);
+    assert!(lines[2].contains("\"Allowed\""), "{}", lines[2]);
+}
+
 fn parse(v: Value) -> Policy {
     match Policy::from_value(&v) {
         Ok(p) => p,
