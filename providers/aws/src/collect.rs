@@ -70,6 +70,24 @@ where
     }
 }
 
+/// [`all_pages`] for a listing that is useless unless complete: the pages, or the error that
+/// ended it.
+async fn every_page<T, E, R>(
+    pages: PaginationStream<Result<T, SdkError<E, R>>>,
+    limiter: &Limiter,
+    op: &str,
+    next_token: impl Fn(&T) -> Option<&str>,
+) -> Result<Vec<T>, CollectError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + crate::error::HasStatus + 'static,
+{
+    match all_pages(pages, limiter, op, next_token).await {
+        (_, Some(e)) => Err(e),
+        (pages, None) => Ok(pages),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // STS
 
@@ -657,7 +675,7 @@ pub async fn pod_identities(
     cluster: &str,
 ) -> Result<Vec<RawPodIdentity>, CollectError> {
     let mut ids = Vec::new();
-    let (pages, error) = all_pages(
+    let pages = every_page(
         client
             .list_pod_identity_associations()
             .cluster_name(cluster)
@@ -667,10 +685,7 @@ pub async fn pod_identities(
         "eks:ListPodIdentityAssociations",
         |p| p.next_token(),
     )
-    .await;
-    if let Some(e) = error {
-        return Err(e);
-    }
+    .await?;
     for page in pages {
         ids.extend(
             page.associations()
@@ -722,7 +737,7 @@ pub async fn access_entries(
     cluster: &str,
 ) -> Result<Vec<RawAccessEntry>, CollectError> {
     let mut principals = Vec::new();
-    let (pages, error) = all_pages(
+    let pages = every_page(
         client
             .list_access_entries()
             .cluster_name(cluster)
@@ -732,10 +747,7 @@ pub async fn access_entries(
         "eks:ListAccessEntries",
         |p| p.next_token(),
     )
-    .await;
-    if let Some(e) = error {
-        return Err(e);
-    }
+    .await?;
     for page in pages {
         principals.extend(page.access_entries().iter().cloned());
     }
@@ -795,7 +807,7 @@ pub async fn instances(
     region: &str,
 ) -> Result<Vec<RawInstance>, CollectError> {
     let mut out = Vec::new();
-    let (pages, error) = all_pages(
+    let pages = every_page(
         client
             .describe_instances()
             .filters(
@@ -813,10 +825,7 @@ pub async fn instances(
         "ec2:DescribeInstances",
         |p| p.next_token(),
     )
-    .await;
-    if let Some(e) = error {
-        return Err(e);
-    }
+    .await?;
     for page in pages {
         for reservation in page.reservations() {
             for i in reservation.instances() {
@@ -880,7 +889,7 @@ pub async fn volumes(
         for id in chunk {
             filter = filter.values(id);
         }
-        let (pages, error) = all_pages(
+        let pages = every_page(
             client
                 .describe_volumes()
                 .filters(filter.build())
@@ -890,10 +899,7 @@ pub async fn volumes(
             "ec2:DescribeVolumes",
             |p| p.next_token(),
         )
-        .await;
-        if let Some(e) = error {
-            return Err(e);
-        }
+        .await?;
         for page in pages {
             for v in page.volumes() {
                 let Some(id) = v.volume_id() else { continue };

@@ -992,41 +992,26 @@ mod tests {
     fn replayed_launch_template(
         edit: impl Fn(&str) -> String,
     ) -> Option<cloudscan_inventory::MetadataSetting> {
-        use cloudscan_collect::testkit;
-        let root =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mocks/aws/insecure");
-        let tmp = tempfile::tempdir().ok()?;
-        testkit::copy_dir(&root, tmp.path()).ok()?;
-        let changed = testkit::edit_responses(
-            tmp.path(),
-            "DescribeLaunchTemplateVersions",
-            |req| req["params"]["LaunchTemplateId"] == "lt-982b3148a311f7066",
-            |responses| {
-                let mut r = responses.clone();
-                if let Some(body) = r[0]["body"].as_str() {
-                    r[0]["body"] = serde_json::Value::String(edit(body));
-                }
-                r
-            },
-        )
-        .ok()?;
-        assert_eq!(changed, 1, "the fixture's launch template exchange moved");
-        let opts = crate::ScanOptions {
-            profile: None,
-            regions: Vec::new(),
-            collect: cloudscan_collect::scan::CollectOptions {
-                replay: Some(tmp.path().to_path_buf()),
-                ..Default::default()
-            },
-        };
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .ok()?;
-        let out = rt
-            .block_on(crate::scan(&opts, cloudscan_collect::scan::quiet()))
-            .ok()?;
-        out.inventory
+        let inventory = replay_insecure(|dir| {
+            let changed = cloudscan_collect::testkit::edit_responses(
+                dir,
+                "DescribeLaunchTemplateVersions",
+                |req| req["params"]["LaunchTemplateId"] == "lt-982b3148a311f7066",
+                |responses| {
+                    let mut r = responses.clone();
+                    if let Some(body) = r[0]["body"].as_str() {
+                        r[0]["body"] = serde_json::Value::String(edit(body));
+                    }
+                    r
+                },
+            );
+            assert_eq!(
+                changed.ok(),
+                Some(1),
+                "the fixture's launch template exchange moved"
+            );
+        })?;
+        inventory
             .clusters
             .iter()
             .flat_map(|c| &c.node_pools)
