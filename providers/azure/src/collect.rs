@@ -345,21 +345,36 @@ pub async fn subscriptions(arm: &Arm) -> Result<Listed<Subscription>, CollectErr
     list(arm, "/subscriptions", SUBSCRIPTIONS_API, "tenant").await
 }
 
+/// Lists the resources of type `resource` (`Microsoft.X/type`) in a subscription.
+async fn list_in_subscription<T: serde::de::DeserializeOwned>(
+    arm: &Arm,
+    sub: &str,
+    resource: &str,
+    api: &str,
+) -> Result<Listed<T>, CollectError> {
+    let scope = format!("/subscriptions/{sub}");
+    list(arm, &format!("{scope}/providers/{resource}"), api, &scope).await
+}
+
 pub async fn clusters(arm: &Arm, sub: &str) -> Result<Listed<ManagedCluster>, CollectError> {
-    let path = format!("/subscriptions/{sub}/providers/Microsoft.ContainerService/managedClusters");
-    list(arm, &path, AKS_API, &format!("/subscriptions/{sub}")).await
+    list_in_subscription(
+        arm,
+        sub,
+        "Microsoft.ContainerService/managedClusters",
+        AKS_API,
+    )
+    .await
 }
 
 pub async fn role_assignments(
     arm: &Arm,
     sub: &str,
 ) -> Result<Listed<RoleAssignment>, CollectError> {
-    let path = format!("/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments");
-    list(
+    list_in_subscription(
         arm,
-        &path,
+        sub,
+        "Microsoft.Authorization/roleAssignments",
         AUTHORIZATION_API,
-        &format!("/subscriptions/{sub}"),
     )
     .await
 }
@@ -368,12 +383,11 @@ pub async fn deny_assignments(
     arm: &Arm,
     sub: &str,
 ) -> Result<Listed<DenyAssignment>, CollectError> {
-    let path = format!("/subscriptions/{sub}/providers/Microsoft.Authorization/denyAssignments");
-    list(
+    list_in_subscription(
         arm,
-        &path,
+        sub,
+        "Microsoft.Authorization/denyAssignments",
         AUTHORIZATION_API,
-        &format!("/subscriptions/{sub}"),
     )
     .await
 }
@@ -391,9 +405,13 @@ pub async fn role_definition(arm: &Arm, id: &str) -> Result<RoleDefinition, Coll
 }
 
 pub async fn identities(arm: &Arm, sub: &str) -> Result<Listed<ManagedIdentity>, CollectError> {
-    let path =
-        format!("/subscriptions/{sub}/providers/Microsoft.ManagedIdentity/userAssignedIdentities");
-    list(arm, &path, MSI_API, &format!("/subscriptions/{sub}")).await
+    list_in_subscription(
+        arm,
+        sub,
+        "Microsoft.ManagedIdentity/userAssignedIdentities",
+        MSI_API,
+    )
+    .await
 }
 
 pub async fn federated_credentials(
