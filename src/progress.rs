@@ -62,6 +62,7 @@ impl Display {
                 self.plan(format!("{} {unit}(s)", scopes.len()), tasks)
             }
             P::Done { task, ok } => self.done(task, ok),
+            P::Warning(message) => self.say(format!("cloudscan: warning: {message}")),
         }
     }
 

@@ -73,7 +73,7 @@ struct Session {
     scenario: Option<fixture::AwsScenario>,
 }
 
-async fn session(opts: &ScanOptions) -> Result<Session, AwsError> {
+async fn session(opts: &ScanOptions, progress: &ProgressFn) -> Result<Session, AwsError> {
     let collect = &opts.collect;
     collect.check().map_err(AwsError::Usage)?;
     if let Some(dir) = &collect.replay {
@@ -108,7 +108,7 @@ async fn session(opts: &ScanOptions) -> Result<Session, AwsError> {
     }
     // The SDK reads these itself: check each (plain http only to loopback) and announce it.
     for variable in endpoint_overrides() {
-        cloudscan_collect::endpoint::from_env(&variable)?;
+        cloudscan_collect::endpoint::from_env(&variable, progress)?;
     }
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::adaptive().with_max_attempts(collect.attempts()))
@@ -416,7 +416,7 @@ fn profile_files() -> Vec<(PathBuf, bool)> {
 
 /// Runs a whole AWS scan and normalizes it.
 pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput, AwsError> {
-    let session = session(opts).await?;
+    let session = session(opts, &progress).await?;
     let limiter = Limiter::new(opts.collect.concurrency());
     let config = &session.config;
 

@@ -50,11 +50,11 @@ pub struct Endpoints {
 
 impl Endpoints {
     /// From `CLOUDSCAN_AZURE_ARM_URL` and the `AZURE_*` credential variables.
-    pub fn from_env() -> Result<Self, AzureError> {
-        let arm = cloudscan_collect::endpoint::from_env(client::ARM_URL_ENV)?
+    pub fn from_env(progress: &ProgressFn) -> Result<Self, AzureError> {
+        let arm = cloudscan_collect::endpoint::from_env(client::ARM_URL_ENV, progress)?
             .unwrap_or_else(|| client::ARM_URL.to_string());
         // A client secret or assertion goes to the authority host.
-        cloudscan_collect::endpoint::from_env("AZURE_AUTHORITY_HOST")?;
+        cloudscan_collect::endpoint::from_env("AZURE_AUTHORITY_HOST", progress)?;
         let credential = Credential::from_env();
         Ok(Endpoints { arm, credential })
     }
@@ -99,7 +99,11 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
                 .user_agent(concat!("cloudscan/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .map_err(|e| AzureError::Http(e.to_string()))?;
-            (Endpoints::from_env()?, RetryPolicy::live(attempts), http)
+            (
+                Endpoints::from_env(&progress)?,
+                RetryPolicy::live(attempts),
+                http,
+            )
         }
     };
     let output = scan_with(

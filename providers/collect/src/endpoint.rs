@@ -1,8 +1,9 @@
 //! Endpoint overrides (`CLOUDSCAN_GCP_*_URL`, `CLOUDSCAN_AZURE_ARM_URL`, `AZURE_AUTHORITY_HOST`,
 //! `AWS_ENDPOINT_URL*`): a bearer token, a client secret or a session token goes wherever they
 //! point, so plain `http` is accepted only for loopback addresses, and every active override is
-//! announced on standard error.
+//! reported as a warning (the CLI prints it on standard error).
 
+use crate::scan::{Progress, ProgressFn};
 use std::net::IpAddr;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,9 +52,9 @@ pub fn check(variable: &str, value: &str) -> Result<String, EndpointError> {
     Ok(value.trim().trim_end_matches('/').to_string())
 }
 
-/// Reads an override variable: `Ok(None)` when unset or empty; checked and announced on
-/// standard error when set.
-pub fn from_env(variable: &str) -> Result<Option<String>, EndpointError> {
+/// Reads an override variable: `Ok(None)` when unset or empty. When set, it is checked and a
+/// [`Progress::Warning`] says where API calls and credentials go.
+pub fn from_env(variable: &str, progress: &ProgressFn) -> Result<Option<String>, EndpointError> {
     let Some(value) = std::env::var(variable)
         .ok()
         .filter(|v| !v.trim().is_empty())
@@ -61,13 +62,10 @@ pub fn from_env(variable: &str) -> Result<Option<String>, EndpointError> {
         return Ok(None);
     };
     let checked = check(variable, &value)?;
-    announce(variable, &checked);
+    progress(Progress::Warning(format!(
+        "{variable} is set: API calls and credentials go to {checked}"
+    )));
     Ok(Some(checked))
-}
-
-/// Tells the user that an override is active (credentials go to that endpoint).
-pub fn announce(variable: &str, value: &str) {
-    eprintln!("cloudscan: warning: {variable} is set: API calls and credentials go to {value}");
 }
 
 #[cfg(test)]

@@ -74,6 +74,9 @@ pub enum Progress {
     },
     /// A collector finished.
     Done { task: String, ok: bool },
+    /// Something the user must know before trusting the scan (an endpoint override is active).
+    /// Shown whether or not the progress display is on.
+    Warning(String),
 }
 
 pub type ProgressFn = Arc<dyn Fn(Progress) + Send + Sync>;

@@ -95,9 +95,9 @@ impl Endpoints {
     /// The public endpoints, overridden by `CLOUDSCAN_GCP_BASE_URL` and then by the per-service
     /// variables. Each override must be `https://`, or `http://` to a loopback address (a bearer
     /// token goes there), and is announced on standard error.
-    pub fn from_env() -> Result<Self, GcpError> {
+    pub fn from_env(progress: &cloudscan_collect::scan::ProgressFn) -> Result<Self, GcpError> {
         let read = |variable: &str| {
-            cloudscan_collect::endpoint::from_env(variable).map_err(GcpError::Endpoint)
+            cloudscan_collect::endpoint::from_env(variable, progress).map_err(GcpError::Endpoint)
         };
         let mut endpoints = match read(BASE_URL_ENV)? {
             Some(base) => Endpoints::under(&base),

@@ -98,7 +98,7 @@ fn adc_principal() -> Option<String> {
         .map(str::to_string)
 }
 
-async fn session(opts: &ScanOptions) -> Result<Session, GcpError> {
+async fn session(opts: &ScanOptions, progress: &ProgressFn) -> Result<Session, GcpError> {
     let collect = &opts.collect;
     collect.check().map_err(GcpError::Usage)?;
     if let Some(dir) = &collect.replay {
@@ -130,7 +130,7 @@ async fn session(opts: &ScanOptions) -> Result<Session, GcpError> {
             _server: Some(server),
         });
     }
-    let endpoints = Endpoints::from_env()?;
+    let endpoints = Endpoints::from_env(progress)?;
     let creds = google_cloud_auth::credentials::Builder::default()
         .build_access_token_credentials()
         .map_err(|e| GcpError::Credentials(one_line(&e.to_string())))?;
@@ -421,7 +421,7 @@ async fn scan_project(
 
 /// Runs a whole GCP scan and normalizes it.
 pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput, GcpError> {
-    let session = session(opts).await?;
+    let session = session(opts, &progress).await?;
     progress(Progress::Authenticated {
         cloud: "gcp",
         principal: session.caller.clone(),
