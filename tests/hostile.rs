@@ -71,7 +71,7 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// The coverage rows of a JSON report that are not complete, as one text.
+/// The coverage rows of a JSON report on standard output that are not complete, as one text.
 fn gaps(out: &Output) -> String {
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -80,6 +80,17 @@ fn gaps(out: &Output) -> String {
             stderr(out)
         )
     });
+    coverage_gaps(&doc)
+}
+
+/// Replays `dir` with `cloud`, which must end incomplete (exit 3); returns the coverage gaps.
+fn incomplete_replay(cloud: &str, dir: &Path, extra: &[&str]) -> String {
+    let (code, doc) = support::replay_report(cloud, dir, extra);
+    assert_eq!(code, 3, "{:#}", doc["coverage"]);
+    coverage_gaps(&doc)
+}
+
+fn coverage_gaps(doc: &Value) -> String {
     doc["coverage"]
         .as_array()
         .expect("coverage")
@@ -109,20 +120,7 @@ fn huge_retry_after(cloud: &str, operation: &str, service: &str, error: Value) {
     });
     assert!(n >= 1);
     let started = Instant::now();
-    let out = cloudscan(
-        &[
-            cloud,
-            "--replay",
-            dir.path().to_str().expect("utf-8"),
-            "--max-attempts",
-            "2",
-            "--format",
-            "json",
-        ],
-        &[],
-    );
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
-    let gaps = gaps(&out);
+    let gaps = incomplete_replay(cloud, dir.path(), &["--max-attempts", "2"]);
     assert!(
         gaps.contains(service) && gaps.contains("throttled"),
         "{gaps}"
@@ -176,18 +174,7 @@ fn a_repeated_marker_ends_the_aws_listing_as_incomplete() {
         page.to_string(),
     )
     .expect("write");
-    let out = cloudscan(
-        &[
-            "aws",
-            "--replay",
-            dir.path().to_str().expect("utf-8"),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
-    let gaps = gaps(&out);
+    let gaps = incomplete_replay("aws", dir.path(), &[]);
     assert!(
         gaps.contains("iam") && gaps.contains("M1") && gaps.contains("returned before"),
         "{gaps}"
@@ -202,18 +189,7 @@ fn arm_ids_from_responses_are_checked_before_use() {
             Value::String("https://evil.example/steal?x=1".into());
     });
     assert_eq!(n, 1);
-    let out = cloudscan(
-        &[
-            "azure",
-            "--replay",
-            dir.path().to_str().expect("utf-8"),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
-    let gaps = gaps(&out);
+    let gaps = incomplete_replay("azure", dir.path(), &[]);
     assert!(
         gaps.contains("authorization")
             && gaps.contains("refusing to call a path built from response data")
@@ -403,18 +379,7 @@ fn a_policy_document_the_parser_rejects_is_a_coverage_gap() {
         x["responses"][0]["body"] = Value::String(edited);
     });
     assert_eq!(n, 1);
-    let out = cloudscan(
-        &[
-            "aws",
-            "--replay",
-            dir.path().to_str().expect("utf-8"),
-            "--format",
-            "json",
-        ],
-        &[],
-    );
-    assert_eq!(code(&out), 3, "{}", stderr(&out));
-    let gaps = gaps(&out);
+    let gaps = incomplete_replay("aws", dir.path(), &[]);
     assert!(
         gaps.contains("node-extra") && gaps.contains("could not be parsed"),
         "{gaps}"

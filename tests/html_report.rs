@@ -29,17 +29,13 @@ fn html_dir() -> PathBuf {
 
 /// Installs Chromium and playwright-core (tests/install-deps.sh) when either is missing.
 fn ensure_browser() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
     let playwright = html_dir().join("node_modules/playwright-core/package.json");
-    ONCE.call_once(|| {
-        if !Path::new(CHROMIUM).is_file() || !playwright.is_file() {
-            let script = repo_root().join("tests/install-deps.sh");
-            let status = Command::new("bash").arg(&script).status();
-            if !matches!(status, Ok(s) if s.success()) {
-                eprintln!("{} failed: {status:?}", script.display());
-            }
-        }
-    });
+    if let Err(e) = cloudscan_collect::testkit::install_if_missing(
+        &repo_root(),
+        &[PathBuf::from(CHROMIUM), playwright.clone()],
+    ) {
+        eprintln!("{e}");
+    }
     assert!(
         Path::new(CHROMIUM).is_file(),
         "{CHROMIUM} is missing: the HTML report test needs Debian's chromium package \

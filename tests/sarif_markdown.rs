@@ -37,14 +37,10 @@ fn validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
     VALIDATOR.get_or_init(|| {
         let path = schema_path();
-        if !path.is_file() {
-            let script = repo_root().join("tests/install-deps.sh");
-            let status = Command::new("bash").arg(&script).status();
-            assert!(
-                matches!(status, Ok(s) if s.success()),
-                "{} failed: {status:?}",
-                script.display()
-            );
+        if let Err(e) =
+            cloudscan_collect::testkit::install_if_missing(&repo_root(), std::slice::from_ref(&path))
+        {
+            panic!("the SARIF 2.1.0 schema is not installed: {e}");
         }
         let bytes = std::fs::read(&path).unwrap_or_else(|e| {
             panic!(

@@ -58,26 +58,18 @@ impl Seeded {
     }
 }
 
-/// Installs the test dependencies once per test binary when the default venv is missing, so
-/// `cargo test --workspace` works on a fresh machine (CI installs them up front).
-fn install_deps_once() {
-    static INSTALLED: std::sync::Once = std::sync::Once::new();
-    INSTALLED.call_once(|| {
-        let script = repo_root().join("tests/install-deps.sh");
-        let status = Command::new("bash").arg(&script).status();
-        if !matches!(status, Ok(s) if s.success()) {
-            eprintln!("{} failed: {status:?}", script.display());
-        }
-    });
-}
-
 fn executables() -> (PathBuf, PathBuf) {
     let server = match std::env::var_os("CLOUDSCAN_MOTO_SERVER") {
         Some(p) if !p.is_empty() => PathBuf::from(p),
         _ => {
             let default = repo_root().join("target/moto-venv/bin/moto_server");
-            if !default.is_file() {
-                install_deps_once();
+            // `cargo test --workspace` works on a fresh machine (CI installs up front); what is
+            // still missing is reported below.
+            if let Err(e) = cloudscan_collect::testkit::install_if_missing(
+                &repo_root(),
+                std::slice::from_ref(&default),
+            ) {
+                eprintln!("{e}");
             }
             default
         }

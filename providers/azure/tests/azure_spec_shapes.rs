@@ -15,7 +15,6 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 fn root() -> PathBuf {
@@ -46,14 +45,10 @@ fn shapes() -> &'static Value {
     static SHAPES: OnceLock<Value> = OnceLock::new();
     SHAPES.get_or_init(|| {
         let path = root().join("target/azure-spec/azure-spec-shapes.json");
-        if !path.is_file() {
-            let script = root().join("tests/install-deps.sh");
-            let status = Command::new("bash").arg(&script).status();
-            assert!(
-                matches!(status, Ok(s) if s.success()),
-                "{} failed: {status:?}",
-                script.display()
-            );
+        if let Err(e) =
+            cloudscan_collect::testkit::install_if_missing(&root(), std::slice::from_ref(&path))
+        {
+            panic!("the Azure spec shapes are not installed: {e}");
         }
         let bytes = std::fs::read(&path).unwrap_or_else(|e| {
             panic!(

@@ -76,3 +76,42 @@ pub fn recorded_requests(dir: &Path) -> std::io::Result<Vec<crate::fixture::Requ
         })
         .collect()
 }
+
+/// Runs the repository's `tests/install-deps.sh` (below `root`) when any of `needed` is
+/// missing, at most once per test process, so that `cargo test` works on a fresh machine.
+/// `Err` names what is still missing afterwards and how the script ended.
+pub fn install_if_missing(root: &Path, needed: &[PathBuf]) -> Result<(), String> {
+    static RAN: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+    let missing = || -> Vec<String> {
+        needed
+            .iter()
+            .filter(|p| !p.exists())
+            .map(|p| p.display().to_string())
+            .collect()
+    };
+    if missing().is_empty() {
+        return Ok(());
+    }
+    let script = root.join("tests/install-deps.sh");
+    let outcome = {
+        let mut ran = RAN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        ran.get_or_insert_with(
+            || match std::process::Command::new("bash").arg(&script).status() {
+                Ok(s) if s.success() => "succeeded".to_string(),
+                Ok(s) => format!("failed ({s})"),
+                Err(e) => format!("could not start ({e})"),
+            },
+        )
+        .clone()
+    };
+    let still = missing();
+    if still.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} missing; {} {outcome}",
+            still.join(", "),
+            script.display()
+        ))
+    }
+}

@@ -61,17 +61,12 @@ fn documents() -> &'static BTreeMap<&'static str, Value> {
     static DOCS: OnceLock<BTreeMap<&'static str, Value>> = OnceLock::new();
     DOCS.get_or_init(|| {
         let dir = discovery_dir();
-        if DOCUMENTS
+        let needed: Vec<PathBuf> = DOCUMENTS
             .iter()
-            .any(|(name, _)| !dir.join(format!("{name}.json")).is_file())
-        {
-            let script = repo_root().join("tests/install-deps.sh");
-            let status = std::process::Command::new("bash").arg(&script).status();
-            assert!(
-                matches!(status, Ok(s) if s.success()),
-                "{} failed: {status:?}",
-                script.display()
-            );
+            .map(|(name, _)| dir.join(format!("{name}.json")))
+            .collect();
+        if let Err(e) = cloudscan_collect::testkit::install_if_missing(&repo_root(), &needed) {
+            panic!("the discovery documents are not installed: {e}");
         }
         DOCUMENTS
             .iter()

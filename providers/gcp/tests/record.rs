@@ -65,6 +65,7 @@ async fn a_recorded_live_scan_replays_to_the_same_inventory() {
 
     // Nothing secret reached the disk.
     let texts = cloudscan_collect::testkit::all_exchanges_text(&recording);
+    assert!(texts.contains("clusters"), "the recording was not read");
     assert!(!texts.contains("Bearer"));
     assert!(!texts.contains("PRIVATE KEY"));
     assert!(!texts.to_ascii_lowercase().contains("authorization"));
