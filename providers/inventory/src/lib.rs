@@ -44,6 +44,17 @@ pub struct Inventory {
     /// to, with their actions / notActions / dataActions / notDataActions.
     #[serde(default)]
     pub azure_role_definitions: Vec<AzureRoleDefinition>,
+    /// AWS Organizations facts (accounts with their OU paths, SCPs and RCPs) when the scan read
+    /// them; None when it did not (then no guardrail is known, and coverage says why).
+    #[serde(default)]
+    pub organization: Option<Organization>,
+    /// Resource-based policies of resources identities may reach (S3 buckets, KMS keys, Secrets
+    /// Manager secrets).
+    #[serde(default)]
+    pub resource_policies: Vec<ResourcePolicy>,
+    /// Account-level S3 Block Public Access settings, one per scanned account that was read.
+    #[serde(default)]
+    pub account_public_access_blocks: Vec<AccountPublicAccessBlock>,
 }
 
 impl Inventory {
@@ -953,4 +964,125 @@ mod tests {
         let back: Inventory = serde_json::from_str(&text).expect("deserialize");
         assert_eq!(inv, back);
     }
+}
+
+/// An AWS organization as seen by the scan.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Organization {
+    /// `o-...`.
+    pub id: String,
+    pub management_account: Option<String>,
+    /// The policy types enabled on the root: `SERVICE_CONTROL_POLICY`, `RESOURCE_CONTROL_POLICY`.
+    /// An SCP or RCP that is attached while its type is not enabled has no effect.
+    pub enabled_policy_types: Vec<String>,
+    /// Every account listed (members that were not scanned included), with its place in the tree.
+    pub accounts: Vec<OrgAccount>,
+    /// SCPs and RCPs, stored once; accounts refer to them by id at each level.
+    pub policies: Vec<OrgPolicy>,
+}
+
+impl Organization {
+    /// The account with this id.
+    pub fn account(&self, id: &str) -> Option<&OrgAccount> {
+        self.accounts.iter().find(|a| a.id == id)
+    }
+
+    /// The policy with this id.
+    pub fn policy(&self, id: &str) -> Option<&OrgPolicy> {
+        self.policies.iter().find(|p| p.id == id)
+    }
+}
+
+/// One account of an organization and the guardrails over it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct OrgAccount {
+    pub id: String,
+    pub name: Option<String>,
+    /// `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE` (the `Status`/`State` the API returned).
+    pub status: Option<String>,
+    /// The path from the root to the account: the root, each OU, then the account itself.
+    pub path: Vec<OrgNode>,
+    /// SCP ids attached at each level of `path` (same length and order); None when the
+    /// attachments of this account could not be read (guardrails unknown).
+    pub scps: Option<Vec<Vec<String>>>,
+    /// RCP ids attached at each level of `path`; None when unknown or not collected.
+    pub rcps: Option<Vec<Vec<String>>>,
+    /// Whether the account was scanned, and if not, why.
+    pub scanned: bool,
+    pub not_scanned_reason: Option<String>,
+}
+
+/// A level of an organization tree.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct OrgNode {
+    /// `r-...`, `ou-...` or the account id.
+    pub id: String,
+    pub name: Option<String>,
+    /// `root`, `ou` or `account`.
+    pub kind: String,
+}
+
+/// A service control policy or resource control policy.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct OrgPolicy {
+    /// `p-...` (AWS managed: `p-FullAWSAccess`, `RCPFullAWSAccess`).
+    pub id: String,
+    pub arn: Option<String>,
+    pub name: String,
+    /// `scp` or `rcp`.
+    pub kind: String,
+    pub aws_managed: bool,
+    /// The decoded document; None when it could not be read or decoded (`error` says why).
+    pub document: Option<serde_json::Value>,
+    pub error: Option<String>,
+}
+
+/// A resource-based policy (S3 bucket policy, KMS key policy, Secrets Manager resource policy).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ResourcePolicy {
+    /// The resource ARN (`arn:aws:s3:::bucket`, key ARN, secret ARN).
+    pub arn: String,
+    /// `s3-bucket`, `kms-key`, `secretsmanager-secret`.
+    pub kind: String,
+    /// The account that owns the resource.
+    pub scope: String,
+    /// None for global resources (S3 bucket names are global; the bucket's region is kept when known).
+    pub region: Option<String>,
+    /// `attached`, `none` (the resource has no policy; the API said so) or `unknown` (could not
+    /// be read: `policy.error` or coverage says why).
+    pub state: String,
+    /// The policy, when `state` is `attached` (its `document` is None when it could not be decoded).
+    pub policy: Option<PolicyDoc>,
+    /// Bucket-level Block Public Access (S3 only); None when not set or not read.
+    pub public_access_block: Option<PublicAccessBlock>,
+    /// Where the facts came from, for evidence (`s3:GetBucketPolicy`, ...).
+    pub source: String,
+}
+
+/// S3 Block Public Access settings; each None when not known.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PublicAccessBlock {
+    pub block_public_acls: Option<bool>,
+    pub ignore_public_acls: Option<bool>,
+    pub block_public_policy: Option<bool>,
+    pub restrict_public_buckets: Option<bool>,
+}
+
+/// The account-level Block Public Access of one account.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct AccountPublicAccessBlock {
+    pub scope: String,
+    /// None when the account has no configuration (every setting off) or it could not be read;
+    /// `state` tells which.
+    pub settings: Option<PublicAccessBlock>,
+    /// `set`, `none` or `unknown`.
+    pub state: String,
+    pub source: String,
 }
