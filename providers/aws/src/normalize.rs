@@ -364,6 +364,7 @@ pub fn normalize(raw: RawScan) -> Inventory {
                         service_account: a.service_account.clone(),
                         identity: role.clone(),
                         mechanism: "pod-identity".to_string(),
+                        target_identity: a.target_role_arn.clone(),
                     });
                 }
             }
@@ -381,6 +382,7 @@ pub fn normalize(raw: RawScan) -> Inventory {
                             service_account,
                             identity: role.arn.clone(),
                             mechanism: "irsa".to_string(),
+                            target_identity: None,
                         });
                     }
                 }

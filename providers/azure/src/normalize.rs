@@ -383,6 +383,7 @@ pub fn normalize(subs: Vec<SubscriptionScan>, caller: Option<String>) -> Invento
                             service_account: sa,
                             identity: identity.id.clone(),
                             mechanism: MECHANISM.to_string(),
+                            target_identity: None,
                         });
                 }
                 let credential = FederatedCredential {

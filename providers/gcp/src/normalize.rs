@@ -773,6 +773,7 @@ pub fn normalize(raw: RawScan) -> Inventory {
                         service_account: g.ksa.clone(),
                         identity: g.identity.clone(),
                         mechanism: MECHANISM.to_string(),
+                        target_identity: None,
                     };
                     if !wi_bindings.contains(&b) {
                         wi_bindings.push(b);

@@ -17,6 +17,7 @@ fn binding(ns: &str, sa: &str, identity: &str) -> WorkloadBinding {
         service_account: sa.into(),
         identity: identity.into(),
         mechanism: "gke-workload-identity".into(),
+        target_identity: None,
     }
 }
 

@@ -230,6 +230,10 @@ pub struct WorkloadBinding {
     pub identity: String,
     /// `irsa`, `pod-identity`, `gke-workload-identity`, `azure-workload-identity`.
     pub mechanism: String,
+    /// EKS Pod Identity `targetRoleArn`: the role the association's role (`identity`) is used to
+    /// assume, often in another account; the workload ends up acting as this role.
+    #[serde(default)]
+    pub target_identity: Option<String>,
 }
 
 impl WorkloadBinding {
