@@ -14,6 +14,7 @@ fn collect_options(args: &CollectArgs) -> cloudscan_collect::scan::CollectOption
         concurrency: usize::from(args.concurrency),
         max_attempts: args.max_attempts,
         call_timeout: Some(std::time::Duration::from_secs(args.call_timeout)),
+        shard: None,
     }
 }
 

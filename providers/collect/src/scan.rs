@@ -18,6 +18,58 @@ pub struct CollectOptions {
     pub max_attempts: u32,
     /// The longest one API call may take, retries included (None = the adapter's default).
     pub call_timeout: Option<Duration>,
+    /// Scan only the scopes (accounts, projects, subscriptions) of this shard (`--shard I/N`).
+    pub shard: Option<Shard>,
+}
+
+/// One part of a scan split over several processes (`--shard I/N`, e.g. one Kubernetes Indexed
+/// Job pod each). Every scope belongs to exactly one shard, decided by a stable hash of its id, so
+/// the split does not depend on which other scopes a shard happens to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 0-based.
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parses `I/N` with `0 <= I < N`.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let (i, n) = text
+            .split_once('/')
+            .ok_or_else(|| format!("shard {text:?}: expected I/N, e.g. 0/4"))?;
+        let index: u32 = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard {text:?}: index {i:?} is not a number"))?;
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("shard {text:?}: count {n:?} is not a number"))?;
+        if count == 0 || index >= count {
+            return Err(format!(
+                "shard {text:?}: the index must be at least 0 and less than the count"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether `scope` (an account, project or subscription id) belongs to this shard.
+    pub fn selects(&self, scope: &str) -> bool {
+        // FNV-1a, 64 bit: stable across runs, platforms and versions (unlike std's hasher).
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in scope.trim().to_ascii_lowercase().bytes() {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        hash % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
 }
 
 impl CollectOptions {
@@ -92,4 +144,35 @@ pub struct ScanOutput {
     pub inventory: Inventory,
     /// Number of distinct requests written when recording.
     pub recorded: Option<usize>,
+}
+
+#[cfg(test)]
+mod shard_tests {
+    use super::Shard;
+
+    #[test]
+    fn parses_and_rejects() {
+        assert_eq!(Shard::parse("1/4"), Ok(Shard { index: 1, count: 4 }));
+        for bad in ["4/4", "0/0", "x/2", "1", "-1/2", "1/"] {
+            assert!(Shard::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn every_scope_in_exactly_one_shard() {
+        let scopes: Vec<String> = (0..500)
+            .map(|i| format!("{:012}", 100_000_000_000u64 + i * 7919))
+            .collect();
+        let count = 4;
+        let mut sizes = [0usize; 4];
+        for s in &scopes {
+            let owners: Vec<u32> = (0..count)
+                .filter(|&i| Shard { index: i, count }.selects(s))
+                .collect();
+            assert_eq!(owners.len(), 1, "{s} owned by {owners:?}");
+            sizes[owners[0] as usize] += 1;
+        }
+        // A stable hash spreads 500 ids roughly evenly.
+        assert!(sizes.iter().all(|&n| (80..=170).contains(&n)), "{sizes:?}");
+    }
 }
