@@ -320,8 +320,17 @@ pub struct AccessArgs {
     pub capability: Option<String>,
 
     /// Show what this identity (role ARN) can do and who can use it
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", conflicts_with = "from")]
     pub identity: Option<String>,
+
+    /// Print the role chains from this role ARN or node pool (`CLUSTER/POOL`) to the identities
+    /// holding `--capability` (every capability when not given)
+    #[arg(long, value_name = "ROLE_ARN|CLUSTER/POOL")]
+    pub from: Option<String>,
+
+    /// The most `sts:AssumeRole` / Pod Identity hops a chain may take
+    #[arg(long, value_name = "N", default_value_t = cloudscan_access::chain::DEFAULT_MAX_DEPTH)]
+    pub max_depth: usize,
 
     /// Output format
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]

@@ -155,11 +155,31 @@ pub(super) fn access(args: AccessArgs) -> u8 {
         Ok(inv) => inv,
         Err(e) => return fail(e),
     };
-    let facts = match &args.identity {
-        Some(id) => crate::access::AccessFacts::analyze(&inventory, |i| &i.id == id),
-        None => crate::access::AccessFacts::analyze(&inventory, |_| true),
+    let start = match args.from.as_deref().map(|f| resolve_start(&inventory, f)) {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => return fail(format!("{e} in `{}`", args.inventory.display())),
     };
-    let text = if let Some(id) = &args.identity {
+    let options = cloudscan_access::bridge::AccessOptions {
+        max_depth: args.max_depth,
+        chain_sources: start.iter().cloned().collect(),
+    };
+    let facts = match &args.identity {
+        Some(id) => {
+            crate::access::AccessFacts::analyze_with(&inventory, options, |i, _| &i.id == id)
+        }
+        None => crate::access::AccessFacts::analyze_with(&inventory, options, |_, _| true),
+    };
+    let text = if let Some(start) = &start {
+        let answers =
+            report::access::paths_from(&inventory, &facts, start, args.capability.as_deref());
+        match args.format {
+            ListFormat::Table => {
+                report::access::render_paths(start, args.capability.as_deref(), &answers, &facts)
+            }
+            ListFormat::Json => serde_json::to_string_pretty(&answers).unwrap_or_default() + "\n",
+        }
+    } else if let Some(id) = &args.identity {
         let Some(f) = facts.identities.get(id) else {
             return fail(format!(
                 "no identity `{id}` in `{}`",
@@ -196,6 +216,31 @@ pub(super) fn access(args: AccessArgs) -> u8 {
         Ok(()) => exit::OK,
         Err(e) => fail(e),
     }
+}
+
+/// The identity `--from` names: a role ARN of the inventory, or `CLUSTER/POOL` (the pool's node
+/// identity).
+fn resolve_start(inv: &cloudscan_inventory::Inventory, from: &str) -> Result<String, String> {
+    if inv.identity(from).is_some() {
+        return Ok(from.to_string());
+    }
+    if let Some((cluster, pool)) = from.rsplit_once('/') {
+        let found = inv
+            .clusters
+            .iter()
+            .filter(|c| c.name == cluster || c.id == cluster)
+            .flat_map(|c| c.node_pools.iter())
+            .find(|p| p.name == pool);
+        if let Some(p) = found {
+            return p
+                .identity
+                .clone()
+                .ok_or_else(|| format!("node pool `{from}` has no known node identity"));
+        }
+    }
+    Err(format!(
+        "`{from}` is neither an identity nor a CLUSTER/POOL node pool"
+    ))
 }
 
 pub(super) fn rules(args: RulesArgs) -> u8 {

@@ -2,6 +2,7 @@
 
 use crate::access::{AccessFacts, IdentityFacts};
 use cloudscan_access::capability::Reach;
+use cloudscan_access::chain::{describe, describe_hops, Hop, HopKind};
 use cloudscan_access::Granted;
 use cloudscan_inventory::Inventory;
 use serde::Serialize;
@@ -20,6 +21,10 @@ pub struct Holder<'a> {
     /// Who can act as the identity: node pools and Kubernetes service accounts.
     pub used_by: Vec<String>,
     pub unreadable_policies: &'a [String],
+    /// What the organization guardrails were (AWS).
+    pub guardrails: Option<String>,
+    /// Guardrails that stop (or narrow) this capability where identity policies allow it.
+    pub stopped_by_guardrails: Vec<String>,
 }
 
 /// Every identity holding `capability` (a class id, `admin`, an escalation path id, or
@@ -34,6 +39,7 @@ pub fn holders<'a>(
         let Some(f) = facts.identities.get(&identity.id) else {
             continue;
         };
+        let cap_id = capability;
         let base = |cap: String,
                     reach: Reach,
                     actions: Vec<String>,
@@ -46,8 +52,16 @@ pub fn holders<'a>(
             actions,
             statements,
             allowed_when: when,
-            used_by: f.exposures.iter().map(ToString::to_string).collect(),
+            used_by: f.exposures.iter().map(describe).collect(),
             unreadable_policies: &f.unreadable,
+            guardrails: f.profile.guardrails.as_ref().map(ToString::to_string),
+            stopped_by_guardrails: f
+                .profile
+                .guardrail_stops
+                .iter()
+                .filter(|s| s.capability == cap_id || cap_id == "privilege-escalation")
+                .map(ToString::to_string)
+                .collect(),
         };
         if capability == "admin" {
             if let Some(a) = &f.profile.admin {
@@ -114,6 +128,9 @@ pub fn render_holders(capability: &str, holders: &[Holder<'_>]) -> String {
         if let Some(w) = &h.allowed_when {
             s.push_str(&format!("  allowed when: {w}\n"));
         }
+        for g in &h.stopped_by_guardrails {
+            s.push_str(&format!("  guardrail: {g}\n"));
+        }
         if h.used_by.is_empty() {
             s.push_str("  used by: no node pool or workload found\n");
         }
@@ -132,7 +149,26 @@ pub fn render_holders(capability: &str, holders: &[Holder<'_>]) -> String {
 pub fn render_identity(id: &str, f: &IdentityFacts) -> String {
     let mut s = format!("{id}\n");
     for u in &f.exposures {
-        s.push_str(&format!("  used by: {u}\n"));
+        s.push_str(&format!("  used by: {}\n", describe(u)));
+    }
+    if let Some(g) = &f.profile.guardrails {
+        s.push_str(&format!("  guardrails: {g}\n"));
+    }
+    for g in &f.profile.guardrail_stops {
+        s.push_str(&format!("  guardrail stops: {g}\n"));
+    }
+    for g in &f.profile.resource_grants {
+        s.push_str(&format!(
+            "  resource policy of `{}` (account {}) grants {}: {} ({})\n",
+            g.resource,
+            g.account,
+            g.capability,
+            g.actions.join(", "),
+            join(&g.granted_by, "; ")
+        ));
+    }
+    for u in &f.profile.unknown_resources {
+        s.push_str(&format!("  not known: {u}\n"));
     }
     if f.exposures.is_empty() {
         s.push_str("  used by: no node pool or workload found\n");
@@ -179,4 +215,132 @@ fn join(reasons: &[Granted], sep: &str) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(sep)
+}
+
+/// One identity reachable from a starting point, and what it holds.
+#[derive(Serialize)]
+pub struct PathAnswer<'a> {
+    pub identity: String,
+    /// The hops from the starting identity (empty: the starting identity itself).
+    pub path: Vec<serde_json::Value>,
+    /// The path as one phrase.
+    pub chain: String,
+    /// Grants of the capability asked about (every capability when none was asked).
+    pub holds: Vec<Holder<'a>>,
+}
+
+fn hop_json(h: &Hop) -> serde_json::Value {
+    serde_json::json!({
+        "from": h.from,
+        "to": h.to,
+        "via": match h.kind {
+            HopKind::AssumeRole => "sts:AssumeRole",
+            HopKind::PodIdentityTarget => "eks pod identity targetRoleArn",
+        },
+        "allowed_by": h.granted_by,
+        "allowed_when": h.allowed_when,
+    })
+}
+
+/// Every identity reachable from `start` (itself included) that holds `capability` (or
+/// anything, when None), with the path.
+pub fn paths_from<'a>(
+    inv: &'a Inventory,
+    facts: &'a AccessFacts,
+    start: &str,
+    capability: Option<&str>,
+) -> Vec<PathAnswer<'a>> {
+    let mut reached = vec![(start.to_string(), Vec::new())];
+    reached.extend(facts.chains.paths_from(start, facts.max_depth));
+    let mut out = Vec::new();
+    for (id, path) in reached {
+        let caps: Vec<String> = match capability {
+            Some(c) => vec![c.to_string()],
+            None => {
+                let mut v = vec!["admin".to_string(), "privilege-escalation".to_string()];
+                if let Some(f) = facts.identities.get(&id) {
+                    v.extend(f.profile.capabilities.iter().map(|c| c.id.clone()));
+                }
+                v
+            }
+        };
+        let holds: Vec<Holder<'a>> = caps
+            .iter()
+            .flat_map(|c| holders(inv, facts, c))
+            .filter(|h| h.identity == id)
+            .collect();
+        if holds.is_empty() {
+            continue;
+        }
+        out.push(PathAnswer {
+            chain: if path.is_empty() {
+                format!("`{id}`")
+            } else {
+                describe_hops(&path)
+            },
+            path: path.iter().map(hop_json).collect(),
+            identity: id,
+            holds,
+        });
+    }
+    out
+}
+
+/// Renders the paths from a starting identity as text, with the chains guardrails cut.
+pub fn render_paths(
+    start: &str,
+    capability: Option<&str>,
+    answers: &[PathAnswer<'_>],
+    facts: &AccessFacts,
+) -> String {
+    let what = capability.unwrap_or("any capability");
+    let mut s = format!(
+        "Paths from `{start}` to {what} (at most {} hop(s)):\n\n",
+        facts.max_depth
+    );
+    if answers.is_empty() {
+        s.push_str("  none\n");
+    }
+    for a in answers {
+        s.push_str(&format!("{}\n  path: {}\n", a.identity, a.chain));
+        for h in &a.holds {
+            s.push_str(&format!(
+                "  holds {} on {} resources via {} (allowed by: {})\n",
+                h.capability,
+                h.reach,
+                h.actions.join(", "),
+                join(&h.statements, "; ")
+            ));
+            if let Some(w) = &h.allowed_when {
+                s.push_str(&format!("  allowed when: {w}\n"));
+            }
+            for g in &h.stopped_by_guardrails {
+                s.push_str(&format!("  guardrail: {g}\n"));
+            }
+        }
+        s.push('\n');
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut frontier = vec![start.to_string()];
+    frontier.extend(
+        facts
+            .chains
+            .paths_from(start, facts.max_depth)
+            .into_iter()
+            .map(|(id, _)| id),
+    );
+    for id in frontier {
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        for c in facts.chains.cut(&id) {
+            s.push_str(&format!(
+                "cut by a guardrail: `{}` → sts:AssumeRole → `{}`: {}\n",
+                c.from,
+                c.to,
+                c.by.join("; ")
+            ));
+        }
+    }
+    s
 }

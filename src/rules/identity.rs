@@ -5,6 +5,7 @@
 use super::{FindingBuilder, RuleContext, RuleMeta};
 use crate::access::IdentityFacts;
 use crate::finding::{Evidence, Finding, Severity};
+use cloudscan_access::capability::Reach;
 use cloudscan_access::Granted;
 use cloudscan_inventory::Identity;
 
@@ -36,7 +37,7 @@ impl IdentityIssue<'_> {
             .facts
             .exposures
             .iter()
-            .map(ToString::to_string)
+            .map(cloudscan_access::chain::describe)
             .collect();
         let mut message = format!(
             "{} `{}` {}; it can be used by {}",
@@ -73,6 +74,29 @@ impl IdentityIssue<'_> {
         for e in self.extra {
             b = b.evidence(e);
         }
+        for e in self.facts.exposures.iter().filter(|e| !e.via.is_empty()) {
+            b = b.evidence(Evidence::new(
+                "role chain",
+                "hops",
+                e.via
+                    .iter()
+                    .map(|h| {
+                        serde_json::json!({
+                            "from": h.from,
+                            "to": h.to,
+                            "via": match h.kind {
+                                cloudscan_access::chain::HopKind::AssumeRole => "sts:AssumeRole",
+                                cloudscan_access::chain::HopKind::PodIdentityTarget =>
+                                    "eks pod identity targetRoleArn",
+                            },
+                            "allowed_by": h.granted_by,
+                            "allowed_when": h.allowed_when,
+                        })
+                    })
+                    .collect::<Vec<_>>(),
+            ));
+        }
+        b = guardrail_evidence(b, self.facts);
         if !self.facts.unreadable.is_empty() {
             b = b.evidence(Evidence::new(
                 "identity policies",
@@ -82,6 +106,37 @@ impl IdentityIssue<'_> {
         }
         b.build()
     }
+}
+
+/// What the organization guardrails were for the identity (AWS): evaluated (and which stop
+/// part of what its policies allow), not applicable, or not read.
+fn guardrail_evidence(mut b: FindingBuilder, facts: &IdentityFacts) -> FindingBuilder {
+    let Some(summary) = &facts.profile.guardrails else {
+        return b;
+    };
+    b = b.evidence(Evidence::new(
+        "organization guardrails",
+        "SCPs and RCPs",
+        summary.to_string(),
+    ));
+    for stop in &facts.profile.guardrail_stops {
+        b = b.evidence(Evidence::new(
+            "organization guardrails",
+            "stops",
+            serde_json::json!({
+                "capability": stop.capability,
+                "action": stop.action,
+                "denied_by": stop.denied_by,
+                "no_allow_in": stop.no_allow,
+                "remaining": stop.remaining.map(|r| if r == Reach::All { "all" } else { "some" }),
+                "summary": stop.to_string(),
+            }),
+        ));
+    }
+    for u in &facts.profile.unknown_resources {
+        b = b.evidence(Evidence::new("resource policies", "not known", u.clone()));
+    }
+    b
 }
 
 /// The identities the access engine analyzed, with their facts.

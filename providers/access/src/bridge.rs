@@ -4,9 +4,13 @@
 //! through, too-broad workload trust). Rules and reports read these facts; none of them asks
 //! which cloud the inventory is from.
 
-use crate::capability::{AccessProfile, Analyzer, ADMIN_PROBES};
+use crate::capability::{
+    AccessProfile, Analyzer, ResourceKind, ResourcePolicyState, ResourceSubject, ADMIN_PROBES,
+};
 use crate::catalog::{Capabilities, Catalog};
+use crate::chain::{Hop, HopKind, RoleGraph, TrustIndex, DEFAULT_MAX_DEPTH};
 use crate::exposure::{exposures, metadata_exposures, Exposure, MetadataExposure};
+use crate::guardrail::OrgGuardrails;
 use crate::trust::{trust_issues, TrustIssue};
 use crate::{NamedPolicy, Policy};
 use cloudscan_inventory::{Coverage, CoverageStatus, Identity, Inventory, PolicyDoc, Provider};
@@ -49,17 +53,50 @@ pub struct AccessFacts {
     pub metadata: Vec<MetadataExposure>,
     /// Workload identities whose trust admits more than one service account.
     pub trust: Vec<TrustIssue>,
+    /// The AssumeRole graph (AWS), over the identities reachable from nodes and workloads.
+    pub chains: RoleGraph,
+    /// The depth bound the chains were searched with.
+    pub max_depth: usize,
+}
+
+/// How the access stage runs.
+#[derive(Debug, Clone)]
+pub struct AccessOptions {
+    /// The most `sts:AssumeRole` / Pod Identity hops a chain may take.
+    pub max_depth: usize,
+    /// Identities to search chains from besides those nodes and workloads use.
+    pub chain_sources: Vec<String>,
+}
+
+impl Default for AccessOptions {
+    fn default() -> Self {
+        AccessOptions {
+            max_depth: DEFAULT_MAX_DEPTH,
+            chain_sources: Vec::new(),
+        }
+    }
 }
 
 impl AccessFacts {
-    /// Analyzes every identity used by a node pool or a workload.
+    /// Analyzes every identity that a node pool or a workload can use, directly or through a
+    /// role chain.
     pub fn for_inventory(inv: &Inventory) -> AccessFacts {
-        Self::analyze(inv, |i| !i.used_by.is_empty())
+        Self::analyze_with(inv, AccessOptions::default(), |_, exposed| exposed)
     }
 
     /// Analyzes the identities `keep` selects.
     pub fn analyze(inv: &Inventory, keep: impl Fn(&Identity) -> bool) -> AccessFacts {
-        // Who can use each identity, once; the trust analysis and the profiles read it.
+        Self::analyze_with(inv, AccessOptions::default(), |i, _| keep(i))
+    }
+
+    /// Analyzes the identities `keep` selects (it is told whether anything can use the
+    /// identity, directly or through a chain), searching chains up to `options.max_depth`.
+    pub fn analyze_with(
+        inv: &Inventory,
+        options: AccessOptions,
+        keep: impl Fn(&Identity, bool) -> bool,
+    ) -> AccessFacts {
+        // Who can use each identity directly, once; the trust analysis reads it.
         let exposed: BTreeMap<&str, Vec<Exposure>> = inv
             .identities
             .iter()
@@ -68,11 +105,72 @@ impl AccessFacts {
         let mut facts = AccessFacts {
             metadata: metadata_exposures(inv),
             trust: trust_issues(inv, &exposed),
+            max_depth: options.max_depth,
             ..Default::default()
         };
+        let aws = inv.provider == Provider::Aws;
+        let guardrails = if aws {
+            OrgGuardrails::new(inv)
+        } else {
+            OrgGuardrails::default()
+        };
+        // AWS identities parsed once: the chain search and the profiles read them.
+        let parsed: HashMap<&str, (crate::PolicyIdentity, Vec<String>)> = if aws {
+            inv.identities
+                .iter()
+                .map(|i| (i.id.as_str(), engine_identity(i)))
+                .collect()
+        } else {
+            HashMap::new()
+        };
+        let mut all: BTreeMap<String, Vec<Exposure>> = exposed
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        if aws {
+            let (graph, chained) = chain_exposures(inv, &exposed, &parsed, &guardrails, &options);
+            for (id, list) in chained {
+                let entry = all.entry(id).or_default();
+                for e in list {
+                    let key = exposure_key(&e);
+                    if !entry.iter().any(|x| exposure_key(x) == key) {
+                        entry.push(e);
+                    }
+                }
+            }
+            facts.chains = graph;
+        }
+        let resources = if aws {
+            resource_subjects(inv, &guardrails)
+        } else {
+            Vec::new()
+        };
         let mut evaluator = Evaluator::new(inv);
-        for identity in inv.identities.iter().filter(|i| keep(i)) {
-            let Some((profile, basis, unreadable)) = evaluator.profile(inv, identity) else {
+        for identity in inv.identities.iter() {
+            let exposures = all.get(identity.id.as_str()).cloned().unwrap_or_default();
+            if !keep(identity, !exposures.is_empty()) {
+                continue;
+            }
+            let profile = match (inv.provider, parsed.get(identity.id.as_str())) {
+                (Provider::Aws, Some((engine, unreadable))) => {
+                    let Some((caps, catalog)) = evaluator.aws else {
+                        continue;
+                    };
+                    let profile = Analyzer::new(engine)
+                        .with_guards(guardrails.guards(&identity.id))
+                        .with_resources(&resources)
+                        .profile(caps, catalog);
+                    Some((
+                        profile,
+                        Basis::PolicyEvaluation {
+                            probes: ADMIN_PROBES,
+                        },
+                        unreadable.clone(),
+                    ))
+                }
+                _ => evaluator.profile(inv, identity),
+            };
+            let Some((profile, basis, unreadable)) = profile else {
                 continue;
             };
             facts.identities.insert(
@@ -80,16 +178,180 @@ impl AccessFacts {
                 IdentityFacts {
                     profile,
                     basis,
-                    exposures: exposed
-                        .get(identity.id.as_str())
-                        .cloned()
-                        .unwrap_or_default(),
+                    exposures,
                     unreadable,
                 },
             );
         }
         facts
     }
+}
+
+/// What makes two exposures the same user (the chain aside).
+fn exposure_key(e: &Exposure) -> String {
+    format!("{}|{:?}", e.cluster, e.route)
+}
+
+/// The AssumeRole graph from every identity nodes or workloads use, and the exposures each
+/// reachable identity gets through it (the users of the first identity, with the hops).
+fn chain_exposures<'a>(
+    inv: &'a Inventory,
+    exposed: &BTreeMap<&'a str, Vec<Exposure>>,
+    parsed: &HashMap<&str, (crate::PolicyIdentity, Vec<String>)>,
+    guardrails: &OrgGuardrails<'_>,
+    options: &AccessOptions,
+) -> (RoleGraph, BTreeMap<String, Vec<Exposure>>) {
+    // Seeds: direct users, and Pod Identity targets (the association's workload acts as the
+    // target role after one hop).
+    let mut seeds: BTreeMap<String, Vec<Exposure>> = exposed
+        .iter()
+        .filter(|(_, e)| !e.is_empty())
+        .map(|(id, e)| (id.to_string(), e.clone()))
+        .collect();
+    for c in &inv.clusters {
+        for b in &c.workload_identity.bindings {
+            let Some(target) = b.target_identity.as_deref().filter(|t| !t.is_empty()) else {
+                continue;
+            };
+            if options.max_depth == 0 || target == b.identity {
+                continue;
+            }
+            let base = exposures(inv, &[b.user(&c.name)]);
+            for mut e in base {
+                e.via.push(Hop {
+                    from: b.identity.clone(),
+                    to: target.to_string(),
+                    kind: HopKind::PodIdentityTarget,
+                    granted_by: Vec::new(),
+                    allowed_when: None,
+                });
+                seeds.entry(target.to_string()).or_default().push(e);
+            }
+        }
+    }
+    let trusts = TrustIndex::new(inv.identities.iter().filter_map(|i| {
+        let doc = i.trust.as_ref()?.document.as_ref()?;
+        (i.kind == "aws-role" || i.kind.is_empty()).then_some((i.id.as_str(), doc))
+    }));
+    let graph = RoleGraph::build(
+        seeds
+            .keys()
+            .cloned()
+            .chain(options.chain_sources.iter().cloned()),
+        options.max_depth,
+        &trusts,
+        guardrails,
+        |id| parsed.get(id).map(|p| &p.0),
+        &BTreeMap::new(),
+    );
+    let mut chained: BTreeMap<String, Vec<Exposure>> = BTreeMap::new();
+    for (id, list) in &seeds {
+        // Pod Identity targets are exposures of their target even without further hops.
+        for e in list.iter().filter(|e| !e.via.is_empty()) {
+            chained.entry(id.clone()).or_default().push(e.clone());
+        }
+        for (to, path) in graph.paths_from(id, options.max_depth) {
+            for e in list {
+                if e.via.len() + path.len() > options.max_depth {
+                    continue;
+                }
+                let mut e = e.clone();
+                e.via.extend(path.iter().cloned());
+                chained.entry(to.clone()).or_default().push(e);
+            }
+        }
+    }
+    for list in chained.values_mut() {
+        // Shortest chains first; ties in the order of the hops' ids.
+        list.sort_by(|a, b| {
+            a.via.len().cmp(&b.via.len()).then_with(|| {
+                let ids = |e: &Exposure| e.via.iter().map(|h| h.to.clone()).collect::<Vec<_>>();
+                ids(a).cmp(&ids(b))
+            })
+        });
+    }
+    (graph, chained)
+}
+
+/// The inventory's resource policies, parsed once, with the guardrails over their accounts and
+/// their Block Public Access.
+fn resource_subjects(inv: &Inventory, guardrails: &OrgGuardrails<'_>) -> Vec<ResourceSubject> {
+    let mut out = Vec::new();
+    for rp in &inv.resource_policies {
+        let Some(kind) = ResourceKind::parse(&rp.kind) else {
+            continue;
+        };
+        let noun = match kind {
+            ResourceKind::S3Bucket => "bucket policy",
+            ResourceKind::KmsKey => "key policy",
+            ResourceKind::Secret => "secret policy",
+        };
+        let policy = match rp.state.as_str() {
+            "none" => ResourcePolicyState::None,
+            "attached" => match rp.policy.as_ref().and_then(|p| p.document.as_ref()) {
+                Some(doc) => match Policy::from_value(doc) {
+                    Ok(p) => ResourcePolicyState::Attached(NamedPolicy::new(
+                        format!("{noun} of {}", rp.arn),
+                        p,
+                    )),
+                    Err(e) => ResourcePolicyState::Unknown(format!("it could not be parsed: {e}")),
+                },
+                None => ResourcePolicyState::Unknown(
+                    rp.policy
+                        .as_ref()
+                        .and_then(|p| p.error.clone())
+                        .unwrap_or_else(|| "it could not be decoded".to_string()),
+                ),
+            },
+            _ => ResourcePolicyState::Unknown(format!("{} could not be read", rp.source)),
+        };
+        let public = match &policy {
+            ResourcePolicyState::Attached(p) => p.policy.statements.iter().any(|s| {
+                s.effect == crate::policy::Effect::Allow
+                    && s.conditions.is_empty()
+                    && match &s.principal {
+                        Some(crate::policy::PrincipalElement::Principal(
+                            crate::policy::Principals::Any,
+                        )) => true,
+                        Some(crate::policy::PrincipalElement::Principal(
+                            crate::policy::Principals::Map(m),
+                        )) => m.iter().any(|(k, v)| {
+                            *k == crate::policy::PrincipalKind::Aws && v.iter().any(|x| x == "*")
+                        }),
+                        _ => false,
+                    }
+            }),
+            _ => false,
+        };
+        let bucket = rp
+            .public_access_block
+            .as_ref()
+            .and_then(|b| b.restrict_public_buckets);
+        let account = inv
+            .account_public_access_blocks
+            .iter()
+            .find(|a| a.scope == rp.scope)
+            .and_then(|a| match a.state.as_str() {
+                "none" => Some(false),
+                "set" => a.settings.as_ref().and_then(|s| s.restrict_public_buckets),
+                _ => None,
+            });
+        let restrict_public = match (bucket, account) {
+            (Some(true), _) | (_, Some(true)) => Some(true),
+            (Some(false), Some(false)) => Some(false),
+            _ => None,
+        };
+        out.push(ResourceSubject {
+            arn: rp.arn.clone(),
+            kind,
+            account: rp.scope.clone(),
+            policy,
+            rcps: guardrails.rcps(&rp.scope),
+            public,
+            restrict_public,
+        });
+    }
+    out
 }
 
 /// Picks the evaluation an identity's grants call for.

@@ -11,10 +11,12 @@ use crate::eval::{
     evaluate, EvalError, Evaluation, NamedPolicy, PolicyIdentity, PolicySet, Request,
     ResourceTarget,
 };
+use crate::guardrail::{rcp_governs, GuardrailSummary, Guards};
 use crate::matcher::ActionPattern;
 use crate::policy::{ActionElement, Effect, Policy, ResourceElement};
 use crate::reason::{GrantReason, Granted};
 use std::collections::{BTreeSet, HashMap};
+use std::fmt;
 
 /// How far a capability reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -104,6 +106,74 @@ pub struct AccessProfile {
     pub wildcard_grants: Vec<WildcardGrant>,
     /// True when the identity can do everything (see [`ADMIN_PROBES`]).
     pub admin: Option<HeldCapability>,
+    /// What the organization guardrails were (AWS; None where the cloud has none).
+    pub guardrails: Option<GuardrailSummary>,
+    /// Access the identity's own policies allow and a guardrail stops (or narrows).
+    pub guardrail_stops: Vec<GuardrailStop>,
+    /// Grants that come from resource policies (bucket, key and secret policies).
+    pub resource_grants: Vec<ResourceGrant>,
+    /// Resource policies that could not be read, so access to those resources is not known.
+    pub unknown_resources: Vec<String>,
+}
+
+/// Access that identity policies allow and an SCP or RCP denies.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuardrailStop {
+    /// The capability class id, `admin`, or an escalation path id.
+    pub capability: String,
+    /// The reach identity policies give.
+    pub allowed_reach: Reach,
+    /// The reach left once the guardrails apply (None: nothing left).
+    pub remaining: Option<Reach>,
+    /// The action the explanation is about.
+    pub action: String,
+    /// The guardrail statements that deny it.
+    pub denied_by: Vec<Granted>,
+    /// The guardrail kinds that lack an Allow at some level (`scp`, `rcp`).
+    pub no_allow: Vec<&'static str>,
+}
+
+impl fmt::Display for GuardrailStop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let reach = |r: Reach| if r == Reach::All { "all" } else { "some" };
+        write!(
+            f,
+            "`{}` on {} resources (allowed by identity policies) is stopped by ",
+            self.capability,
+            reach(self.allowed_reach)
+        )?;
+        let mut why: Vec<String> = self.denied_by.iter().map(|g| g.by.to_string()).collect();
+        for k in &self.no_allow {
+            why.push(format!(
+                "no {} allowing `{}` at some level of the organization path",
+                k.to_ascii_uppercase(),
+                self.action
+            ));
+        }
+        if why.is_empty() {
+            why.push("an organization guardrail".to_string());
+        }
+        write!(f, "{}", why.join("; "))?;
+        match self.remaining {
+            Some(r) => write!(f, " (still allowed on {} resources)", reach(r)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A capability granted (or widened) by a resource policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceGrant {
+    pub capability: String,
+    /// The resource whose policy grants (bucket, key, secret ARN).
+    pub resource: String,
+    /// The resource owner's account.
+    pub account: String,
+    pub actions: Vec<String>,
+    /// The statements that allow it (resource policy statements, and identity statements when
+    /// both sides are needed).
+    pub granted_by: Vec<Granted>,
+    pub allowed_when: Option<String>,
 }
 
 /// `admin` is "every action on every resource". Rather than evaluating all 22,000 actions, the
@@ -129,8 +199,8 @@ pub const ADMIN_PROBES: &[&str] = &[
 ];
 
 /// Services whose resource policy must allow as well (KMS key policies, role trust policies).
-/// Key policies are not collected; the analysis assumes the default key policy, which lets IAM
-/// policies of the account grant access, and says so.
+/// For keys whose policy was not collected the analysis assumes the default key policy, which
+/// lets IAM policies of the account grant access, and says so.
 fn default_key_policy(account: &str) -> Option<NamedPolicy> {
     let doc = serde_json::json!({
         "Version": "2012-10-17",
@@ -146,13 +216,70 @@ fn default_key_policy(account: &str) -> Option<NamedPolicy> {
         .map(|p| NamedPolicy::new("assumed default key policy", p))
 }
 
+/// The kind of a resource with a resource policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceKind {
+    S3Bucket,
+    KmsKey,
+    Secret,
+}
+
+impl ResourceKind {
+    /// From the inventory's `kind`.
+    pub fn parse(kind: &str) -> Option<ResourceKind> {
+        match kind {
+            "s3-bucket" => Some(ResourceKind::S3Bucket),
+            "kms-key" => Some(ResourceKind::KmsKey),
+            "secretsmanager-secret" => Some(ResourceKind::Secret),
+            _ => None,
+        }
+    }
+
+    fn service(self) -> &'static str {
+        match self {
+            ResourceKind::S3Bucket => "s3",
+            ResourceKind::KmsKey => "kms",
+            ResourceKind::Secret => "secretsmanager",
+        }
+    }
+}
+
+/// What is known of a resource's policy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResourcePolicyState {
+    /// The parsed policy.
+    Attached(NamedPolicy),
+    /// The resource has no policy.
+    None,
+    /// Not known, and why.
+    Unknown(String),
+}
+
+/// A resource with a resource policy, prepared once per inventory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceSubject {
+    pub arn: String,
+    pub kind: ResourceKind,
+    /// The owner's account.
+    pub account: String,
+    pub policy: ResourcePolicyState,
+    /// The RCPs over the owner's account.
+    pub rcps: crate::guardrail::Guardrail,
+    /// S3: the bucket policy has a public statement (`Principal: *` without conditions).
+    pub public: bool,
+    /// S3: `RestrictPublicBuckets` is on at the bucket or account level (None: not known).
+    pub restrict_public: Option<bool>,
+}
+
 /// Answers capability questions for one identity, caching evaluations.
 pub struct Analyzer<'a> {
     identity: &'a PolicyIdentity,
     account: String,
     context: Context,
     key_policy: Option<NamedPolicy>,
-    cache: HashMap<(String, String, bool), Option<Evaluation>>,
+    guards: Guards,
+    resources: &'a [ResourceSubject],
+    cache: HashMap<(String, String, bool, bool), Option<Evaluation>>,
 }
 
 impl<'a> Analyzer<'a> {
@@ -168,13 +295,46 @@ impl<'a> Analyzer<'a> {
             key_policy: default_key_policy(&account),
             account,
             context: Context::partial(),
+            guards: Guards::default(),
+            resources: &[],
             cache: HashMap::new(),
         }
     }
 
-    /// Evaluates `action` on every (`all`) or some resource matching `resource`.
+    /// The organization guardrails over the identity (SCPs of its account, RCPs of its
+    /// account for its own resources).
+    pub fn with_guards(mut self, guards: Guards) -> Self {
+        self.guards = guards;
+        self
+    }
+
+    /// The resources whose policies may grant the identity access.
+    pub fn with_resources(mut self, resources: &'a [ResourceSubject]) -> Self {
+        self.resources = resources;
+        self
+    }
+
+    /// Evaluates `action` on every (`all`) or some resource matching `resource`, with the
+    /// guardrails; the answer is Some when it may be allowed.
     pub fn ask(&mut self, action: &str, resource: &str, all: bool) -> Option<Evaluation> {
-        let key = (action.to_ascii_lowercase(), resource.to_string(), all);
+        self.ask_with(action, resource, all, true)
+            .filter(|e| e.may_be_allowed())
+    }
+
+    /// The full evaluation, with or without the guardrails (None on an invalid action).
+    pub fn ask_with(
+        &mut self,
+        action: &str,
+        resource: &str,
+        all: bool,
+        guarded: bool,
+    ) -> Option<Evaluation> {
+        let key = (
+            action.to_ascii_lowercase(),
+            resource.to_string(),
+            all,
+            guarded,
+        );
         if let Some(hit) = self.cache.get(&key) {
             return hit.clone();
         }
@@ -188,14 +348,26 @@ impl<'a> Analyzer<'a> {
         } else {
             None
         };
+        let (scps, rcps): (&[Vec<NamedPolicy>], &[Vec<NamedPolicy>]) = if guarded {
+            (
+                self.guards.scps.levels(),
+                if rcp_governs(action) {
+                    self.guards.rcps.levels()
+                } else {
+                    &[]
+                },
+            )
+        } else {
+            (&[], &[])
+        };
         // Capability questions are about the identity's own account: an ARN pattern with `*` for
         // the account must not turn into a cross-account request.
         let set = PolicySet {
             identity: &self.identity.policies,
             boundary: self.identity.boundary.as_ref(),
             session: None,
-            scps: &[],
-            rcps: &[],
+            scps,
+            rcps,
             resource: resource_policy,
         };
         let request = Request {
@@ -206,18 +378,39 @@ impl<'a> Analyzer<'a> {
             context: &self.context,
         };
         let result: Result<Evaluation, EvalError> = evaluate(&set, &request);
-        let answer = result.ok().filter(|e| e.may_be_allowed());
+        let answer = result.ok();
         self.cache.insert(key, answer.clone());
         answer
     }
 
-    /// The full profile against the bundled capability classes and escalation paths.
+    /// The full profile against the bundled capability classes and escalation paths, with the
+    /// guardrails, and what the guardrails stop.
     pub fn profile(&mut self, caps: &Capabilities, catalog: &Catalog) -> AccessProfile {
+        let mut profile = self.profile_with(caps, catalog, true);
+        if self.guards.applied() {
+            let free = self.profile_with(caps, catalog, false);
+            profile.guardrail_stops = self.stops(&free, &profile);
+        }
+        profile.guardrails = Some(self.guards.summary());
+        self.resource_answers(caps, catalog, &mut profile);
+        profile
+    }
+
+    fn profile_with(
+        &mut self,
+        caps: &Capabilities,
+        catalog: &Catalog,
+        guarded: bool,
+    ) -> AccessProfile {
+        let ask = |me: &mut Self, action: &str, resource: &str, all: bool| {
+            me.ask_with(action, resource, all, guarded)
+                .filter(|e| e.may_be_allowed())
+        };
         let mut profile = AccessProfile {
             wildcard_grants: wildcard_grants(&self.identity.policies),
             ..Default::default()
         };
-        profile.admin = self.admin();
+        profile.admin = self.admin(guarded);
         for class in &caps.classes {
             if class.id == "admin" {
                 continue;
@@ -231,8 +424,12 @@ impl<'a> Analyzer<'a> {
                 for action in actions {
                     let name = action.full_name();
                     for all in [true, false] {
-                        if let Some(eval) = self.ask(&name, &grant.resource, all) {
-                            let reach = if all { Reach::All } else { Reach::Some };
+                        if let Some(eval) = ask(self, &name, &grant.resource, all) {
+                            let reach = if all && self.every_known_key_allows(&name, guarded) {
+                                Reach::All
+                            } else {
+                                Reach::Some
+                            };
                             let held = best.get_or_insert_with(|| HeldCapability {
                                 id: class.id.clone(),
                                 title: class.title.clone(),
@@ -265,7 +462,7 @@ impl<'a> Analyzer<'a> {
             let mut all_open = true;
             let mut conditions = Vec::new();
             for step in &path.all_of {
-                match self.ask(&step.action, &step.resource, false) {
+                match ask(self, &step.action, &step.resource, false) {
                     Some(eval) => {
                         open.steps.push(step.action.clone());
                         for r in &eval.reasons {
@@ -295,7 +492,314 @@ impl<'a> Analyzer<'a> {
         profile
     }
 
-    fn admin(&mut self) -> Option<HeldCapability> {
+    /// KMS: a key policy is required. A key whose collected policy does not let this identity
+    /// use the key (neither naming it nor the account) keeps "every key" from holding.
+    fn every_known_key_allows(&mut self, action: &str, guarded: bool) -> bool {
+        if !action.to_ascii_lowercase().starts_with("kms:") {
+            return true;
+        }
+        let resources = self.resources;
+        for subject in resources
+            .iter()
+            .filter(|r| r.kind == ResourceKind::KmsKey && r.account == self.account)
+        {
+            let ResourcePolicyState::Attached(policy) = &subject.policy else {
+                continue;
+            };
+            let allowed = self
+                .eval_on(
+                    subject,
+                    policy,
+                    action,
+                    ResourceTarget::Arn(&subject.arn),
+                    guarded,
+                )
+                .is_some_and(|e| e.may_be_allowed());
+            if !allowed {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn eval_on(
+        &self,
+        subject: &ResourceSubject,
+        policy: &NamedPolicy,
+        action: &str,
+        target: ResourceTarget<'_>,
+        guarded: bool,
+    ) -> Option<Evaluation> {
+        let (scps, rcps): (&[Vec<NamedPolicy>], &[Vec<NamedPolicy>]) = if guarded {
+            (
+                self.guards.scps.levels(),
+                if rcp_governs(action) {
+                    subject.rcps.levels()
+                } else {
+                    &[]
+                },
+            )
+        } else {
+            (&[], &[])
+        };
+        let set = PolicySet {
+            identity: &self.identity.policies,
+            boundary: self.identity.boundary.as_ref(),
+            session: None,
+            scps,
+            rcps,
+            resource: Some(policy),
+        };
+        evaluate(
+            &set,
+            &Request {
+                principal: &self.identity.principal,
+                action,
+                resource: target,
+                resource_account: Some(&subject.account),
+                context: &self.context,
+            },
+        )
+        .ok()
+    }
+
+    /// Capabilities on individual resources granted through their resource policies (same
+    /// account: the resource policy alone may grant; cross account: both sides must allow).
+    fn resource_answers(
+        &mut self,
+        caps: &Capabilities,
+        catalog: &Catalog,
+        profile: &mut AccessProfile,
+    ) {
+        let resources = self.resources;
+        if resources.is_empty() {
+            return;
+        }
+        for class in &caps.classes {
+            if class.id == "admin" {
+                continue;
+            }
+            if profile
+                .capabilities
+                .iter()
+                .any(|c| c.id == class.id && c.reach == Reach::All)
+            {
+                continue;
+            }
+            for subject in resources {
+                let actions: Vec<String> = class
+                    .any_of
+                    .iter()
+                    .filter(|g| g.require != Requirement::All)
+                    .flat_map(|g| {
+                        let pattern = crate::matcher::ArnPattern::new(&g.resource);
+                        let fits = match subject.kind {
+                            ResourceKind::S3Bucket => {
+                                pattern.matches(&format!("{}/object", subject.arn), false)
+                            }
+                            _ => pattern.matches(&subject.arn, false),
+                        };
+                        if fits {
+                            g.actions(catalog)
+                                .into_iter()
+                                .map(|a| a.full_name())
+                                .filter(|a| {
+                                    a.split(':').next().is_some_and(|s| {
+                                        s.eq_ignore_ascii_case(subject.kind.service())
+                                    })
+                                })
+                                .collect()
+                        } else {
+                            Vec::new()
+                        }
+                    })
+                    .collect();
+                if actions.is_empty() {
+                    continue;
+                }
+                let policy = match &subject.policy {
+                    ResourcePolicyState::Attached(p) => p,
+                    ResourcePolicyState::None => continue,
+                    ResourcePolicyState::Unknown(why) => {
+                        push_unique(
+                            &mut profile.unknown_resources,
+                            format!(
+                                "`{}`: its resource policy is not known ({why}), so whether it grants `{}` is not known",
+                                subject.arn, class.id
+                            ),
+                        );
+                        continue;
+                    }
+                };
+                let cross = subject.account != self.account;
+                if cross && subject.kind == ResourceKind::S3Bucket && subject.public {
+                    match subject.restrict_public {
+                        Some(true) => continue,
+                        Some(false) => {}
+                        None => {
+                            push_unique(
+                                &mut profile.unknown_resources,
+                                format!(
+                                    "`{}`: its bucket policy is public, and whether Block Public Access (RestrictPublicBuckets) limits it to account {} is not known",
+                                    subject.arn, subject.account
+                                ),
+                            );
+                            continue;
+                        }
+                    }
+                }
+                let object = format!("{}/*", subject.arn);
+                let target = match subject.kind {
+                    ResourceKind::S3Bucket => ResourceTarget::Any(&object),
+                    _ => ResourceTarget::Arn(&subject.arn),
+                };
+                let mut grant: Option<ResourceGrant> = None;
+                for action in &actions {
+                    let Some(eval) = self
+                        .eval_on(subject, policy, action, target, true)
+                        .filter(|e| e.may_be_allowed())
+                    else {
+                        continue;
+                    };
+                    // Only grants the resource policy takes part in; identity-only grants are
+                    // already in the profile.
+                    if !eval
+                        .reasons
+                        .iter()
+                        .any(|r| r.statement.policy_type == "resource")
+                    {
+                        continue;
+                    }
+                    let g = grant.get_or_insert_with(|| ResourceGrant {
+                        capability: class.id.clone(),
+                        resource: subject.arn.clone(),
+                        account: subject.account.clone(),
+                        actions: Vec::new(),
+                        granted_by: Vec::new(),
+                        allowed_when: None,
+                    });
+                    push_unique(&mut g.actions, action.clone());
+                    for r in &eval.reasons {
+                        Granted::credit(&mut g.granted_by, r.statement.clone().into(), action);
+                    }
+                    if let (None, Some(f)) = (&g.allowed_when, &eval.allowed_when) {
+                        g.allowed_when = Some(f.to_string());
+                    }
+                }
+                let Some(g) = grant else { continue };
+                // The identity holds the class on some resources now.
+                let held = match profile.capabilities.iter().position(|c| c.id == class.id) {
+                    Some(i) => &mut profile.capabilities[i],
+                    None => {
+                        profile.capabilities.push(HeldCapability {
+                            id: class.id.clone(),
+                            title: class.title.clone(),
+                            reach: Reach::Some,
+                            actions: Vec::new(),
+                            granted_by: Vec::new(),
+                            allowed_when: g.allowed_when.clone(),
+                        });
+                        let last = profile.capabilities.len() - 1;
+                        &mut profile.capabilities[last]
+                    }
+                };
+                for a in &g.actions {
+                    push_unique(&mut held.actions, a.clone());
+                }
+                for r in &g.granted_by {
+                    for a in &r.allows {
+                        Granted::credit(&mut held.granted_by, r.by.clone(), a);
+                    }
+                }
+                profile.resource_grants.push(g);
+            }
+        }
+    }
+
+    /// What the guardrails take away: held without them, not (or less) with them.
+    fn stops(&mut self, free: &AccessProfile, guarded: &AccessProfile) -> Vec<GuardrailStop> {
+        let mut out = Vec::new();
+        if let (Some(a), None) = (&free.admin, &guarded.admin) {
+            // The first probe the guardrails deny explains it.
+            for probe in ADMIN_PROBES {
+                if let Some(stop) = self.explain("admin", Reach::All, None, probe, "*", true) {
+                    out.push(stop);
+                    break;
+                }
+            }
+            let _ = a;
+        }
+        for c in &free.capabilities {
+            let remaining = guarded
+                .capabilities
+                .iter()
+                .find(|g| g.id == c.id)
+                .map(|g| g.reach);
+            if remaining >= Some(c.reach) {
+                continue;
+            }
+            let all = c.reach == Reach::All;
+            let resource = "*";
+            for action in &c.actions {
+                if let Some(stop) = self.explain(&c.id, c.reach, remaining, action, resource, all) {
+                    out.push(stop);
+                    break;
+                }
+            }
+        }
+        for p in &free.escalation_paths {
+            if guarded.escalation_paths.iter().any(|g| g.id == p.id) {
+                continue;
+            }
+            for step in &p.steps {
+                if let Some(stop) = self.explain(&p.id, Reach::Some, None, step, "*", false) {
+                    out.push(stop);
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    fn explain(
+        &mut self,
+        capability: &str,
+        allowed_reach: Reach,
+        remaining: Option<Reach>,
+        action: &str,
+        resource: &str,
+        all: bool,
+    ) -> Option<GuardrailStop> {
+        let eval = self.ask_with(action, resource, all, true)?;
+        if eval.is_allowed() {
+            return None;
+        }
+        let mut denied_by = Vec::new();
+        for r in eval.reasons.iter().filter(|r| {
+            r.effect == Effect::Deny && matches!(r.statement.policy_type, "scp" | "rcp")
+        }) {
+            Granted::credit(&mut denied_by, r.statement.clone().into(), action);
+        }
+        let no_allow: Vec<&'static str> = eval
+            .blocked_by
+            .iter()
+            .copied()
+            .filter(|b| matches!(*b, "scp" | "rcp"))
+            .collect();
+        if denied_by.is_empty() && no_allow.is_empty() {
+            return None;
+        }
+        Some(GuardrailStop {
+            capability: capability.to_string(),
+            allowed_reach,
+            remaining,
+            action: action.to_string(),
+            denied_by,
+            no_allow,
+        })
+    }
+
+    fn admin(&mut self, guarded: bool) -> Option<HeldCapability> {
         let mut held = HeldCapability {
             id: "admin".to_string(),
             title: "Administrator: every action on every resource".to_string(),
@@ -305,7 +809,9 @@ impl<'a> Analyzer<'a> {
             allowed_when: None,
         };
         for probe in ADMIN_PROBES {
-            let eval = self.ask(probe, "*", true)?;
+            let eval = self
+                .ask_with(probe, "*", true, guarded)
+                .filter(|e| e.may_be_allowed())?;
             for r in &eval.reasons {
                 Granted::credit(&mut held.granted_by, r.statement.clone().into(), probe);
             }

@@ -154,6 +154,9 @@ pub enum Route {
 pub struct Exposure {
     pub cluster: String,
     pub route: Route,
+    /// The role-chain hops from the identity this route uses to the identity the exposure is
+    /// about (empty: the route uses it directly). Built by [`crate::chain`].
+    pub via: Vec<crate::chain::Hop>,
 }
 
 impl Exposure {
@@ -246,6 +249,7 @@ pub fn exposures(inv: &Inventory, used_by: &[UsedBy]) -> Vec<Exposure> {
                     pool: pool.clone(),
                     pods: pod_reach(inv, find_pool(inv, cluster, pool)),
                 },
+                via: Vec::new(),
             },
             UsedBy::Workload {
                 cluster,
@@ -259,6 +263,7 @@ pub fn exposures(inv: &Inventory, used_by: &[UsedBy]) -> Vec<Exposure> {
                     service_account: service_account.clone(),
                     mechanism: mechanism.clone(),
                 },
+                via: Vec::new(),
             },
         })
         .collect()
