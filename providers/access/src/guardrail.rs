@@ -140,6 +140,14 @@ impl GuardrailSummary {
 
 impl fmt::Display for GuardrailSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let (GuardrailStatus::Unknown(a), GuardrailStatus::Unknown(b)) = (&self.scps, &self.rcps) {
+            if a == b {
+                return write!(
+                    f,
+                    "SCPs and RCPs not read ({a}); the answer does not account for them"
+                );
+            }
+        }
         write!(f, "SCPs {}; RCPs {}", self.scps, self.rcps)
     }
 }
