@@ -180,7 +180,10 @@ fn collect(collector: Collector<'_>) -> Result<(Inventory, SystemTime), String> 
         eprintln!("recorded {n} API exchange(s) into {}", dir.display());
     }
     if let Some(path) = collector.save_inventory {
-        let text = serde_json::to_string_pretty(&inventory).unwrap_or_default();
+        // Managed policy documents once each, referenced by ARN and version.
+        let mut saved = inventory.clone();
+        saved.share_policy_documents();
+        let text = serde_json::to_string_pretty(&saved).unwrap_or_default();
         write_file(path, &(text + "\n"))?;
     }
     Ok((inventory, started_at))
@@ -210,6 +213,7 @@ pub fn load_inventory(path: &Path) -> Result<Inventory, String> {
         ));
     }
     let mut inventory = inventory;
+    inventory.resolve_shared_policies();
     mark_unknown_coverage(&mut inventory, path);
     Ok(inventory)
 }

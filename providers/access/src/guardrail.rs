@@ -140,7 +140,8 @@ impl GuardrailSummary {
 
 impl fmt::Display for GuardrailSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let (GuardrailStatus::Unknown(a), GuardrailStatus::Unknown(b)) = (&self.scps, &self.rcps) {
+        if let (GuardrailStatus::Unknown(a), GuardrailStatus::Unknown(b)) = (&self.scps, &self.rcps)
+        {
             if a == b {
                 return write!(
                     f,

@@ -118,10 +118,8 @@ fn an_scp_deny_removes_the_capability_and_says_which_scp() {
     )];
     let free = AccessFacts::for_inventory(&inventory(ids.clone(), json!({})));
     assert_eq!(held(&free, &node, "secrets-read"), Some(Reach::All));
-    let guarded = AccessFacts::for_inventory(&inventory(
-        ids,
-        org(deny("secretsmanager:GetSecretValue")),
-    ));
+    let guarded =
+        AccessFacts::for_inventory(&inventory(ids, org(deny("secretsmanager:GetSecretValue"))));
     assert_eq!(held(&guarded, &node, "secrets-read"), None);
     let stops = &guarded.identities[&node].profile.guardrail_stops;
     assert_eq!(stops.len(), 1, "{stops:?}");
@@ -167,7 +165,12 @@ fn a_narrowing_scp_leaves_some_reach_and_says_so() {
     let node = role(A, "node");
     let scp = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny",
         "Action": "s3:GetObject*", "Resource": "arn:aws:s3:::prod-*/*"}]});
-    let ids = vec![identity(&node, vec![allow("s3:GetObject", "*")], None, true)];
+    let ids = vec![identity(
+        &node,
+        vec![allow("s3:GetObject", "*")],
+        None,
+        true,
+    )];
     let facts = AccessFacts::for_inventory(&inventory(ids, org(scp)));
     assert_eq!(held(&facts, &node, "object-read"), Some(Reach::Some));
     let stop = &facts.identities[&node].profile.guardrail_stops[0];
@@ -181,7 +184,12 @@ fn chain_inventory(scp: Option<Value>) -> (Inventory, String, String) {
     let admin = role(B, "admin");
     let ids = vec![
         identity(&node, vec![allow("sts:AssumeRole", "*")], None, true),
-        identity(&admin, vec![allow("*", "*")], Some(trust(json!(node))), false),
+        identity(
+            &admin,
+            vec![allow("*", "*")],
+            Some(trust(json!(node))),
+            false,
+        ),
     ];
     let extra = scp.map(org).unwrap_or_else(|| json!({}));
     (inventory(ids, extra), node, admin)
@@ -193,7 +201,10 @@ fn a_cross_account_chain_exposes_the_target_with_every_hop() {
     let facts = AccessFacts::for_inventory(&inv);
     let who = exposures_of(&facts, &admin);
     assert_eq!(who.len(), 1, "{who:?}");
-    assert!(who[0].starts_with("every pod on node pool `p` in cluster `c`"), "{who:?}");
+    assert!(
+        who[0].starts_with("every pod on node pool `p` in cluster `c`"),
+        "{who:?}"
+    );
     assert!(
         who[0].contains(&format!(
             "`{node}` (account {A}) → sts:AssumeRole → `{admin}` (account {B})"
@@ -210,7 +221,12 @@ fn cross_account_needs_both_sides() {
     // Trust admits node, but node's policies do not allow sts:AssumeRole.
     let ids = vec![
         identity(&node, vec![allow("s3:ListBucket", "*")], None, true),
-        identity(&admin, vec![allow("*", "*")], Some(trust(json!(node))), false),
+        identity(
+            &admin,
+            vec![allow("*", "*")],
+            Some(trust(json!(node))),
+            false,
+        ),
     ];
     let facts = AccessFacts::for_inventory(&inventory(ids, json!({})));
     assert!(!facts.identities.contains_key(&admin));
@@ -229,7 +245,12 @@ fn same_account_trust_naming_the_role_grants_alone_and_naming_the_account_needs_
     let target = role(A, "target");
     let ids = vec![
         identity(&node, vec![allow("s3:ListBucket", "*")], None, true),
-        identity(&target, vec![allow("*", "*")], Some(trust(json!(node))), false),
+        identity(
+            &target,
+            vec![allow("*", "*")],
+            Some(trust(json!(node))),
+            false,
+        ),
     ];
     let facts = AccessFacts::for_inventory(&inventory(ids, json!({})));
     assert!(facts.identities.contains_key(&target));
@@ -254,7 +275,10 @@ fn an_scp_denying_assume_role_cuts_the_chain_and_says_so() {
     let cut = facts.chains.cut(&node);
     assert_eq!(cut.len(), 1);
     assert_eq!(cut[0].to, admin);
-    assert!(cut[0].by.iter().any(|b| b.contains("Guard (p-guard)")), "{cut:?}");
+    assert!(
+        cut[0].by.iter().any(|b| b.contains("Guard (p-guard)")),
+        "{cut:?}"
+    );
 }
 
 #[test]
@@ -264,7 +288,12 @@ fn pod_identity_target_is_an_edge() {
     let mut inv = inventory(
         vec![
             identity(&assoc, vec![], None, false),
-            identity(&target, vec![allow("secretsmanager:GetSecretValue", "*")], None, false),
+            identity(
+                &target,
+                vec![allow("secretsmanager:GetSecretValue", "*")],
+                None,
+                false,
+            ),
         ],
         json!({}),
     );
@@ -290,7 +319,12 @@ fn ring(n: usize) -> (Inventory, Vec<String>) {
         .enumerate()
         .map(|(i, r)| {
             let prev = &names[(i + n - 1) % n];
-            identity(r, vec![allow("sts:AssumeRole", "*")], Some(trust(json!(prev))), i == 0)
+            identity(
+                r,
+                vec![allow("sts:AssumeRole", "*")],
+                Some(trust(json!(prev))),
+                i == 0,
+            )
         })
         .collect();
     (inventory(ids, json!({})), names)
@@ -341,23 +375,44 @@ fn bucket(account: &str, principal: Value, restrict: Option<bool>) -> Value {
 #[test]
 fn same_account_bucket_policy_grants_alone_with_the_statement_as_evidence() {
     let node = role(A, "node");
-    let ids = vec![identity(&node, vec![allow("ec2:DescribeInstances", "*")], None, true)];
-    let inv = inventory(ids, json!({"resource_policies": [bucket(A, json!({"AWS": node}), None)]}));
+    let ids = vec![identity(
+        &node,
+        vec![allow("ec2:DescribeInstances", "*")],
+        None,
+        true,
+    )];
+    let inv = inventory(
+        ids,
+        json!({"resource_policies": [bucket(A, json!({"AWS": node}), None)]}),
+    );
     let facts = AccessFacts::for_inventory(&inv);
     assert_eq!(held(&facts, &node, "object-read"), Some(Reach::Some));
     let g = &facts.identities[&node].profile.resource_grants[0];
     assert_eq!(g.resource, "arn:aws:s3:::data");
-    assert!(g.granted_by.iter().any(|r| r.to_string().contains("bucket policy of arn:aws:s3:::data")));
+    assert!(g
+        .granted_by
+        .iter()
+        .any(|r| r.to_string().contains("bucket policy of arn:aws:s3:::data")));
 }
 
 #[test]
 fn cross_account_bucket_policy_needs_the_identity_side() {
     let node = role(A, "node");
     let rp = json!({"resource_policies": [bucket(B, json!({"AWS": node}), None)]});
-    let ids = vec![identity(&node, vec![allow("ec2:DescribeInstances", "*")], None, true)];
+    let ids = vec![identity(
+        &node,
+        vec![allow("ec2:DescribeInstances", "*")],
+        None,
+        true,
+    )];
     let facts = AccessFacts::for_inventory(&inventory(ids, rp.clone()));
     assert_eq!(held(&facts, &node, "object-read"), None);
-    let ids = vec![identity(&node, vec![allow("s3:GetObject", "arn:aws:s3:::data/*")], None, true)];
+    let ids = vec![identity(
+        &node,
+        vec![allow("s3:GetObject", "arn:aws:s3:::data/*")],
+        None,
+        true,
+    )];
     let facts = AccessFacts::for_inventory(&inventory(ids, rp));
     assert_eq!(held(&facts, &node, "object-read"), Some(Reach::Some));
     assert_eq!(facts.identities[&node].profile.resource_grants.len(), 1);
@@ -366,7 +421,12 @@ fn cross_account_bucket_policy_needs_the_identity_side() {
 #[test]
 fn block_public_access_restricts_a_public_bucket_policy_to_the_owner_account() {
     let node = role(A, "node");
-    let ids = vec![identity(&node, vec![allow("s3:GetObject", "arn:aws:s3:::data/*")], None, true)];
+    let ids = vec![identity(
+        &node,
+        vec![allow("s3:GetObject", "arn:aws:s3:::data/*")],
+        None,
+        true,
+    )];
     let grants = |restrict: Option<bool>, account_bpa: Value| {
         let mut extra = json!({"resource_policies": [bucket(B, json!("*"), restrict)]});
         extra["account_public_access_blocks"] = account_bpa;
@@ -375,8 +435,10 @@ fn block_public_access_restricts_a_public_bucket_policy_to_the_owner_account() {
             .resource_grants
             .len()
     };
-    let acct = |r: bool| json!([{"scope": B, "state": "set", "source": "s3control",
-        "settings": {"restrict_public_buckets": r}}]);
+    let acct = |r: bool| {
+        json!([{"scope": B, "state": "set", "source": "s3control",
+        "settings": {"restrict_public_buckets": r}}])
+    };
     assert_eq!(grants(Some(false), acct(false)), 1);
     assert_eq!(grants(Some(true), acct(false)), 0);
     assert_eq!(grants(Some(false), acct(true)), 0);
@@ -411,7 +473,12 @@ fn a_key_policy_that_does_not_allow_the_account_keeps_iam_from_granting_every_ke
     ));
     assert_eq!(held(&closed, &node, "secrets-read"), Some(Reach::Some));
     // A key policy naming the role grants it that key without any IAM policy.
-    let ids = vec![identity(&node, vec![allow("ec2:DescribeInstances", "*")], None, true)];
+    let ids = vec![identity(
+        &node,
+        vec![allow("ec2:DescribeInstances", "*")],
+        None,
+        true,
+    )];
     let named = AccessFacts::for_inventory(&inventory(
         ids,
         json!({"resource_policies": [key(json!(node))]}),
@@ -422,12 +489,21 @@ fn a_key_policy_that_does_not_allow_the_account_keeps_iam_from_granting_every_ke
 #[test]
 fn an_unknown_resource_policy_is_said_not_guessed() {
     let node = role(A, "node");
-    let ids = vec![identity(&node, vec![allow("ec2:DescribeInstances", "*")], None, true)];
+    let ids = vec![identity(
+        &node,
+        vec![allow("ec2:DescribeInstances", "*")],
+        None,
+        true,
+    )];
     let rp = json!({"resource_policies": [{"arn": format!("arn:aws:secretsmanager:us-east-1:{A}:secret:s"),
         "kind": "secretsmanager-secret", "scope": A, "state": "unknown",
         "source": "secretsmanager:GetResourcePolicy"}]});
     let facts = AccessFacts::for_inventory(&inventory(ids, rp));
     let p = &facts.identities[&node].profile;
     assert!(p.capabilities.iter().all(|c| c.id != "secrets-read"));
-    assert!(p.unknown_resources.iter().any(|u| u.contains("secret:s")), "{:?}", p.unknown_resources);
+    assert!(
+        p.unknown_resources.iter().any(|u| u.contains("secret:s")),
+        "{:?}",
+        p.unknown_resources
+    );
 }

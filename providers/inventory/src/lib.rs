@@ -55,6 +55,20 @@ pub struct Inventory {
     /// Account-level S3 Block Public Access settings, one per scanned account that was read.
     #[serde(default)]
     pub account_public_access_blocks: Vec<AccountPublicAccessBlock>,
+    /// Managed policy documents stored once in a saved inventory (see
+    /// [`Inventory::share_policy_documents`]); empty in memory after
+    /// [`Inventory::resolve_shared_policies`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared_policies: Vec<SharedPolicy>,
+}
+
+/// A managed policy version's document, stored once and referred to by ARN and version.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct SharedPolicy {
+    pub arn: String,
+    pub version: Option<String>,
+    pub document: serde_json::Value,
 }
 
 impl Inventory {
@@ -93,6 +107,87 @@ impl Inventory {
     /// Finds an identity by its id (ARN, email or resource id).
     pub fn identity(&self, id: &str) -> Option<&Identity> {
         self.identities.iter().find(|i| i.id == id)
+    }
+
+    /// Moves every managed policy document (identity policies and boundaries with an ARN) into
+    /// [`Inventory::shared_policies`], once per ARN and version, leaving the identity's
+    /// [`PolicyDoc`] without its document. A document that differs from the one already stored
+    /// for its ARN and version stays where it is. For saving: 2,000 roles attached to the same
+    /// few managed policies then carry each document once.
+    pub fn share_policy_documents(&mut self) {
+        use std::collections::HashMap;
+        let mut index: HashMap<(String, Option<String>), usize> = self
+            .shared_policies
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ((p.arn.clone(), p.version.clone()), i))
+            .collect();
+        let shared = &mut self.shared_policies;
+        for identity in &mut self.identities {
+            for doc in identity
+                .policies
+                .iter_mut()
+                .chain(identity.boundary.as_mut())
+            {
+                let (Some(arn), Some(document)) = (doc.arn.as_ref(), doc.document.as_ref()) else {
+                    continue;
+                };
+                if doc.error.is_some() {
+                    continue;
+                }
+                let key = (arn.clone(), doc.version.clone());
+                match index.get(&key) {
+                    Some(&i) => {
+                        if shared.get(i).is_some_and(|p| &p.document == document) {
+                            doc.document = None;
+                        }
+                    }
+                    None => {
+                        index.insert(key, shared.len());
+                        shared.push(SharedPolicy {
+                            arn: arn.clone(),
+                            version: doc.version.clone(),
+                            document: document.clone(),
+                        });
+                        doc.document = None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The inverse of [`Inventory::share_policy_documents`], after loading: every policy
+    /// without a document (and without an error) whose ARN and version are shared gets the
+    /// shared document. Inventories saved before sharing have no shared policies and are
+    /// unchanged.
+    pub fn resolve_shared_policies(&mut self) {
+        use std::collections::HashMap;
+        if self.shared_policies.is_empty() {
+            return;
+        }
+        let table: HashMap<(&str, Option<&str>), &serde_json::Value> = self
+            .shared_policies
+            .iter()
+            .map(|p| ((p.arn.as_str(), p.version.as_deref()), &p.document))
+            .collect();
+        for identity in &mut self.identities {
+            for doc in identity
+                .policies
+                .iter_mut()
+                .chain(identity.boundary.as_mut())
+            {
+                if doc.document.is_some() || doc.error.is_some() {
+                    continue;
+                }
+                let Some(arn) = doc.arn.as_deref() else {
+                    continue;
+                };
+                if let Some(d) = table.get(&(arn, doc.version.as_deref())) {
+                    doc.document = Some((*d).clone());
+                }
+            }
+        }
+        self.shared_policies.clear();
     }
 
     /// Finds a role definition by its name (`roles/editor`, `projects/p/roles/custom`).
@@ -951,6 +1046,46 @@ mod tests {
         );
         assert!(!inv.is_complete("eks", "us-east-1"));
         assert_eq!(inv.coverage_of("eks", "us-west-2"), None);
+    }
+
+    #[test]
+    fn shared_policies_round_trip_and_old_inventories_load() {
+        let mut inv = Inventory::new(Provider::Aws);
+        let managed = |doc: serde_json::Value| PolicyDoc {
+            kind: "managed".into(),
+            name: "ReadOnly".into(),
+            arn: Some("arn:aws:iam::aws:policy/ReadOnlyAccess".into()),
+            version: Some("v9".into()),
+            document: Some(doc),
+            error: None,
+        };
+        let doc = serde_json::json!({"Version": "2012-10-17", "Statement": []});
+        for i in 0..3 {
+            inv.identities.push(Identity {
+                id: format!("arn:aws:iam::1:role/r{i}"),
+                policies: vec![managed(doc.clone())],
+                boundary: Some(managed(doc.clone())),
+                ..Default::default()
+            });
+        }
+        // A document that differs for the same ARN and version stays inline.
+        inv.identities[2].policies[0].document = Some(serde_json::json!({"Statement": []}));
+        let original = inv.clone();
+        let mut saved = inv.clone();
+        saved.share_policy_documents();
+        assert_eq!(saved.shared_policies.len(), 1);
+        assert!(saved.identities[0].policies[0].document.is_none());
+        assert!(saved.identities[2].policies[0].document.is_some());
+        let text = serde_json::to_string(&saved).expect("serialize");
+        let mut back: Inventory = serde_json::from_str(&text).expect("deserialize");
+        back.resolve_shared_policies();
+        assert_eq!(back, original);
+        // An inventory without the table (older format) loads unchanged.
+        let old = serde_json::to_string(&original).expect("serialize");
+        assert!(!old.contains("shared_policies"));
+        let mut back: Inventory = serde_json::from_str(&old).expect("deserialize");
+        back.resolve_shared_policies();
+        assert_eq!(back, original);
     }
 
     #[test]
