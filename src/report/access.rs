@@ -227,6 +227,8 @@ pub struct PathAnswer<'a> {
     pub chain: String,
     /// Grants of the capability asked about (every capability when none was asked).
     pub holds: Vec<Holder<'a>>,
+    /// Where identity policies allow it and an organization guardrail stops it.
+    pub stopped_by_guardrails: Vec<String>,
 }
 
 fn hop_json(h: &Hop) -> serde_json::Value {
@@ -269,10 +271,27 @@ pub fn paths_from<'a>(
             .flat_map(|c| holders(inv, facts, c))
             .filter(|h| h.identity == id)
             .collect();
-        if holds.is_empty() {
+        let stopped: Vec<String> = facts
+            .identities
+            .get(&id)
+            .map(|f| {
+                f.profile
+                    .guardrail_stops
+                    .iter()
+                    .filter(|s| capability.is_none_or(|c| s.capability == c))
+                    .map(ToString::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if holds.is_empty() && stopped.is_empty() {
             continue;
         }
         out.push(PathAnswer {
+            stopped_by_guardrails: if holds.is_empty() {
+                stopped
+            } else {
+                Vec::new()
+            },
             chain: if path.is_empty() {
                 format!("`{id}`")
             } else {
@@ -303,6 +322,9 @@ pub fn render_paths(
     }
     for a in answers {
         s.push_str(&format!("{}\n  path: {}\n", a.identity, a.chain));
+        for g in &a.stopped_by_guardrails {
+            s.push_str(&format!("  stopped by a guardrail: {g}\n"));
+        }
         for h in &a.holds {
             s.push_str(&format!(
                 "  holds {} on {} resources via {} (allowed by: {})\n",

@@ -245,11 +245,14 @@ fn chain_exposures<'a>(
         &BTreeMap::new(),
     );
     let mut chained: BTreeMap<String, Vec<Exposure>> = BTreeMap::new();
+    // Pod Identity targets are exposures of their target even without further hops (first, so
+    // an equally short AssumeRole path does not hide how EKS hands out the target).
     for (id, list) in &seeds {
-        // Pod Identity targets are exposures of their target even without further hops.
         for e in list.iter().filter(|e| !e.via.is_empty()) {
             chained.entry(id.clone()).or_default().push(e.clone());
         }
+    }
+    for (id, list) in &seeds {
         for (to, path) in graph.paths_from(id, options.max_depth) {
             for e in list {
                 if e.via.len() + path.len() > options.max_depth {

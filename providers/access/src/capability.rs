@@ -378,7 +378,7 @@ impl<'a> Analyzer<'a> {
             context: &self.context,
         };
         let result: Result<Evaluation, EvalError> = evaluate(&set, &request);
-        let answer = result.ok();
+        let answer = result.ok().map(without_guardrail_allows);
         self.cache.insert(key, answer.clone());
         answer
     }
@@ -561,6 +561,7 @@ impl<'a> Analyzer<'a> {
             },
         )
         .ok()
+        .map(without_guardrail_allows)
     }
 
     /// Capabilities on individual resources granted through their resource policies (same
@@ -821,6 +822,15 @@ impl<'a> Analyzer<'a> {
         }
         Some(held)
     }
+}
+
+/// Guardrails only ever take away: their Allow statements (FullAWSAccess at every level) are
+/// no reason for a grant, and are left out of the reasons.
+pub(crate) fn without_guardrail_allows(mut eval: Evaluation) -> Evaluation {
+    eval.reasons.retain(|r| {
+        !(r.effect == Effect::Allow && matches!(r.statement.policy_type, "scp" | "rcp"))
+    });
+    eval
 }
 
 fn merge(held: &mut HeldCapability, action: &str, eval: &Evaluation) {

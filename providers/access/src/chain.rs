@@ -345,7 +345,9 @@ fn assume_edges(
         };
         if eval.may_be_allowed() {
             let mut granted_by = Vec::new();
-            for r in eval.reasons.iter().filter(|r| r.effect == Effect::Allow) {
+            for r in eval.reasons.iter().filter(|r| {
+                r.effect == Effect::Allow && !matches!(r.statement.policy_type, "scp" | "rcp")
+            }) {
                 Granted::credit(
                     &mut granted_by,
                     r.statement.clone().into(),
