@@ -14,7 +14,9 @@ static META: RuleMeta = RuleMeta {
     layer: "cloud",
     description: "An identity that nodes or workloads can use may read every secret of its kind: \
 `secretsmanager:GetSecretValue` on every secret, `ssm:GetParameter*` on every parameter, or \
-`kms:Decrypt` on every key (assuming default key policies, which let IAM policies grant access). \
+`kms:Decrypt` on every key (a key policy the scan read must let the identity or its account use \
+the key; keys whose policy was not read are assumed to have the default key policy, which lets \
+IAM policies grant access). Organization SCPs and RCPs are applied when the scan read them. \
 GCP: `secretmanager.versions.access` bound on the project. Only grants on all resources fire; \
 a grant scoped to some secrets is least privilege working.",
     remediation: "Scope secret reads to the workload's own secrets by ARN prefix \

@@ -720,7 +720,7 @@ impl<'a> Analyzer<'a> {
     /// What the guardrails take away: held without them, not (or less) with them.
     fn stops(&mut self, free: &AccessProfile, guarded: &AccessProfile) -> Vec<GuardrailStop> {
         let mut out = Vec::new();
-        if let (Some(a), None) = (&free.admin, &guarded.admin) {
+        if free.admin.is_some() && guarded.admin.is_none() {
             // The first probe the guardrails deny explains it.
             for probe in ADMIN_PROBES {
                 if let Some(stop) = self.explain("admin", Reach::All, None, probe, "*", true) {
@@ -728,7 +728,6 @@ impl<'a> Analyzer<'a> {
                     break;
                 }
             }
-            let _ = a;
         }
         for c in &free.capabilities {
             let remaining = guarded
