@@ -215,6 +215,19 @@ impl TrustIndex {
     }
 }
 
+impl TrustIndex {
+    /// Roles whose trust may admit `principal` without its identity policy: naming its ARN,
+    /// or everyone.
+    fn candidates_alone(&self, principal: &str) -> BTreeSet<&str> {
+        let mut out: BTreeSet<&str> = self.anyone.iter().map(String::as_str).collect();
+        if let Some(s) = self.by_arn.get(principal) {
+            out.extend(s.iter().map(String::as_str));
+        }
+        out.remove(principal);
+        out
+    }
+}
+
 impl RoleGraph {
     /// Computes the edges of every identity reachable from `sources` within `max_depth` hops.
     /// `identity` gives the parsed policies of a role id (None: not an AWS role of the
@@ -313,7 +326,32 @@ fn assume_edges(
     if let Some(a) = account_of(&me.principal) {
         context.set("aws:PrincipalAccount", a);
     }
-    for target in trusts.candidates(&me.principal) {
+    // Without an identity-policy Allow of sts:AssumeRole, only trusts that grant on their own
+    // can admit `me`: those naming its ARN, or everyone, in its own account.
+    let may_call = me.policies.iter().any(|np| {
+        np.policy.statements.iter().any(|st| {
+            st.effect == Effect::Allow
+                && match &st.action {
+                    crate::policy::ActionElement::Action(list) => {
+                        list.iter().any(|a| a.matches("sts", "AssumeRole"))
+                    }
+                    crate::policy::ActionElement::NotAction(list) => {
+                        !list.iter().any(|a| a.matches("sts", "AssumeRole"))
+                    }
+                }
+        })
+    });
+    let own = account_of(&me.principal).unwrap_or_default();
+    let candidates: Vec<&str> = if may_call {
+        trusts.candidates(&me.principal).into_iter().collect()
+    } else {
+        trusts
+            .candidates_alone(&me.principal)
+            .into_iter()
+            .filter(|t| account_of(t) == Some(own))
+            .collect()
+    };
+    for target in candidates {
         let Some(trust) = trusts.trusts.get(target) else {
             continue;
         };
