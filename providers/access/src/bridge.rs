@@ -507,6 +507,30 @@ pub fn engine_identity(identity: &Identity) -> (crate::PolicyIdentity, Vec<Strin
     )
 }
 
+/// The AWS identities reachable through a role chain (the default depth) from an identity
+/// nodes or workloads use.
+fn chain_reachable(inv: &Inventory) -> std::collections::BTreeSet<String> {
+    let exposed: BTreeMap<&str, Vec<Exposure>> = inv
+        .identities
+        .iter()
+        .map(|i| (i.id.as_str(), exposures(inv, &i.used_by)))
+        .collect();
+    let parsed: HashMap<&str, (crate::PolicyIdentity, Vec<String>)> = inv
+        .identities
+        .iter()
+        .map(|i| (i.id.as_str(), engine_identity(i)))
+        .collect();
+    let guardrails = OrgGuardrails::new(inv);
+    let (_, chained) = chain_exposures(
+        inv,
+        &exposed,
+        &parsed,
+        &guardrails,
+        &AccessOptions::default(),
+    );
+    chained.into_keys().collect()
+}
+
 /// Policy documents of the analyzed AWS identities (those [`AccessFacts::for_inventory`]
 /// selects) that the engine cannot read, one coverage entry each: documents the policy parser
 /// rejects, and documents the adapter could not decode or collect (`document` unset, with the
@@ -519,8 +543,13 @@ pub fn unreadable_policy_coverage(inv: &Inventory) -> Vec<Coverage> {
     if inv.provider != Provider::Aws {
         return Vec::new();
     }
+    let chained = chain_reachable(inv);
     let mut out = Vec::new();
-    for identity in inv.identities.iter().filter(|i| !i.used_by.is_empty()) {
+    for identity in inv
+        .identities
+        .iter()
+        .filter(|i| !i.used_by.is_empty() || chained.contains(i.id.as_str()))
+    {
         let docs = identity.policies.iter().chain(identity.boundary.as_ref());
         for doc in docs {
             let problem = match &doc.document {
@@ -623,5 +652,45 @@ mod tests {
         let good = json!({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]});
         assert!(unreadable_policy_coverage(&inventory(good, true)).is_empty());
+    }
+
+    #[test]
+    fn an_unreadable_document_of_a_chained_role_is_a_coverage_gap() {
+        let chain = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]});
+        let mut inv = inventory(chain, true);
+        let target = |trusted: &str| Identity {
+            id: "arn:aws:iam::444455556666:role/target".to_string(),
+            scope: "444455556666".to_string(),
+            kind: "aws-role".to_string(),
+            trust: Some(PolicyDoc {
+                kind: "trust".to_string(),
+                name: "trust".to_string(),
+                document: Some(json!({"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": trusted},
+                     "Action": "sts:AssumeRole"}]})),
+                ..Default::default()
+            }),
+            policies: vec![PolicyDoc {
+                kind: "inline".to_string(),
+                name: "broken".to_string(),
+                error: Some("invalid JSON".to_string()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        inv.identities
+            .push(target("arn:aws:iam::111122223333:role/node"));
+        let gaps = unreadable_policy_coverage(&inv);
+        assert_eq!(gaps.len(), 1);
+        assert!(gaps[0]
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("role/target")));
+        // Trusting someone else: not reachable, not analyzed, no gap.
+        inv.identities.pop();
+        inv.identities
+            .push(target("arn:aws:iam::111122223333:role/other"));
+        assert!(unreadable_policy_coverage(&inv).is_empty());
     }
 }
