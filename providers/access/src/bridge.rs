@@ -158,6 +158,7 @@ impl AccessFacts {
                     };
                     let profile = Analyzer::new(engine)
                         .with_guards(guardrails.guards(&identity.id))
+                        .with_principal_org(guardrails.org_id_of(&identity.scope))
                         .with_resources(&resources)
                         .profile(caps, catalog);
                     Some((

@@ -290,11 +290,18 @@ impl<'a> Analyzer<'a> {
             .nth(4)
             .unwrap_or_default()
             .to_string();
+        // What the scanner knows of every request this identity makes.
+        let mut context = Context::partial();
+        context.set("aws:PrincipalArn", identity.principal.clone());
+        if !account.is_empty() {
+            context.set("aws:PrincipalAccount", account.clone());
+            context.set("aws:ResourceAccount", account.clone());
+        }
         Analyzer {
             identity,
             key_policy: default_key_policy(&account),
             account,
-            context: Context::partial(),
+            context,
             guards: Guards::default(),
             resources: &[],
             cache: HashMap::new(),
@@ -305,6 +312,14 @@ impl<'a> Analyzer<'a> {
     /// account for its own resources).
     pub fn with_guards(mut self, guards: Guards) -> Self {
         self.guards = guards;
+        self
+    }
+
+    /// The organization the identity's account belongs to (`aws:PrincipalOrgID`), when known.
+    pub fn with_principal_org(mut self, org: Option<&str>) -> Self {
+        if let Some(o) = org {
+            self.context.set("aws:PrincipalOrgID", o);
+        }
         self
     }
 
@@ -550,6 +565,8 @@ impl<'a> Analyzer<'a> {
             rcps,
             resource: Some(policy),
         };
+        let mut context = self.context.clone();
+        context.set("aws:ResourceAccount", subject.account.clone());
         evaluate(
             &set,
             &Request {
@@ -557,7 +574,7 @@ impl<'a> Analyzer<'a> {
                 action,
                 resource: target,
                 resource_account: Some(&subject.account),
-                context: &self.context,
+                context: &context,
             },
         )
         .ok()

@@ -325,6 +325,9 @@ fn assume_edges(
     context.set("aws:PrincipalArn", me.principal.clone());
     if let Some(a) = account_of(&me.principal) {
         context.set("aws:PrincipalAccount", a);
+        if let Some(o) = guardrails.org_id_of(a) {
+            context.set("aws:PrincipalOrgID", o);
+        }
     }
     // Without an identity-policy Allow of sts:AssumeRole, only trusts that grant on their own
     // can admit `me`: those naming its ARN, or everyone, in its own account.
@@ -357,6 +360,8 @@ fn assume_edges(
         };
         let target_account = account_of(target).unwrap_or_default();
         let rcps = guardrails.rcps(target_account);
+        let mut context = context.clone();
+        context.set("aws:ResourceAccount", target_account);
         let ask = |scp: &[Vec<NamedPolicy>], rcp: &[Vec<NamedPolicy>]| {
             let set = PolicySet {
                 identity: &me.policies,

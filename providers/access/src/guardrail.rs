@@ -189,6 +189,15 @@ impl<'a> OrgGuardrails<'a> {
         }
     }
 
+    /// The organization id of a member account (`aws:PrincipalOrgID`), when it is listed.
+    pub fn org_id_of(&self, account: &str) -> Option<&'a str> {
+        self.org
+            .filter(|o| {
+                o.account(account).is_some() || o.management_account.as_deref() == Some(account)
+            })
+            .map(|o| o.id.as_str())
+    }
+
     /// The guards over an identity's own requests.
     pub fn guards(&self, principal: &str) -> Guards {
         let account = account_of(principal).unwrap_or_default();
@@ -286,16 +295,21 @@ impl<'a> OrgGuardrails<'a> {
                     }
                 }
             }
+            let listed_full = ids.iter().any(|id| {
+                id == "RCPFullAWSAccess"
+                    || org
+                        .policy(id)
+                        .is_some_and(|p| p.aws_managed && p.name == "RCPFullAWSAccess")
+            });
+            if kind == "rcp" && !listed_full {
+                // RCPFullAWSAccess is attached at every level and cannot be detached; a listing
+                // may leave it out.
+                level.push(full_access(&format!("RCPFullAWSAccess (implicit) at {at}")));
+            }
             if level.is_empty() {
-                if kind == "rcp" {
-                    // RCPFullAWSAccess is attached at every level and cannot be detached; a
-                    // listing may leave it out.
-                    level.push(full_access(&format!("RCPFullAWSAccess (implicit) at {at}")));
-                } else {
-                    return Guardrail::Unknown(format!(
-                        "no SCP is listed at {at} over account {account} (AWS keeps at least one)"
-                    ));
-                }
+                return Guardrail::Unknown(format!(
+                    "no SCP is listed at {at} over account {account} (AWS keeps at least one)"
+                ));
             }
             levels.push(level);
         }

@@ -507,3 +507,49 @@ fn an_unknown_resource_policy_is_said_not_guessed() {
         p.unknown_resources
     );
 }
+
+#[test]
+fn an_rcp_keeping_out_other_organizations_does_not_limit_members() {
+    let node = role(A, "node");
+    let mut o = org(allow("*", "*"));
+    o["organization"]["policies"]
+        .as_array_mut()
+        .expect("policies")
+        .push(
+            json!({"id": "p-rcp", "name": "OrgOnly", "kind": "rcp", "document": {
+            "Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*",
+                "Action": "s3:*", "Resource": "*", "Condition": {
+                    "StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-1"}}}]}}),
+        );
+    o["organization"]["accounts"][0]["rcps"] = json!([["p-rcp"], [], []]);
+    let ids = vec![identity(
+        &node,
+        vec![allow("s3:GetObject", "*")],
+        None,
+        true,
+    )];
+    let facts = AccessFacts::for_inventory(&inventory(ids.clone(), o.clone()));
+    let read = facts.identities[&node]
+        .profile
+        .capabilities
+        .iter()
+        .find(|c| c.id == "object-read")
+        .cloned()
+        .expect("object-read");
+    assert_eq!(read.reach, Reach::All);
+    assert_eq!(
+        read.allowed_when, None,
+        "the principal's organization is known"
+    );
+    // The same RCP with another organization id denies the member's own reads.
+    let mut other = o;
+    other["organization"]["policies"][2]["document"]["Statement"][0]["Condition"] =
+        json!({"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-other"}});
+    let facts = AccessFacts::for_inventory(&inventory(ids, other));
+    assert_eq!(held(&facts, &node, "object-read"), None);
+    assert!(facts.identities[&node]
+        .profile
+        .guardrail_stops
+        .iter()
+        .any(|s| s.to_string().contains("OrgOnly (p-rcp) at root r-1")));
+}
