@@ -215,4 +215,58 @@ mod tests {
             .message
             .contains("service account `a/b` in cluster `c` (irsa)"));
     }
+
+    /// `aws_role_with` plus an organization whose OU `Prod` carries `scp` over the role's account.
+    fn with_scp(policy: serde_json::Value, scp: Option<serde_json::Value>) -> Inventory {
+        let mut inv = super::aws_role_with(policy, None);
+        if let Some(scp) = scp {
+            inv.organization = serde_json::from_value(serde_json::json!({
+                "id": "o-1", "enabled_policy_types": ["SERVICE_CONTROL_POLICY"],
+                "accounts": [{"id": "111122223333", "path": [
+                    {"id": "r-1", "kind": "root"}, {"id": "ou-1", "name": "Prod", "kind": "ou"},
+                    {"id": "111122223333", "kind": "account"}],
+                    "scps": [["p-full"], ["p-full", "p-guard"], ["p-full"]]}],
+                "policies": [
+                    {"id": "p-full", "name": "FullAWSAccess", "kind": "scp",
+                     "document": super::allow(serde_json::json!("*"), serde_json::json!("*"))},
+                    {"id": "p-guard", "name": "NoSecrets", "kind": "scp", "document": scp}]}))
+            .expect("organization");
+        }
+        inv
+    }
+
+    #[test]
+    fn an_scp_deny_keeps_the_rule_from_firing_and_other_findings_name_it() {
+        let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "s3:GetObject"],
+             "Resource": "*"}]});
+        let deny = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Deny", "Effect": "Deny", "Action": "secretsmanager:*", "Resource": "*"}]});
+        let secrets = crate::rules::identity_secrets_access::IdentitySecretsAccess;
+        let storage = crate::rules::identity_storage_access::IdentityStorageAccess;
+        // No organization facts: fires, and says the guardrails were not read.
+        let f = run(&secrets, &with_scp(policy.clone(), None));
+        assert_eq!(f.len(), 1);
+        let g = f[0]
+            .evidence
+            .iter()
+            .find(|e| e.source == "organization guardrails")
+            .expect("guardrail evidence");
+        assert!(g.value.as_str().unwrap_or_default().contains("not read"));
+        // The SCP denies the secrets: no finding; the storage finding names the SCP.
+        let inv = with_scp(policy, Some(deny));
+        assert!(run(&secrets, &inv).is_empty());
+        let f = run(&storage, &inv);
+        assert_eq!(f.len(), 1);
+        let stop = f[0]
+            .evidence
+            .iter()
+            .find(|e| e.field == "stops")
+            .expect("stop evidence");
+        assert_eq!(stop.value["capability"], "secrets-read");
+        assert_eq!(
+            stop.value["denied_by"][0]["policy"],
+            "NoSecrets (p-guard) at ou Prod"
+        );
+    }
 }
