@@ -8,7 +8,7 @@ use crate::capability::{
     AccessProfile, Analyzer, ResourceKind, ResourcePolicyState, ResourceSubject, ADMIN_PROBES,
 };
 use crate::catalog::{Capabilities, Catalog};
-use crate::chain::{Hop, HopKind, RoleGraph, TrustIndex, DEFAULT_MAX_DEPTH};
+use crate::chain::{assume_one, Hop, HopKind, RoleGraph, TrustIndex, DEFAULT_MAX_DEPTH};
 use crate::exposure::{exposures, metadata_exposures, Exposure, MetadataExposure};
 use crate::guardrail::OrgGuardrails;
 use crate::trust::{trust_issues, TrustIssue};
@@ -202,8 +202,15 @@ fn chain_exposures<'a>(
     guardrails: &OrgGuardrails<'_>,
     options: &AccessOptions,
 ) -> (RoleGraph, BTreeMap<String, Vec<Exposure>>) {
+    let trusts = TrustIndex::new(inv.identities.iter().filter_map(|i| {
+        let doc = i.trust.as_ref()?.document.as_ref()?;
+        (i.kind == "aws-role" || i.kind.is_empty()).then_some((i.id.as_str(), doc))
+    }));
     // Seeds: direct users, and Pod Identity targets (the association's workload acts as the
-    // target role after one hop).
+    // target role after one hop). EKS assumes the target with the association role's
+    // credentials, so the association role must be allowed to assume it; a hop known to be
+    // denied gives nothing, one that cannot be checked (either role not in the inventory) is
+    // kept, as the association says.
     let mut seeds: BTreeMap<String, Vec<Exposure>> = exposed
         .iter()
         .filter(|(_, e)| !e.is_empty())
@@ -217,23 +224,27 @@ fn chain_exposures<'a>(
             if options.max_depth == 0 || target == b.identity {
                 continue;
             }
+            let checked = parsed
+                .get(b.identity.as_str())
+                .map(|(me, _)| assume_one(me, target, &trusts, guardrails));
+            let (granted_by, allowed_when) = match checked {
+                Some(Ok(None)) => continue,
+                Some(Ok(Some(hop))) => (hop.granted_by, hop.allowed_when),
+                Some(Err(())) | None => (Vec::new(), None),
+            };
             let base = exposures(inv, &[b.user(&c.name)]);
             for mut e in base {
                 e.via.push(Hop {
                     from: b.identity.clone(),
                     to: target.to_string(),
                     kind: HopKind::PodIdentityTarget,
-                    granted_by: Vec::new(),
-                    allowed_when: None,
+                    granted_by: granted_by.clone(),
+                    allowed_when: allowed_when.clone(),
                 });
                 seeds.entry(target.to_string()).or_default().push(e);
             }
         }
     }
-    let trusts = TrustIndex::new(inv.identities.iter().filter_map(|i| {
-        let doc = i.trust.as_ref()?.document.as_ref()?;
-        (i.kind == "aws-role" || i.kind.is_empty()).then_some((i.id.as_str(), doc))
-    }));
     let graph = RoleGraph::build(
         seeds
             .keys()

@@ -312,6 +312,74 @@ impl RoleGraph {
     }
 }
 
+/// Whether `me` may assume `target`: `Ok(Some(hop))` when it may (possibly under conditions),
+/// `Ok(None)` when it may not, `Err(())` when it is not known (the target's trust policy is not
+/// in the inventory).
+pub fn assume_one(
+    me: &PolicyIdentity,
+    target: &str,
+    trusts: &TrustIndex,
+    guardrails: &OrgGuardrails<'_>,
+) -> Result<Option<Hop>, ()> {
+    let Some(trust) = trusts.trusts.get(target) else {
+        return Err(());
+    };
+    let mut context = Context::partial();
+    context.set("aws:PrincipalArn", me.principal.clone());
+    if let Some(a) = account_of(&me.principal) {
+        context.set("aws:PrincipalAccount", a);
+        if let Some(o) = guardrails.org_id_of(a) {
+            context.set("aws:PrincipalOrgID", o);
+        }
+    }
+    let target_account = account_of(target).unwrap_or_default();
+    context.set("aws:ResourceAccount", target_account);
+    let scps = guardrails.scps(&me.principal);
+    let rcps = guardrails.rcps(target_account);
+    let set = PolicySet {
+        identity: &me.policies,
+        boundary: me.boundary.as_ref(),
+        session: None,
+        scps: scps.levels(),
+        rcps: rcps.levels(),
+        resource: Some(trust),
+    };
+    let Ok(eval) = evaluate(
+        &set,
+        &Request {
+            principal: &me.principal,
+            action: "sts:AssumeRole",
+            resource: ResourceTarget::Arn(target),
+            resource_account: Some(target_account),
+            context: &context,
+        },
+    ) else {
+        return Err(());
+    };
+    if !eval.may_be_allowed() {
+        return Ok(None);
+    }
+    let mut granted_by = Vec::new();
+    for r in eval
+        .reasons
+        .iter()
+        .filter(|r| r.effect == Effect::Allow && !matches!(r.statement.policy_type, "scp" | "rcp"))
+    {
+        Granted::credit(
+            &mut granted_by,
+            r.statement.clone().into(),
+            "sts:AssumeRole",
+        );
+    }
+    Ok(Some(Hop {
+        from: me.principal.clone(),
+        to: target.to_string(),
+        kind: HopKind::AssumeRole,
+        granted_by,
+        allowed_when: eval.allowed_when.as_ref().map(ToString::to_string),
+    }))
+}
+
 /// The roles `me` may assume, and those a guardrail keeps it from assuming.
 fn assume_edges(
     me: &PolicyIdentity,

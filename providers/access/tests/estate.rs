@@ -553,3 +553,35 @@ fn an_rcp_keeping_out_other_organizations_does_not_limit_members() {
         .iter()
         .any(|s| s.to_string().contains("OrgOnly (p-rcp) at root r-1")));
 }
+
+#[test]
+fn a_pod_identity_target_whose_trust_refuses_the_association_role_gives_nothing() {
+    let assoc = role(A, "assoc");
+    let target = role(B, "target");
+    let build = |trusted: &str| {
+        let mut inv = inventory(
+            vec![
+                identity(&assoc, vec![allow("sts:AssumeRole", "*")], None, false),
+                identity(
+                    &target,
+                    vec![allow("secretsmanager:GetSecretValue", "*")],
+                    Some(trust(json!(trusted))),
+                    false,
+                ),
+            ],
+            json!({}),
+        );
+        inv.clusters[0].workload_identity.bindings.push(
+            serde_json::from_value(json!({"namespace": "ns", "service_account": "sa",
+                "identity": assoc, "mechanism": "pod-identity", "target_identity": target}))
+            .unwrap_or_default(),
+        );
+        AccessFacts::for_inventory(&inv)
+    };
+    let admitted = build(&assoc);
+    let hop = &admitted.identities[&target].exposures[0].via[0];
+    assert_eq!(hop.kind, HopKind::PodIdentityTarget);
+    assert!(!hop.granted_by.is_empty(), "the trust statement is cited");
+    let refused = build(&role(A, "someone-else"));
+    assert!(!refused.identities.contains_key(&target));
+}
