@@ -8,7 +8,7 @@ use crate::capability::{
     AccessProfile, Analyzer, ResourceKind, ResourcePolicyState, ResourceSubject, ADMIN_PROBES,
 };
 use crate::catalog::{Capabilities, Catalog};
-use crate::chain::{assume_one, Hop, HopKind, RoleGraph, TrustIndex, DEFAULT_MAX_DEPTH};
+use crate::chain::{assume_one, Assume, Hop, HopKind, RoleGraph, TrustIndex, DEFAULT_MAX_DEPTH};
 use crate::exposure::{exposures, metadata_exposures, Exposure, MetadataExposure};
 use crate::guardrail::OrgGuardrails;
 use crate::trust::{trust_issues, TrustIssue};
@@ -228,9 +228,9 @@ fn chain_exposures<'a>(
                 .get(b.identity.as_str())
                 .map(|(me, _)| assume_one(me, target, &trusts, guardrails));
             let (granted_by, allowed_when) = match checked {
-                Some(Ok(None)) => continue,
-                Some(Ok(Some(hop))) => (hop.granted_by, hop.allowed_when),
-                Some(Err(())) | None => (Vec::new(), None),
+                Some(Assume::Denied) => continue,
+                Some(Assume::Allowed(hop)) => (hop.granted_by, hop.allowed_when),
+                Some(Assume::Unknown) | None => (Vec::new(), None),
             };
             let base = exposures(inv, &[b.user(&c.name)]);
             for mut e in base {

@@ -312,17 +312,26 @@ impl RoleGraph {
     }
 }
 
-/// Whether `me` may assume `target`: `Ok(Some(hop))` when it may (possibly under conditions),
-/// `Ok(None)` when it may not, `Err(())` when it is not known (the target's trust policy is not
-/// in the inventory).
+/// Whether one role may assume another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assume {
+    /// It may (possibly under conditions, see the hop's `allowed_when`).
+    Allowed(Hop),
+    /// It may not.
+    Denied,
+    /// Not known: the target's trust policy is not in the inventory.
+    Unknown,
+}
+
+/// Whether `me` may assume `target`.
 pub fn assume_one(
     me: &PolicyIdentity,
     target: &str,
     trusts: &TrustIndex,
     guardrails: &OrgGuardrails<'_>,
-) -> Result<Option<Hop>, ()> {
+) -> Assume {
     let Some(trust) = trusts.trusts.get(target) else {
-        return Err(());
+        return Assume::Unknown;
     };
     let mut context = Context::partial();
     context.set("aws:PrincipalArn", me.principal.clone());
@@ -354,10 +363,10 @@ pub fn assume_one(
             context: &context,
         },
     ) else {
-        return Err(());
+        return Assume::Unknown;
     };
     if !eval.may_be_allowed() {
-        return Ok(None);
+        return Assume::Denied;
     }
     let mut granted_by = Vec::new();
     for r in eval
@@ -371,13 +380,13 @@ pub fn assume_one(
             "sts:AssumeRole",
         );
     }
-    Ok(Some(Hop {
+    Assume::Allowed(Hop {
         from: me.principal.clone(),
         to: target.to_string(),
         kind: HopKind::AssumeRole,
         granted_by,
         allowed_when: eval.allowed_when.as_ref().map(ToString::to_string),
-    }))
+    })
 }
 
 /// The roles `me` may assume, and those a guardrail keeps it from assuming.
