@@ -173,6 +173,14 @@ fn access_from_a_node_pool_prints_the_paths() {
         )),
         "{table}"
     );
+    // The capability listing names the identity a guardrail stops.
+    let (_, listing) = run(&["access", "--inventory", inv, "--capability", "secrets-read"]);
+    assert!(
+        listing.contains(&format!(
+            "Stopped by organization guardrails:\n\n{NODE}\n  `secrets-read` on all resources"
+        )),
+        "{listing}"
+    );
     // A depth bound of 0 finds no chain.
     let (_, none) = run(&[
         "access",

@@ -208,7 +208,10 @@ pub(super) fn access(args: AccessArgs) -> u8 {
         let capability = args.capability.as_deref().unwrap_or("admin");
         let holders = report::access::holders(&inventory, &facts, capability);
         match args.format {
-            ListFormat::Table => report::access::render_holders(capability, &holders),
+            ListFormat::Table => {
+                report::access::render_holders(capability, &holders)
+                    + &report::access::render_stopped(&inventory, &facts, capability)
+            }
             ListFormat::Json => serde_json::to_string_pretty(&holders).unwrap_or_default() + "\n",
         }
     };

@@ -105,6 +105,29 @@ pub fn holders<'a>(
     out
 }
 
+/// Identities whose own policies allow `capability` and whose organization guardrails stop it
+/// entirely (they are not holders), with why, as text lines.
+pub fn render_stopped(inv: &Inventory, facts: &AccessFacts, capability: &str) -> String {
+    let mut s = String::new();
+    for identity in &inv.identities {
+        let Some(f) = facts.identities.get(&identity.id) else {
+            continue;
+        };
+        for stop in f
+            .profile
+            .guardrail_stops
+            .iter()
+            .filter(|st| st.capability == capability && st.remaining.is_none())
+        {
+            if s.is_empty() {
+                s.push_str("Stopped by organization guardrails:\n\n");
+            }
+            s.push_str(&format!("{}\n  {stop}\n", identity.id));
+        }
+    }
+    s
+}
+
 /// Renders holders as text.
 pub fn render_holders(capability: &str, holders: &[Holder<'_>]) -> String {
     let mut s = String::new();
