@@ -75,7 +75,7 @@ fn chained_admin_is_reported_with_every_hop() {
     let message = admin["message"].as_str().unwrap_or_default();
     assert!(
         message.contains(&format!(
-            "every pod on node pool `general` in cluster `shop` (IMDS hop limit 2, IMDSv1 allowed) → `{NODE}` (account 111111111111) → sts:AssumeRole → `{ADMIN}` (account 222222222222)"
+            "every pod on node pool `general` in cluster `shop` (IMDS hop limit 2, IMDSv1 allowed) → node role `{NODE}` (account 111111111111) → sts:AssumeRole → `{ADMIN}` (account 222222222222)"
         )),
         "{message}"
     );
@@ -99,7 +99,7 @@ fn the_pod_identity_target_in_another_account_is_reported() {
     assert!(f["message"]
         .as_str()
         .unwrap_or_default()
-        .contains("service account `payments/api` in cluster `shop` (pod-identity) → `arn:aws:iam::111111111111:role/payments-assoc` (account 111111111111) → Pod Identity targetRoleArn"));
+        .contains("service account `payments/api` in cluster `shop` (pod-identity) → association role `arn:aws:iam::111111111111:role/payments-assoc` (account 111111111111) → Pod Identity targetRoleArn"));
 }
 
 #[test]

@@ -94,13 +94,17 @@ pub fn describe_hops(hops: &[Hop]) -> String {
     s
 }
 
-/// An exposure with its chain: `who → R1 → sts:AssumeRole → R2`.
+/// An exposure with its chain: `who → node role R1 → sts:AssumeRole → R2`.
 pub fn describe(e: &crate::Exposure) -> String {
     if e.via.is_empty() {
-        e.to_string()
-    } else {
-        format!("{e} → {}", describe_hops(&e.via))
+        return e.to_string();
     }
+    let noun = match (&e.route, e.via.first().map(|h| h.kind)) {
+        (crate::exposure::Route::NodePool { .. }, _) => "node role ",
+        (_, Some(HopKind::PodIdentityTarget)) => "association role ",
+        _ => "role ",
+    };
+    format!("{e} → {noun}{}", describe_hops(&e.via))
 }
 
 /// An AssumeRole edge that identity and trust policies allow and a guardrail stops.
