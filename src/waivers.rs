@@ -58,6 +58,18 @@ impl Day {
         Day::from_unix_days(i64::try_from(secs / 86_400).unwrap_or(0))
     }
 
+    /// Days since 1970-01-01 (H. Hinnant's algorithm, the inverse of [`Day::from_unix_days`]).
+    pub fn unix_days(self) -> i64 {
+        let (m, d) = (i64::from(self.month), i64::from(self.day));
+        let y = i64::from(self.year) - i64::from(m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y.rem_euclid(400);
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
     /// The civil date of a day count since 1970-01-01 (H. Hinnant's algorithm).
     pub fn from_unix_days(days: i64) -> Day {
         let z = days + 719_468;
@@ -121,6 +133,9 @@ pub struct Waiver {
     pub provider: Option<Provider>,
     /// `file:line` of the `[[waiver]]` entry.
     pub location: String,
+    /// Line and column of the `resource` and `expires` values (for the broad-waiver guards).
+    resource_at: (usize, usize),
+    expires_at: (usize, usize),
 }
 
 impl Waiver {
@@ -144,6 +159,8 @@ impl Waiver {
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub waivers: Vec<Waiver>,
+    /// The file it was read from.
+    pub path: PathBuf,
 }
 
 #[derive(Deserialize)]
@@ -265,10 +282,95 @@ impl Config {
                 expires,
                 provider,
                 location: format!("{}:{}", path.display(), line_col(text, start).0),
+                resource_at: line_col(text, w.resource.span().start),
+                expires_at: line_col(text, w.expires.span().start),
             });
         }
-        Ok(Config { waivers })
+        Ok(Config {
+            waivers,
+            path: path.to_path_buf(),
+        })
     }
+
+    /// The guards `--allow-broad-waivers` turns off: a waiver whose resource pattern matches
+    /// every resource of its rule, or whose expiry is more than [`MAX_WAIVER_DAYS`] days after
+    /// `today`, is refused with an error naming the file, line and column.
+    pub fn check_guards(&self, today: Day) -> Result<(), ConfigError> {
+        let limit = Day::from_unix_days(today.unix_days() + MAX_WAIVER_DAYS);
+        for w in &self.waivers {
+            if let Some(why) = broad_pattern(&w.resource) {
+                return Err(ConfigError::Invalid {
+                    path: self.path.clone(),
+                    line: w.resource_at.0,
+                    column: w.resource_at.1,
+                    message: format!(
+                        "waiver of `{}` on `{}` {why}: it would turn the rule off for everything; \
+                         name the resources (or pass --allow-broad-waivers)",
+                        w.rule, w.resource
+                    ),
+                });
+            }
+            if w.expires > limit {
+                return Err(ConfigError::Invalid {
+                    path: self.path.clone(),
+                    line: w.expires_at.0,
+                    column: w.expires_at.1,
+                    message: format!(
+                        "waiver of `{}` on `{}` expires on {}, more than a year after today ({today}; \
+                         latest allowed {limit}): review accepted risks at least yearly (or pass \
+                         --allow-broad-waivers)",
+                        w.rule, w.resource, w.expires
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How far ahead a waiver may expire without `--allow-broad-waivers`.
+pub const MAX_WAIVER_DAYS: i64 = 366;
+
+/// Resource ids of every cloud, differing in service, account / project / subscription, region
+/// and name: a pattern that matches all the ids of one cloud is not naming resources.
+const PROBES: &[&[&str]] = &[
+    &[
+        "arn:aws:eks:us-east-1:111111111111:cluster/alpha",
+        "arn:aws:iam::222222222222:role/beta",
+        "arn:aws:ec2:eu-west-3:333333333333:launch-template/lt-0123456789abcdef0",
+        "arn:aws:iam::444444444444:oidc-provider/oidc.eks.ap-south-1.amazonaws.com/id/ABC",
+    ],
+    &[
+        "//container.googleapis.com/projects/alpha-1/locations/us-central1/clusters/c1",
+        "projects/beta-2/serviceAccounts/sa@beta-2.iam.gserviceaccount.com",
+        "//cloudresourcemanager.googleapis.com/projects/gamma-3",
+        "projects/delta-4/locations/europe-west1/clusters/c2/nodePools/p",
+    ],
+    &[
+        "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-a/providers/Microsoft.ContainerService/managedClusters/k1",
+        "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-b/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id",
+        "/subscriptions/00000000-0000-0000-0000-000000000003",
+    ],
+];
+
+/// Why a resource pattern is broad, or None when it names resources.
+pub fn broad_pattern(pattern: &str) -> Option<&'static str> {
+    if pattern.chars().all(|c| c == '*') {
+        return Some("matches any resource id");
+    }
+    let glob = Glob::new(pattern);
+    PROBES
+        .iter()
+        .any(|ids| ids.iter().all(|id| glob.matches(id, false)))
+        .then_some("matches the resources of every account, project or subscription")
+}
+
+/// Whether the process runs in CI: the `CI` variable set to anything but empty, `0` or `false`.
+pub fn in_ci(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
+    var("CI").is_some_and(|v| {
+        let v = v.to_string_lossy().trim().to_ascii_lowercase();
+        !(v.is_empty() || v == "0" || v == "false")
+    })
 }
 
 /// Marks the findings that a waiver covers, and records expired and stale waivers in the
@@ -294,6 +396,7 @@ pub fn apply(doc: &mut ReportDocument, config: &Config, today: Day) {
             }
         }
     }
+    doc.summary.waivers = relevant.iter().filter(|w| w.expires >= today).count();
     let incomplete = !doc.scan.complete;
     for (w, n) in relevant.iter().zip(matches) {
         if w.expires < today {
