@@ -634,7 +634,9 @@ impl Store {
     pub fn prune(&mut self, retention: Retention) -> Result<Pruned, HistoryError> {
         let bytes_before = self.file_size();
         let cutoff = retention.older_than.map(crate::report::model::rfc3339);
-        let mut by_set: BTreeMap<(String, Vec<String>), Vec<(i64, String)>> = BTreeMap::new();
+        // (provider, scopes) -> (id, started_at), newest first.
+        type ScopeSet = (String, Vec<String>);
+        let mut by_set: BTreeMap<ScopeSet, Vec<(i64, String)>> = BTreeMap::new();
         for e in self.list(None, None, usize::MAX)? {
             by_set
                 .entry((e.provider, e.scopes))
