@@ -331,25 +331,64 @@ impl Config {
 /// How far ahead a waiver may expire without `--allow-broad-waivers`.
 pub const MAX_WAIVER_DAYS: i64 = 366;
 
-/// Resource ids of every cloud, differing in service, account / project / subscription, region
-/// and name: a pattern that matches all the ids of one cloud is not naming resources.
+/// Probe resource ids, in groups of one kind of resource (as findings name them) that differ in
+/// account / project / subscription, region and name. A pattern that matches every id of a group
+/// is not naming resources: it waives that kind of resource everywhere.
 const PROBES: &[&[&str]] = &[
+    // AWS
     &[
         "arn:aws:eks:us-east-1:111111111111:cluster/alpha",
-        "arn:aws:iam::222222222222:role/beta",
-        "arn:aws:ec2:eu-west-3:333333333333:launch-template/lt-0123456789abcdef0",
-        "arn:aws:iam::444444444444:oidc-provider/oidc.eks.ap-south-1.amazonaws.com/id/ABC",
+        "arn:aws:eks:eu-west-3:222222222222:cluster/beta-2",
     ],
     &[
-        "//container.googleapis.com/projects/alpha-1/locations/us-central1/clusters/c1",
-        "projects/beta-2/serviceAccounts/sa@beta-2.iam.gserviceaccount.com",
-        "//cloudresourcemanager.googleapis.com/projects/gamma-3",
-        "projects/delta-4/locations/europe-west1/clusters/c2/nodePools/p",
+        "arn:aws:iam::111111111111:role/alpha",
+        "arn:aws:iam::222222222222:role/path/beta-2",
     ],
+    &[
+        "arn:aws:iam::111111111111:root",
+        "arn:aws:iam::222222222222:root",
+    ],
+    &[
+        "arn:aws:ec2:us-east-1:111111111111:instance/i-0123456789abcdef0",
+        "arn:aws:ec2:ap-south-1:222222222222:instance/i-0fedcba9876543210",
+    ],
+    &[
+        "arn:aws:ec2:us-east-1:111111111111:launch-template/lt-0123456789abcdef0",
+        "arn:aws:ec2:sa-east-1:222222222222:launch-template/lt-0fedcba9876543210",
+    ],
+    &[
+        "arn:aws:ec2:us-east-1:111111111111:volume/vol-0123456789abcdef0",
+        "arn:aws:ec2:eu-north-1:222222222222:ebs-encryption-by-default",
+    ],
+    // GCP
+    &[
+        "https://container.googleapis.com/v1/projects/alpha-1/locations/us-central1/clusters/c1",
+        "https://container.googleapis.com/v1/projects/beta-2/locations/europe-west1-b/clusters/c2/nodePools/p",
+    ],
+    &[
+        "sa@alpha-1.iam.gserviceaccount.com",
+        "123456789012-compute@developer.gserviceaccount.com",
+    ],
+    &[
+        "principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/alpha-1.svc.id.goog/subject/ns/a/sa/b",
+        "principal://iam.googleapis.com/projects/2/locations/global/workloadIdentityPools/beta-2.svc.id.goog/subject/ns/c/sa/d",
+    ],
+    &[
+        "//cloudresourcemanager.googleapis.com/projects/alpha-1",
+        "//cloudresourcemanager.googleapis.com/projects/beta-2",
+    ],
+    // Azure
     &[
         "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-a/providers/Microsoft.ContainerService/managedClusters/k1",
-        "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-b/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id",
-        "/subscriptions/00000000-0000-0000-0000-000000000003",
+        "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-b/providers/Microsoft.ContainerService/managedClusters/k2",
+    ],
+    &[
+        "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/MC_rg-a_k1_eastus/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1",
+        "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-b/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id2",
+    ],
+    &[
+        "/subscriptions/00000000-0000-0000-0000-000000000001",
+        "/subscriptions/00000000-0000-0000-0000-000000000002",
     ],
 ];
 
@@ -362,7 +401,7 @@ pub fn broad_pattern(pattern: &str) -> Option<&'static str> {
     PROBES
         .iter()
         .any(|ids| ids.iter().all(|id| glob.matches(id, false)))
-        .then_some("matches the resources of every account, project or subscription")
+        .then_some("matches that kind of resource in every account, project or subscription")
 }
 
 /// Whether the process runs in CI: the `CI` variable set to anything but empty, `0` or `false`.
@@ -517,6 +556,41 @@ mod tests {
             }
             assert!(shown.starts_with("cloudscan.toml:"), "{shown}");
             assert!(shown.contains(fragment), "{shown}");
+        }
+    }
+
+    #[test]
+    fn broad_patterns_are_told_from_named_ones() {
+        for broad in [
+            "*",
+            "***",
+            "arn:*",
+            "arn:aws:*",
+            "arn:aws:eks:*:*:cluster/*",
+            "arn:aws:iam::*:role/*",
+            "https://container.googleapis.com/*",
+            "*@*",
+            "/subscriptions/*",
+            "*/managedClusters/*",
+        ] {
+            assert!(broad_pattern(broad).is_some(), "{broad} is broad");
+        }
+        for named in [
+            "arn:aws:eks:*:123456789012:cluster/sandbox-*",
+            "arn:aws:iam::123456789012:role/ci-*",
+            "https://container.googleapis.com/v1/projects/acme/*",
+            "*@acme-insecure.iam.gserviceaccount.com",
+            "/subscriptions/11111111-1111-1111-1111-111111111111/*",
+            "?",
+        ] {
+            assert_eq!(broad_pattern(named), None, "{named} names resources");
+        }
+    }
+
+    #[test]
+    fn unix_days_invert_civil_dates() {
+        for days in [-1000, 0, 11_016, 20_454, 20_790, 100_000] {
+            assert_eq!(Day::from_unix_days(days).unix_days(), days);
         }
     }
 
