@@ -79,6 +79,10 @@ pub struct Options {
     pub config: Option<PathBuf>,
     /// Narrow the report to this framework's controls and findings.
     pub framework: Option<String>,
+    /// After storing the scan, keep only the newest N scans of each scope set (`--keep`).
+    pub keep: Option<usize>,
+    /// Accept waivers that match every resource of their rule or expire more than a year ahead.
+    pub allow_broad_waivers: bool,
 }
 
 /// What turns a finished report into an exit code.
@@ -352,7 +356,7 @@ impl Prepared {
             .as_deref()
             .map(crate::frameworks::find)
             .transpose()?;
-        let config = load_config(options.config.as_deref())?;
+        let config = load_config(options.config.as_deref(), options.allow_broad_waivers)?;
         let store = match options.store.as_deref() {
             Some(store) => {
                 Some(Store::open(&crate::history::resolve(store)?).map_err(|e| e.to_string())?)
@@ -377,9 +381,12 @@ impl Prepared {
         let mut doc = evaluate(inventory, mode, started_at);
         crate::waivers::apply(&mut doc, &self.config, Day::today());
         doc.frameworks = crate::frameworks::assess(&doc, None);
-        if let Some(store) = &mut self.store {
-            record_history(store, &mut doc)?;
-        }
+        // The report is written whatever happens to the history: a database error (a full
+        // volume, a locked or damaged file) is reported after it, with exit code 2.
+        let history_error = self
+            .store
+            .as_mut()
+            .and_then(|store| record_history(store, &mut doc, self.options.keep).err());
         for note in doc.waivers.expired.iter().chain(&doc.waivers.stale) {
             eprintln!("warning: {}", note.message);
         }
@@ -390,6 +397,11 @@ impl Prepared {
             self.options.output.as_deref(),
             &report::render(&doc, self.options.format),
         )?;
+        if let Some(e) = history_error {
+            return Err(format!(
+                "{e} (the report was written; this scan is not in the history)"
+            ));
+        }
         let code = exit_code(&doc, self.options.gate);
         if code == exit::INCOMPLETE {
             eprintln!(
@@ -402,9 +414,13 @@ impl Prepared {
     }
 }
 
-/// Reads `--config`, or `./cloudscan.toml` when it exists; no file means no waivers.
-fn load_config(path: Option<&Path>) -> Result<Config, String> {
+/// Reads `--config`, or `./cloudscan.toml` when it exists; no file means no waivers. Broad
+/// waivers (every resource of a rule, or an expiry more than a year ahead) are refused unless
+/// `allow_broad`. In CI (the `CI` variable set), an implicit `./cloudscan.toml` is announced on
+/// standard error: a pull request can add one.
+fn load_config(path: Option<&Path>, allow_broad: bool) -> Result<Config, String> {
     let default = Path::new(crate::waivers::DEFAULT_CONFIG);
+    let implicit = path.is_none();
     let path = match path {
         Some(p) => p,
         None if default.is_file() => default,
@@ -414,12 +430,30 @@ fn load_config(path: Option<&Path>) -> Result<Config, String> {
         .iter()
         .map(|r| r.meta().id)
         .collect();
-    Config::load(path, &known).map_err(|e| e.to_string())
+    let config = Config::load(path, &known).map_err(|e| e.to_string())?;
+    if implicit && crate::waivers::in_ci(|name| std::env::var_os(name)) {
+        eprintln!(
+            "note: CI is set: loaded {} waiver(s) from ./{} in the working directory (not named with --config)",
+            config.waivers.len(),
+            crate::waivers::DEFAULT_CONFIG
+        );
+    }
+    if !allow_broad {
+        config
+            .check_guards(Day::today())
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(config)
 }
 
 /// Marks findings new or open against the previous scan of each scope, adds the trend (ending
 /// with this scan) and stores the scan (which gives the document its id).
-fn record_history(store: &mut Store, doc: &mut ReportDocument) -> Result<(), String> {
+/// With `keep`, older scans beyond the newest `keep` of each scope set are pruned after.
+fn record_history(
+    store: &mut Store,
+    doc: &mut ReportDocument,
+    keep: Option<usize>,
+) -> Result<(), String> {
     store
         .diff_with_previous(doc, None)
         .and_then(|()| store.trend(doc, TREND_SCANS - 1))
@@ -428,8 +462,22 @@ fn record_history(store: &mut Store, doc: &mut ReportDocument) -> Result<(), Str
             doc.trend = trend;
             store.save(doc)
         })
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    if let Some(keep) = keep {
+        let pruned = store
+            .prune(crate::history::Retention {
+                keep: Some(keep),
+                older_than: None,
+            })
+            .map_err(|e| format!("pruning the history (--keep {keep}): {e}"))?;
+        if pruned.scans > 0 {
+            eprintln!(
+                "history: pruned {} older scan(s) (--keep {keep}); {} -> {} bytes",
+                pruned.scans, pruned.bytes_before, pruned.bytes_after
+            );
+        }
+    }
+    Ok(())
 }
 
 /// This scan as a trend point (its id is filled in when it is stored).
@@ -473,13 +521,21 @@ pub fn emit(path: Option<&Path>, text: &str) -> Result<(), String> {
             stdout
                 .write_all(text.as_bytes())
                 .and_then(|_| stdout.flush())
-                .map_err(|e| format!("cannot write the report: {e}"))
+                .map_err(|e| {
+                    if cloudscan_collect::files::is_no_space(&e) {
+                        "no space left on device writing standard output".to_string()
+                    } else {
+                        format!("cannot write the report to standard output: {e}")
+                    }
+                })
         }
     }
 }
 
-fn write_file(path: &Path, text: &str) -> Result<(), String> {
-    std::fs::write(path, text).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+/// Writes a report or an inventory: atomically, mode 0600, never through a symlink
+/// (`cloudscan_collect::files`).
+pub fn write_file(path: &Path, text: &str) -> Result<(), String> {
+    cloudscan_collect::files::write_atomic(path, text.as_bytes()).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod commands;
 mod providers;
 
 use crate::assess::{self, FailOn};
+use crate::clouds::Provider;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -172,6 +173,11 @@ pub struct CollectArgs {
     /// Write the normalized inventory to FILE (re-run rules later with `cloudscan scan`)
     #[arg(long, value_name = "FILE")]
     pub save_inventory: Option<PathBuf>,
+
+    /// Inside a Kubernetes pod, scan even when no workload identity is configured (the scan then
+    /// runs as the node's cloud identity); refused by default
+    #[arg(long, env = "CLOUDSCAN_ALLOW_NODE_IDENTITY")]
+    pub allow_node_identity: bool,
 }
 
 #[derive(Args, Debug)]
@@ -217,6 +223,16 @@ pub struct OutputArgs {
     #[arg(long, requires = "store")]
     pub new_only: bool,
 
+    /// After storing this scan, keep only the newest N scans of each scope set in the history
+    /// (older ones and their reports are deleted and the file shrinks)
+    #[arg(long, value_name = "N", requires = "store", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep: Option<u32>,
+
+    /// Accept waivers that match every resource of their rule (`*`) or expire more than a year
+    /// ahead (refused otherwise)
+    #[arg(long)]
+    pub allow_broad_waivers: bool,
+
     /// Configuration with waivers (default: ./cloudscan.toml when it exists)
     #[arg(long, value_name = "FILE", env = "CLOUDSCAN_CONFIG")]
     pub config: Option<PathBuf>,
@@ -244,7 +260,11 @@ pub struct StoreArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub command: Option<HistoryCommand>,
+
     #[command(flatten)]
     pub store: StoreArgs,
 
@@ -259,6 +279,31 @@ pub struct HistoryArgs {
     /// At most this many scans, newest first
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub limit: usize,
+
+    /// Output format (table or json)
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HistoryCommand {
+    /// Delete old scans (and their stored reports) and shrink the database
+    Prune(PruneArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("retention").required(true).multiple(true)))]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// Keep the newest N scans of each scope set (provider and exact set of scopes)
+    #[arg(long, value_name = "N", group = "retention", value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep: Option<u32>,
+
+    /// Delete scans that started longer ago than this (e.g. 90d, 12weeks, 1y)
+    #[arg(long, value_name = "DURATION", group = "retention", value_parser = humantime::parse_duration)]
+    pub older_than: Option<std::time::Duration>,
 
     /// Output format (table or json)
     #[arg(long, value_enum, default_value_t = ListFormat::Table)]
@@ -378,9 +423,21 @@ pub fn run() -> ExitCode {
         }
     };
     let code = match cli.command {
-        Command::Aws(args) => scan(&args.collect, &args.output, providers::aws(&args)),
-        Command::Gcp(args) => scan(&args.collect, &args.output, providers::gcp(&args)),
-        Command::Azure(args) => scan(&args.collect, &args.output, providers::azure(&args)),
+        Command::Aws(args) => {
+            let explicit = args.profile.is_some();
+            match node_identity(Provider::Aws, explicit, &args.collect) {
+                Ok(()) => scan(&args.collect, &args.output, providers::aws(&args)),
+                Err(code) => code,
+            }
+        }
+        Command::Gcp(args) => match node_identity(Provider::Gcp, false, &args.collect) {
+            Ok(()) => scan(&args.collect, &args.output, providers::gcp(&args)),
+            Err(code) => code,
+        },
+        Command::Azure(args) => match node_identity(Provider::Azure, false, &args.collect) {
+            Ok(()) => scan(&args.collect, &args.output, providers::azure(&args)),
+            Err(code) => code,
+        },
         Command::Scan(args) => assess::run(
             assess::Source::Saved(&args.inventory),
             &args.output.options(),
@@ -395,6 +452,18 @@ pub fn run() -> ExitCode {
         Command::Report(args) => commands::report(args),
     };
     ExitCode::from(code)
+}
+
+/// A live scan from inside a pod without workload identity is refused (`crate::guard`); a replay
+/// is not a scan of anything.
+fn node_identity(cloud: Provider, explicit: bool, collect: &CollectArgs) -> Result<(), u8> {
+    if collect.replay.is_some() {
+        return Ok(());
+    }
+    crate::guard::check_node_identity(cloud, explicit, collect.allow_node_identity, |name| {
+        std::env::var_os(name)
+    })
+    .map_err(assess::fail)
 }
 
 /// A provider scan through the pipeline.
@@ -423,6 +492,8 @@ impl OutputArgs {
             store: self.store.clone(),
             config: self.config.clone(),
             framework: self.framework.clone(),
+            keep: self.keep.and_then(|n| usize::try_from(n).ok()),
+            allow_broad_waivers: self.allow_broad_waivers,
         }
     }
 }

@@ -36,6 +36,11 @@ pub enum HistoryError {
     Schema { path: PathBuf, found: i64 },
     #[error("history database `{path}`: no scan {id} (`cloudscan history` lists them)")]
     NoScan { path: PathBuf, id: i64 },
+    #[error("history database `{path}`: {source}")]
+    File {
+        path: PathBuf,
+        source: cloudscan_collect::files::FileError,
+    },
     #[error("history database `{path}` has no scans yet")]
     Empty { path: PathBuf },
     #[error("history database `{path}`: scan {id} is not readable: {message}")]
@@ -102,12 +107,35 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the database at `path`.
+    ///
+    /// A new database file is created with mode 0600 (SQLite gives its `-wal` and `-shm` files
+    /// the same mode) in a folder created 0700; a symbolic link at `path` is refused.
     pub fn open(path: &Path) -> Result<Store, HistoryError> {
+        use cloudscan_collect::files;
+        let file_error = |source| HistoryError::File {
+            path: path.to_path_buf(),
+            source,
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| HistoryError::CreateDir {
-                path: dir.to_path_buf(),
-                source,
+            files::create_dir_all(dir).map_err(|e| match e {
+                files::FileError::Io { source, .. } => HistoryError::CreateDir {
+                    path: dir.to_path_buf(),
+                    source,
+                },
+                other => file_error(other),
             })?;
+        }
+        files::check_destination(path).map_err(file_error)?;
+        if std::fs::symlink_metadata(path).is_err() {
+            // Created here, private, before SQLite opens it; another process may win the race,
+            // and then its file is used.
+            match files::create_new(path) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    files::check_destination(path).map_err(file_error)?;
+                }
+                Err(e) => return Err(file_error(files::FileError::io("create", path, e))),
+            }
         }
         let conn = Connection::open(path).map_err(|source| HistoryError::Sqlite {
             path: path.to_path_buf(),
@@ -136,6 +164,11 @@ impl Store {
         // Writers wait for each other instead of failing with SQLITE_BUSY.
         self.conn
             .busy_timeout(Duration::from_secs(60))
+            .map_err(|e| self.err(e))?;
+        // Pruned space can be given back to the file system (takes effect only before the first
+        // table is created; older databases are converted by their first prune).
+        self.conn
+            .execute_batch("PRAGMA auto_vacuum=INCREMENTAL;")
             .map_err(|e| self.err(e))?;
         let mode: String = self
             .conn
@@ -572,6 +605,104 @@ impl Store {
             id,
             message,
         })
+    }
+}
+
+/// Which stored scans `cloudscan history prune` (or `--keep` on a scan) deletes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Keep the newest N scans of each scope set (provider and the exact set of scopes).
+    pub keep: Option<usize>,
+    /// Delete scans that started before this time.
+    pub older_than: Option<std::time::SystemTime>,
+}
+
+/// What a prune did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Pruned {
+    /// Scans deleted (with their scopes, findings and report documents).
+    pub scans: usize,
+    /// Size of the database file (with its WAL) before and after.
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+}
+
+impl Store {
+    /// Deletes the scans `retention` does not keep, then gives the freed pages back to the file
+    /// system (incremental vacuum; a full `VACUUM` the first time on a database made before
+    /// incremental vacuum was enabled) and truncates the WAL.
+    pub fn prune(&mut self, retention: Retention) -> Result<Pruned, HistoryError> {
+        let bytes_before = self.file_size();
+        let cutoff = retention.older_than.map(crate::report::model::rfc3339);
+        // (provider, scopes) -> (id, started_at), newest first.
+        type ScopeSet = (String, Vec<String>);
+        let mut by_set: BTreeMap<ScopeSet, Vec<(i64, String)>> = BTreeMap::new();
+        for e in self.list(None, None, usize::MAX)? {
+            by_set
+                .entry((e.provider, e.scopes))
+                .or_default()
+                .push((e.id, e.started_at));
+        }
+        let mut doomed: Vec<i64> = Vec::new();
+        for scans in by_set.values() {
+            // `list` is newest first.
+            for (rank, (id, started_at)) in scans.iter().enumerate() {
+                let beyond_keep = retention.keep.is_some_and(|keep| rank >= keep);
+                let too_old = cutoff.as_deref().is_some_and(|c| started_at.as_str() < c);
+                if beyond_keep || too_old {
+                    doomed.push(*id);
+                }
+            }
+        }
+        if !doomed.is_empty() {
+            let path = self.path.clone();
+            let err = |source| HistoryError::Sqlite {
+                path: path.clone(),
+                source,
+            };
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(err)?;
+            {
+                let mut stmt = tx.prepare("DELETE FROM scans WHERE id = ?1").map_err(err)?;
+                for id in &doomed {
+                    stmt.execute([id]).map_err(err)?;
+                }
+            }
+            tx.commit().map_err(err)?;
+            self.vacuum()?;
+        }
+        Ok(Pruned {
+            scans: doomed.len(),
+            bytes_before,
+            bytes_after: self.file_size(),
+        })
+    }
+
+    fn vacuum(&self) -> Result<(), HistoryError> {
+        let mode: i64 = self
+            .conn
+            .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        let sql = if mode == 2 {
+            "PRAGMA incremental_vacuum;"
+        } else {
+            "PRAGMA auto_vacuum=INCREMENTAL; VACUUM;"
+        };
+        self.conn.execute_batch(sql).map_err(|e| self.err(e))?;
+        // Copies the pages back into the database and empties the WAL file.
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(|e| self.err(e))
+    }
+
+    /// The database file and its WAL, in bytes.
+    pub fn file_size(&self) -> u64 {
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let mut wal = self.path.as_os_str().to_owned();
+        wal.push("-wal");
+        size(&self.path) + size(Path::new(&wal))
     }
 }
 

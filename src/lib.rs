@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clouds;
 pub mod finding;
 pub mod frameworks;
+pub mod guard;
 pub mod history;
 pub mod net;
 pub mod progress;

@@ -58,6 +58,18 @@ impl Day {
         Day::from_unix_days(i64::try_from(secs / 86_400).unwrap_or(0))
     }
 
+    /// Days since 1970-01-01 (H. Hinnant's algorithm, the inverse of [`Day::from_unix_days`]).
+    pub fn unix_days(self) -> i64 {
+        let (m, d) = (i64::from(self.month), i64::from(self.day));
+        let y = i64::from(self.year) - i64::from(m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y.rem_euclid(400);
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
     /// The civil date of a day count since 1970-01-01 (H. Hinnant's algorithm).
     pub fn from_unix_days(days: i64) -> Day {
         let z = days + 719_468;
@@ -121,6 +133,9 @@ pub struct Waiver {
     pub provider: Option<Provider>,
     /// `file:line` of the `[[waiver]]` entry.
     pub location: String,
+    /// Line and column of the `resource` and `expires` values (for the broad-waiver guards).
+    resource_at: (usize, usize),
+    expires_at: (usize, usize),
 }
 
 impl Waiver {
@@ -144,6 +159,8 @@ impl Waiver {
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub waivers: Vec<Waiver>,
+    /// The file it was read from.
+    pub path: PathBuf,
 }
 
 #[derive(Deserialize)]
@@ -265,10 +282,134 @@ impl Config {
                 expires,
                 provider,
                 location: format!("{}:{}", path.display(), line_col(text, start).0),
+                resource_at: line_col(text, w.resource.span().start),
+                expires_at: line_col(text, w.expires.span().start),
             });
         }
-        Ok(Config { waivers })
+        Ok(Config {
+            waivers,
+            path: path.to_path_buf(),
+        })
     }
+
+    /// The guards `--allow-broad-waivers` turns off: a waiver whose resource pattern matches
+    /// every resource of its rule, or whose expiry is more than [`MAX_WAIVER_DAYS`] days after
+    /// `today`, is refused with an error naming the file, line and column.
+    pub fn check_guards(&self, today: Day) -> Result<(), ConfigError> {
+        let limit = Day::from_unix_days(today.unix_days() + MAX_WAIVER_DAYS);
+        for w in &self.waivers {
+            if let Some(why) = broad_pattern(&w.resource) {
+                return Err(ConfigError::Invalid {
+                    path: self.path.clone(),
+                    line: w.resource_at.0,
+                    column: w.resource_at.1,
+                    message: format!(
+                        "waiver of `{}` on `{}` {why}: it would turn the rule off for everything; \
+                         name the resources (or pass --allow-broad-waivers)",
+                        w.rule, w.resource
+                    ),
+                });
+            }
+            if w.expires > limit {
+                return Err(ConfigError::Invalid {
+                    path: self.path.clone(),
+                    line: w.expires_at.0,
+                    column: w.expires_at.1,
+                    message: format!(
+                        "waiver of `{}` on `{}` expires on {}, more than a year after today ({today}; \
+                         latest allowed {limit}): review accepted risks at least yearly (or pass \
+                         --allow-broad-waivers)",
+                        w.rule, w.resource, w.expires
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How far ahead a waiver may expire without `--allow-broad-waivers`.
+pub const MAX_WAIVER_DAYS: i64 = 366;
+
+/// Probe resource ids, in groups of one kind of resource (as findings name them) that differ in
+/// account / project / subscription, region and name. A pattern that matches every id of a group
+/// is not naming resources: it waives that kind of resource everywhere.
+const PROBES: &[&[&str]] = &[
+    // AWS
+    &[
+        "arn:aws:eks:us-east-1:111111111111:cluster/alpha",
+        "arn:aws:eks:eu-west-3:222222222222:cluster/beta-2",
+    ],
+    &[
+        "arn:aws:iam::111111111111:role/alpha",
+        "arn:aws:iam::222222222222:role/path/beta-2",
+    ],
+    &[
+        "arn:aws:iam::111111111111:root",
+        "arn:aws:iam::222222222222:root",
+    ],
+    &[
+        "arn:aws:ec2:us-east-1:111111111111:instance/i-0123456789abcdef0",
+        "arn:aws:ec2:ap-south-1:222222222222:instance/i-0fedcba9876543210",
+    ],
+    &[
+        "arn:aws:ec2:us-east-1:111111111111:launch-template/lt-0123456789abcdef0",
+        "arn:aws:ec2:sa-east-1:222222222222:launch-template/lt-0fedcba9876543210",
+    ],
+    &[
+        "arn:aws:ec2:us-east-1:111111111111:volume/vol-0123456789abcdef0",
+        "arn:aws:ec2:eu-north-1:222222222222:ebs-encryption-by-default",
+    ],
+    // GCP
+    &[
+        "https://container.googleapis.com/v1/projects/alpha-1/locations/us-central1/clusters/c1",
+        "https://container.googleapis.com/v1/projects/beta-2/locations/europe-west1-b/clusters/c2/nodePools/p",
+    ],
+    &[
+        "sa@alpha-1.iam.gserviceaccount.com",
+        "123456789012-compute@developer.gserviceaccount.com",
+    ],
+    &[
+        "principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/alpha-1.svc.id.goog/subject/ns/a/sa/b",
+        "principal://iam.googleapis.com/projects/2/locations/global/workloadIdentityPools/beta-2.svc.id.goog/subject/ns/c/sa/d",
+    ],
+    &[
+        "//cloudresourcemanager.googleapis.com/projects/alpha-1",
+        "//cloudresourcemanager.googleapis.com/projects/beta-2",
+    ],
+    // Azure
+    &[
+        "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-a/providers/Microsoft.ContainerService/managedClusters/k1",
+        "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-b/providers/Microsoft.ContainerService/managedClusters/k2",
+    ],
+    &[
+        "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/MC_rg-a_k1_eastus/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1",
+        "/subscriptions/00000000-0000-0000-0000-000000000002/resourceGroups/rg-b/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id2",
+    ],
+    &[
+        "/subscriptions/00000000-0000-0000-0000-000000000001",
+        "/subscriptions/00000000-0000-0000-0000-000000000002",
+    ],
+];
+
+/// Why a resource pattern is broad, or None when it names resources.
+pub fn broad_pattern(pattern: &str) -> Option<&'static str> {
+    if pattern.chars().all(|c| c == '*') {
+        return Some("matches any resource id");
+    }
+    let glob = Glob::new(pattern);
+    PROBES
+        .iter()
+        .any(|ids| ids.iter().all(|id| glob.matches(id, false)))
+        .then_some("matches that kind of resource in every account, project or subscription")
+}
+
+/// Whether the process runs in CI: the `CI` variable set to anything but empty, `0` or `false`.
+pub fn in_ci(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
+    var("CI").is_some_and(|v| {
+        let v = v.to_string_lossy().trim().to_ascii_lowercase();
+        !(v.is_empty() || v == "0" || v == "false")
+    })
 }
 
 /// Marks the findings that a waiver covers, and records expired and stale waivers in the
@@ -294,6 +435,7 @@ pub fn apply(doc: &mut ReportDocument, config: &Config, today: Day) {
             }
         }
     }
+    doc.summary.waivers = relevant.iter().filter(|w| w.expires >= today).count();
     let incomplete = !doc.scan.complete;
     for (w, n) in relevant.iter().zip(matches) {
         if w.expires < today {
@@ -414,6 +556,41 @@ mod tests {
             }
             assert!(shown.starts_with("cloudscan.toml:"), "{shown}");
             assert!(shown.contains(fragment), "{shown}");
+        }
+    }
+
+    #[test]
+    fn broad_patterns_are_told_from_named_ones() {
+        for broad in [
+            "*",
+            "***",
+            "arn:*",
+            "arn:aws:*",
+            "arn:aws:eks:*:*:cluster/*",
+            "arn:aws:iam::*:role/*",
+            "https://container.googleapis.com/*",
+            "*@*",
+            "/subscriptions/*",
+            "*/managedClusters/*",
+        ] {
+            assert!(broad_pattern(broad).is_some(), "{broad} is broad");
+        }
+        for named in [
+            "arn:aws:eks:*:123456789012:cluster/sandbox-*",
+            "arn:aws:iam::123456789012:role/ci-*",
+            "https://container.googleapis.com/v1/projects/acme/*",
+            "*@acme-insecure.iam.gserviceaccount.com",
+            "/subscriptions/11111111-1111-1111-1111-111111111111/*",
+            "?",
+        ] {
+            assert_eq!(broad_pattern(named), None, "{named} names resources");
+        }
+    }
+
+    #[test]
+    fn unix_days_invert_civil_dates() {
+        for days in [-1000, 0, 11_016, 20_454, 20_790, 100_000] {
+            assert_eq!(Day::from_unix_days(days).unix_days(), days);
         }
     }
 

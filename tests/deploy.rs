@@ -408,8 +408,9 @@ fn the_image_is_a_static_binary_on_distroless_nonroot() {
     }
 
     // Runtime: distroless static, nonroot, the binary as entrypoint.
+    let runtime_ref = runtime.from.split('@').next().unwrap_or("");
     assert!(
-        runtime.from.starts_with("gcr.io/distroless/static") && runtime.from.ends_with(":nonroot"),
+        runtime_ref.starts_with("gcr.io/distroless/static") && runtime_ref.ends_with(":nonroot"),
         "{}",
         runtime.from
     );
@@ -639,5 +640,319 @@ fn the_manifests_arguments_run_against_each_clouds_replay() {
                 serde_json::from_str::<Json>(&text).expect("SARIF is JSON");
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 15: egress policy, images pinned by digest, the workload-identity marker
+
+/// `sha256:` and 64 lower-case hex digits.
+fn is_digest(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    })
+}
+
+/// Whether the CIDR block `cidr` contains `addr`.
+fn contains(cidr: &str, addr: &str) -> bool {
+    use std::net::IpAddr;
+    let Some((net, bits)) = cidr.split_once('/') else {
+        return false;
+    };
+    let (Ok(net), Ok(bits), Ok(addr)) = (
+        net.parse::<IpAddr>(),
+        bits.parse::<u32>(),
+        addr.parse::<IpAddr>(),
+    ) else {
+        return false;
+    };
+    let mask = |width: u32| -> u128 {
+        if bits == 0 {
+            0
+        } else {
+            (!0u128 << (width - bits.min(width))) & (!0u128 >> (128 - width))
+        }
+    };
+    match (net, addr) {
+        (IpAddr::V4(n), IpAddr::V4(a)) => {
+            let m = mask(32);
+            (u128::from(u32::from(n)) & m) == (u128::from(u32::from(a)) & m)
+        }
+        (IpAddr::V6(n), IpAddr::V6(a)) => {
+            let m = mask(128);
+            (u128::from(n) & m) == (u128::from(a) & m)
+        }
+        _ => false,
+    }
+}
+
+#[test]
+fn cidr_containment_is_right() {
+    assert!(contains("169.254.0.0/16", "169.254.169.254"));
+    assert!(contains("0.0.0.0/0", "8.8.8.8"));
+    assert!(!contains("10.0.0.0/8", "11.0.0.1"));
+    assert!(contains("fc00::/7", "fd00:ec2::254"));
+    assert!(contains("::/0", "2600::1"));
+    assert!(!contains("fe80::/10", "fd00:ec2::254"));
+    assert!(!contains("10.0.0.0/8", "fd00::1"));
+}
+
+/// Whether the egress rules let the pod reach `addr` on TCP `port`.
+fn egress_allows(policies: &[&Value], addr: &str, port: u64) -> bool {
+    policies.iter().any(|p| {
+        p["spec"]["egress"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .any(|rule| {
+                let port_ok = rule["ports"].as_sequence().is_none_or(|ports| {
+                    ports.iter().any(|q| {
+                        q["port"].as_u64() == Some(port) && q["protocol"].as_str() != Some("UDP")
+                    })
+                });
+                let peer_ok = rule["to"].as_sequence().is_none_or(|peers| {
+                    peers.iter().any(|peer| {
+                        let block = &peer["ipBlock"];
+                        block["cidr"].as_str().is_some_and(|c| contains(c, addr))
+                            && !block["except"]
+                                .as_sequence()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(Value::as_str)
+                                .any(|e| contains(e, addr))
+                    })
+                });
+                port_ok && peer_ok
+            })
+    })
+}
+
+#[test]
+fn an_egress_policy_confines_the_scanner_to_dns_and_the_cloud_apis() {
+    let docs = manifests();
+    let policies = of_kind(&docs, "NetworkPolicy");
+    assert_eq!(policies.len(), 1, "one NetworkPolicy in the base");
+    let policy = policies[0];
+    // It selects the scan pod.
+    let job = cronjob(&docs);
+    let pod_labels = &job["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"];
+    let selector = policy["spec"]["podSelector"]["matchLabels"]
+        .as_mapping()
+        .expect("podSelector.matchLabels");
+    assert!(
+        !selector.is_empty(),
+        "an empty selector would select every pod"
+    );
+    for (k, v) in selector {
+        assert_eq!(&pod_labels[k], v, "the pod lacks the selected label {k:?}");
+    }
+    assert_eq!(
+        policy["metadata"]["namespace"],
+        job["metadata"]["namespace"]
+    );
+    let types = strings(&policy["spec"]["policyTypes"]);
+    assert!(types.contains(&"Egress".to_string()), "{types:?}");
+    assert!(types.contains(&"Ingress".to_string()), "{types:?}");
+    assert!(
+        policy["spec"]["ingress"]
+            .as_sequence()
+            .is_none_or(|s| s.is_empty()),
+        "no ingress"
+    );
+
+    // Every egress rule: DNS to kube-dns, or 443 only.
+    let rules = policy["spec"]["egress"]
+        .as_sequence()
+        .expect("egress rules");
+    let mut dns = false;
+    for rule in rules {
+        let ports: Vec<(String, u64)> = rule["ports"]
+            .as_sequence()
+            .expect("every rule names its ports")
+            .iter()
+            .map(|p| {
+                (
+                    p["protocol"].as_str().unwrap_or("TCP").to_string(),
+                    p["port"].as_u64().expect("a numeric port"),
+                )
+            })
+            .collect();
+        if ports.iter().all(|(_, port)| *port == 53) {
+            let to = &rule["to"][0];
+            assert_eq!(
+                to["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+                "kube-system"
+            );
+            assert_eq!(to["podSelector"]["matchLabels"]["k8s-app"], "kube-dns");
+            dns = true;
+        } else {
+            assert_eq!(
+                ports,
+                vec![("TCP".to_string(), 443)],
+                "only HTTPS besides DNS"
+            );
+        }
+    }
+    assert!(dns, "DNS to kube-dns is allowed");
+
+    // Public addresses on 443: yes. Metadata, link-local, private, loopback: no, on any port.
+    for public in [
+        "52.94.236.248",
+        "142.250.74.42",
+        "20.190.151.7",
+        "2600:1f18::1",
+    ] {
+        assert!(egress_allows(&[policy], public, 443), "{public}:443");
+        assert!(!egress_allows(&[policy], public, 80), "{public}:80");
+    }
+    for blocked in [
+        "169.254.169.254",
+        "fd00:ec2::254",
+        "169.254.170.23",
+        "fe80::1",
+        "10.0.0.1",
+        "172.20.0.10",
+        "192.168.1.1",
+        "100.64.0.1",
+        "127.0.0.1",
+        "::1",
+    ] {
+        assert!(
+            !egress_allows(&[policy], blocked, 443),
+            "{blocked} is reachable"
+        );
+    }
+
+    // The GKE overlay adds the GKE metadata server (Workload Identity tokens), port 80/988 only.
+    let gke = documents(&root().join("deploy/overlays/gcp"));
+    let gke_policies = of_kind(&gke, "NetworkPolicy");
+    assert_eq!(gke_policies.len(), 1);
+    let mut all = vec![policy];
+    all.extend(gke_policies.iter().copied());
+    assert!(egress_allows(&all, "169.254.169.254", 80));
+    assert!(egress_allows(&all, "169.254.169.252", 988));
+    assert!(!egress_allows(&all, "169.254.169.254", 443));
+    assert!(!egress_allows(&all, "10.0.0.1", 80));
+
+    // Every manifest a kustomization lists exists, the policy included.
+    for dir in [
+        root().join("deploy/kubernetes"),
+        root().join("deploy/overlays/gcp"),
+    ] {
+        let kust = documents(&dir)
+            .into_iter()
+            .find(|(_, d)| d["kind"] == "Kustomization")
+            .expect("kustomization")
+            .1;
+        let resources = strings(&kust["resources"]);
+        for r in &resources {
+            assert!(dir.join(r).exists(), "{}: {r} is missing", dir.display());
+        }
+        if dir.ends_with("kubernetes") {
+            assert!(resources.contains(&"networkpolicy.yaml".to_string()));
+        }
+    }
+}
+
+#[test]
+fn images_are_pinned_by_digest() {
+    // The Dockerfile: every base image by digest, none `latest`.
+    for stage in stages() {
+        let (reference, digest) = stage
+            .from
+            .split_once('@')
+            .unwrap_or_else(|| panic!("FROM {} is not pinned by digest", stage.from));
+        assert!(is_digest(digest), "FROM {}: bad digest", stage.from);
+        let last = reference.rsplit('/').next().unwrap_or(reference);
+        assert!(
+            last.split_once(':').is_some_and(|(_, tag)| tag != "latest"),
+            "FROM {reference}: a tag for people to read, and not `latest`"
+        );
+    }
+    // The kustomization: the image by digest (a placeholder to replace, in the documented
+    // format), with a tag that is not `latest`.
+    let kust = documents(&root().join("deploy/kubernetes"))
+        .into_iter()
+        .find(|(_, d)| d["kind"] == "Kustomization")
+        .expect("kustomization")
+        .1;
+    let images = kust["images"].as_sequence().expect("images");
+    let containers_images: Vec<String> = all_containers(pod_spec(cronjob(&manifests())))
+        .iter()
+        .map(|c| c["image"].as_str().expect("image").to_string())
+        .collect();
+    for c in &containers_images {
+        let name = c.split('@').next().unwrap_or(c);
+        let name = name.rsplit_once(':').map(|(n, _)| n).unwrap_or(name);
+        let entry = images
+            .iter()
+            .find(|i| i["name"].as_str() == Some(name))
+            .unwrap_or_else(|| panic!("image {c} is not under images: (so not pinned)"));
+        let digest = entry["digest"].as_str().expect("a digest");
+        assert!(is_digest(digest), "{digest}");
+        assert_ne!(entry["newTag"].as_str(), Some("latest"));
+    }
+    // No manifest anywhere under deploy/ uses a `latest` tag.
+    for dir in [
+        "deploy/kubernetes",
+        "deploy/overlays/aws",
+        "deploy/overlays/gcp",
+        "deploy/overlays/azure",
+    ] {
+        for (file, doc) in documents(&root().join(dir)) {
+            let text = serde_yaml::to_string(&doc).unwrap_or_default();
+            assert!(!text.contains(":latest"), "{file} uses a latest tag");
+            assert!(!text.contains("newTag: latest"), "{file}");
+        }
+    }
+}
+
+#[test]
+fn workload_identity_is_declared_where_it_cannot_be_detected() {
+    // GKE: the overlay sets the marker cloudscan's node-identity guard reads.
+    let gke = documents(&root().join("deploy/overlays/gcp"));
+    let kust = gke
+        .iter()
+        .find(|(_, d)| d["kind"] == "Kustomization")
+        .expect("kustomization");
+    let mut marker = false;
+    for patch in kust.1["patches"].as_sequence().into_iter().flatten() {
+        let ops: Value =
+            serde_yaml::from_str(patch["patch"].as_str().unwrap_or("")).expect("patch");
+        for op in ops.as_sequence().into_iter().flatten() {
+            if op["path"].as_str()
+                == Some("/spec/jobTemplate/spec/template/spec/initContainers/0/env/-")
+                && op["value"]["name"] == "CLOUDSCAN_WORKLOAD_IDENTITY"
+            {
+                marker = true;
+            }
+        }
+    }
+    assert!(marker, "the GKE overlay declares Workload Identity");
+    // The base (AWS) and the Azure overlay rely on what the webhooks inject, never on the
+    // marker, and nothing passes --allow-node-identity.
+    let base = manifests();
+    let scan = &pod_spec(cronjob(&base))["initContainers"][0];
+    let env: Vec<&str> = scan["env"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert!(!env.contains(&"CLOUDSCAN_WORKLOAD_IDENTITY"), "{env:?}");
+    assert!(!env.contains(&"CLOUDSCAN_ALLOW_NODE_IDENTITY"), "{env:?}");
+    for (variant, args) in scan_args() {
+        assert!(
+            !args.contains(&"--allow-node-identity".to_string()),
+            "{variant}"
+        );
+        // Retention keeps the history volume from filling.
+        assert!(
+            flag(&args, "--keep").is_some_and(|n| n.parse::<u32>().is_ok()),
+            "{variant}: no --keep"
+        );
     }
 }

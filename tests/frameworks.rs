@@ -346,7 +346,12 @@ expires = 2099-12-31\n",
     let after = scan(
         "aws",
         &dir,
-        &["--config", config.to_str().expect("utf-8 path")],
+        &[
+            "--config",
+            config.to_str().expect("utf-8 path"),
+            // `resource = "*"`, far expiry: a broad waiver, accepted on purpose here.
+            "--allow-broad-waivers",
+        ],
     );
     let report = after.report();
     let c = control(report, "cis-eks-1.8", "5.3.1");

@@ -370,12 +370,21 @@ provider = "gcp"
         ),
     )
     .unwrap();
-    // ./cloudscan.toml is read by default (the command runs in `dir`).
-    let (rc, r, err) = scan(dir.path(), &base, "w", &["--fail-on", "critical"]);
+    // ./cloudscan.toml is read by default (the command runs in `dir`). Its expiries in 2999 and
+    // the `*` waiver are broad: accepted on purpose here (tests/hardening.rs checks the guard).
+    let (rc, r, err) = scan(
+        dir.path(),
+        &base,
+        "w",
+        &["--fail-on", "critical", "--allow-broad-waivers"],
+    );
     // The only critical finding is waived: the critical gate passes.
     assert_eq!(rc, 0, "{err}");
     assert_eq!(r["summary"]["critical"], 0);
     assert_eq!(r["summary"]["waived"], 1);
+    // In force: the two AWS waivers that have not expired (matching or not); not the expired
+    // one, not the GCP one.
+    assert_eq!(r["summary"]["waivers"], 2);
     assert_eq!(
         r["summary"]["findings"], 24,
         "waived findings stay in the report"
@@ -412,10 +421,12 @@ provider = "gcp"
             "scan",
             "--inventory",
             dir.path().join("w.json").to_str().unwrap(),
+            "--allow-broad-waivers",
         ],
         dir.path(),
     );
     let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(2 waiver(s) in force)"), "{text}");
     assert!(
         text.contains("WAIVED (1)") && text.contains("SEC-42"),
         "{text}"
@@ -538,4 +549,220 @@ fn concurrent_writers_and_killed_scans_leave_a_sound_store() {
     let r = json(&out);
     assert_eq!(r["summary"]["new"], 0);
     assert_eq!(check_store(&store), n + 1);
+}
+
+// --- Retention and a failing history (issue 15) -------------------------------------------------
+
+fn scan_count(db: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("SELECT count(*) FROM scans", [], |r| r.get(0))
+        .unwrap()
+}
+
+fn db_size(db: &Path) -> u64 {
+    let wal = PathBuf::from(format!("{}-wal", db.display()));
+    std::fs::metadata(db).map(|m| m.len()).unwrap_or(0)
+        + std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0)
+}
+
+#[test]
+fn prune_keeps_the_newest_scans_per_scope_set_and_shrinks_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = base_inventory(dir.path());
+    let db = dir.path().join("history.db");
+    let db_arg = db.to_str().unwrap().to_string();
+    // A second scope set: the same account under another id.
+    let mut other = base.clone();
+    let text = serde_json::to_string(&other)
+        .unwrap()
+        .replace(ACCOUNT, "210987654321");
+    other = serde_json::from_str(&text).unwrap();
+    for i in 0..6 {
+        let (rc, _, err) = scan(dir.path(), &base, &format!("a{i}"), &[]);
+        assert_eq!(rc, 0, "{err}");
+    }
+    for i in 0..2 {
+        let (rc, _, err) = scan(dir.path(), &other, &format!("b{i}"), &[]);
+        assert_eq!(rc, 0, "{err}");
+    }
+    assert_eq!(scan_count(&db), 8);
+    let before = db_size(&db);
+
+    // Neither --keep nor --older-than: a usage error.
+    let out = run(&["history", "prune", "--store", &db_arg], dir.path());
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+
+    let out = run(
+        &[
+            "history", "prune", "--store", &db_arg, "--keep", "2", "--format", "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let pruned = json(&out);
+    assert_eq!(pruned["scans"], 4, "{pruned}");
+    assert_eq!(scan_count(&db), 4);
+    let after = db_size(&db);
+    assert!(
+        after < before,
+        "the database did not shrink: {before} -> {after} bytes"
+    );
+    assert_eq!(pruned["bytes_after"].as_u64(), Some(after));
+    // The newest two of the first account remain, with their findings; the store is sound.
+    let listed = json(&run(
+        &[
+            "history", "--store", &db_arg, "--format", "json", "--scope", ACCOUNT,
+        ],
+        dir.path(),
+    ));
+    let ids: Vec<i64> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![6, 5]);
+    assert_eq!(check_store(&db), 4);
+    // A diff across the pruned range still works from the scans that are left.
+    let out = run(
+        &["diff", "--store", &db_arg, "--from", "5", "--to", "6"],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run(&["report", "--store", &db_arg, "--scan", "1"], dir.path());
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("no scan 1"), "{}", stderr(&out));
+
+    // --keep on a scan prunes right after storing it.
+    let (rc, _, err) = scan(dir.path(), &base, "a6", &["--keep", "1"]);
+    assert_eq!(rc, 0, "{err}");
+    assert!(err.contains("pruned 3 older scan(s)"), "{err}");
+    assert_eq!(scan_count(&db), 2, "one scan of each scope set");
+    // --keep without --store is a usage error.
+    let out = run(
+        &[
+            "scan",
+            "--inventory",
+            dir.path().join("a6.json").to_str().unwrap(),
+            "--keep",
+            "1",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 2);
+
+    // --older-than: every scan started more than a second ago.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let out = run(
+        &["history", "prune", "--store", &db_arg, "--older-than", "1s"],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pruned 2 scan(s)"));
+    assert_eq!(scan_count(&db), 0);
+}
+
+#[test]
+fn the_report_is_written_when_the_history_cannot_be_saved() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let base = base_inventory(dir.path());
+    let (rc, _, err) = scan(dir.path(), &base, "first", &[]);
+    assert_eq!(rc, 0, "{err}");
+    let db = dir.path().join("history.db");
+    // The database opens but refuses every new scan, as a full volume or a damaged file does
+    // (root ignores file modes, so a read-only file would not do here).
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON scans BEGIN
+                 SELECT RAISE(ABORT, 'database or disk is full (simulated)');
+             END;",
+        )
+        .unwrap();
+    let inv = dir.path().join("first.json");
+    let report = dir.path().join("out/report.json");
+    let out = run(
+        &[
+            "scan",
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--store",
+            db.to_str().unwrap(),
+            "--format",
+            "json",
+            "-o",
+            report.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(
+        err.contains("database or disk is full (simulated)"),
+        "{err}"
+    );
+    assert!(err.contains("the report was written"), "{err}");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(doc["summary"]["findings"], 24);
+    assert_eq!(doc["scan"]["id"], Value::Null, "not stored, so no id");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&report), 0o600);
+    assert_eq!(mode(&dir.path().join("out")), 0o700);
+    assert_eq!(scan_count(&db), 1);
+}
+
+#[test]
+fn a_new_history_database_is_private_and_never_a_symlink() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let base = base_inventory(dir.path());
+    let inv = dir.path().join("i.json");
+    std::fs::write(&inv, serde_json::to_string(&base).unwrap()).unwrap();
+    let db = dir.path().join("state/cloudscan/history.db");
+    let out = run(
+        &[
+            "scan",
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--store",
+            db.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&db), 0o600);
+    assert_eq!(mode(&dir.path().join("state")), 0o700);
+    assert_eq!(mode(&dir.path().join("state/cloudscan")), 0o700);
+    let wal = PathBuf::from(format!("{}-wal", db.display()));
+    if wal.exists() {
+        assert_eq!(
+            mode(&wal),
+            0o600,
+            "SQLite gives the WAL the database's mode"
+        );
+    }
+    // A symlink where the database should be is refused, and its target left alone.
+    let target = dir.path().join("elsewhere.db");
+    std::fs::write(&target, "").unwrap();
+    let link = dir.path().join("link.db");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = run(
+        &[
+            "scan",
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--store",
+            link.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("symbolic link") && stderr(&out).contains("link.db"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::metadata(&target).unwrap().len(), 0);
 }

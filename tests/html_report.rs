@@ -423,3 +423,124 @@ fn cloud_controlled_strings_are_inert() {
     );
     assert_eq!(result["imagesAfterExpand"], 0);
 }
+
+/// Standard base64 with padding, written independently of the report's own encoder.
+fn base64_reference(bytes: &[u8]) -> String {
+    let table: Vec<char> = ('A'..='Z')
+        .chain('a'..='z')
+        .chain('0'..='9')
+        .chain(['+', '/'])
+        .collect();
+    let mut bits = String::new();
+    for b in bytes {
+        bits.push_str(&format!("{b:08b}"));
+    }
+    while !bits.len().is_multiple_of(6) {
+        bits.push('0');
+    }
+    let mut out: String = bits
+        .as_bytes()
+        .chunks(6)
+        .map(|c| {
+            let n = usize::from_str_radix(std::str::from_utf8(c).unwrap_or("0"), 2).unwrap_or(0);
+            table[n]
+        })
+        .collect();
+    while !out.len().is_multiple_of(4) {
+        out.push('=');
+    }
+    out
+}
+
+/// The text between `<tag...>` and `</tag>` of every element `tag`, with its opening tag.
+fn elements<'a>(html: &'a str, tag: &str) -> Vec<(&'a str, &'a str)> {
+    let open = format!("<{tag}");
+    let close = format!("</{tag}>");
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find(&open) {
+        let after = &rest[start..];
+        let Some(end_of_open) = after.find('>') else {
+            break;
+        };
+        let body = &after[end_of_open + 1..];
+        let Some(end) = body.find(&close) else {
+            break;
+        };
+        out.push((&after[..=end_of_open], &body[..end]));
+        rest = &body[end + close.len()..];
+    }
+    out
+}
+
+#[test]
+fn the_csp_allows_exactly_the_inline_script_by_its_hash() {
+    use sha2::{Digest, Sha256};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let report = tmp.path().join("aws.html");
+    replay("aws", "insecure", "html", &report, &[]);
+    let html = std::fs::read_to_string(&report).expect("html report");
+    let marker = "http-equiv=\"Content-Security-Policy\" content=\"";
+    let csp_start = html.find(marker).expect("a CSP meta element") + marker.len();
+    let csp = &html[csp_start..csp_start + html[csp_start..].find('"').expect("end of CSP")];
+    let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+    for wanted in [
+        "default-src 'none'",
+        "base-uri 'none'",
+        "form-action 'none'",
+    ] {
+        assert!(directives.contains(&wanted), "{wanted} missing: {csp}");
+    }
+    assert!(!csp.contains("unsafe"), "{csp}");
+
+    // Exactly one script runs: the page's own; the other script element is a JSON data block.
+    let scripts = elements(&html, "script");
+    assert_eq!(
+        scripts.len(),
+        2,
+        "{:?}",
+        scripts.iter().map(|s| s.0).collect::<Vec<_>>()
+    );
+    let executable: Vec<&(&str, &str)> = scripts
+        .iter()
+        .filter(|(open, _)| !open.contains("type=\"application/json\""))
+        .collect();
+    assert_eq!(executable.len(), 1);
+    let (open, code) = executable[0];
+    assert_eq!(*open, "<script>", "no src, no other attributes");
+    let script_hash = format!(
+        "'sha256-{}'",
+        base64_reference(&Sha256::digest(code.as_bytes()))
+    );
+    assert!(
+        directives.contains(&format!("script-src {script_hash}").as_str()),
+        "script-src does not allow the page's script ({script_hash}): {csp}"
+    );
+    let styles = elements(&html, "style");
+    assert_eq!(styles.len(), 1);
+    let style_hash = format!(
+        "'sha256-{}'",
+        base64_reference(&Sha256::digest(styles[0].1.as_bytes()))
+    );
+    assert!(
+        directives.contains(&format!("style-src {style_hash}").as_str()),
+        "{csp}"
+    );
+    // No inline event handlers or javascript: URLs in the markup either (they would need
+    // 'unsafe-inline' or 'unsafe-hashes').
+    let markup = html.replace(code, "");
+    assert!(!markup.contains("javascript:"));
+    for handler in [
+        " onclick=",
+        " onload=",
+        " onerror=",
+        " onchange=",
+        " oninput=",
+    ] {
+        assert!(!markup.contains(handler), "{handler}");
+    }
+    // And the browser agrees: the page renders with the policy in force and no CSP violation
+    // (a violation is a console error, which `check` refuses).
+    let shot = tmp.path().join("csp.png");
+    check(&report, &shot, &[]);
+}

@@ -2,7 +2,8 @@
 //! `iam simulate`.
 
 use super::{
-    AccessArgs, DiffArgs, Format, HistoryArgs, ListFormat, ReportArgs, RulesArgs, StoreArgs,
+    AccessArgs, DiffArgs, Format, HistoryArgs, HistoryCommand, ListFormat, PruneArgs, ReportArgs,
+    RulesArgs, StoreArgs,
 };
 use crate::assess::{emit, exit, fail};
 use crate::report;
@@ -24,6 +25,9 @@ impl StoreArgs {
 }
 
 pub(super) fn history(args: HistoryArgs) -> u8 {
+    if let Some(HistoryCommand::Prune(prune_args)) = args.command {
+        return prune(prune_args);
+    }
     let store = match args.store.open() {
         Ok(s) => s,
         Err(e) => return fail(e),
@@ -63,6 +67,43 @@ pub(super) fn history(args: HistoryArgs) -> u8 {
             }
             s
         }
+    };
+    match emit(None, &text) {
+        Ok(()) => exit::OK,
+        Err(e) => fail(e),
+    }
+}
+
+/// `cloudscan history prune`: deletes the scans the retention does not keep and shrinks the file.
+fn prune(args: PruneArgs) -> u8 {
+    let mut store = match args.store.open() {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let older_than = match args.older_than {
+        Some(d) => match std::time::SystemTime::now().checked_sub(d) {
+            Some(t) => Some(t),
+            None => return fail(format!("--older-than {d:?} reaches before the epoch")),
+        },
+        None => None,
+    };
+    let retention = crate::history::Retention {
+        keep: args.keep.and_then(|n| usize::try_from(n).ok()),
+        older_than,
+    };
+    let pruned = match store.prune(retention) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let text = match args.format {
+        ListFormat::Json => serde_json::to_string_pretty(&pruned).unwrap_or_default() + "\n",
+        ListFormat::Table => format!(
+            "pruned {} scan(s) from `{}`: {} -> {} bytes\n",
+            pruned.scans,
+            store.path().display(),
+            pruned.bytes_before,
+            pruned.bytes_after
+        ),
     };
     match emit(None, &text) {
         Ok(()) => exit::OK,

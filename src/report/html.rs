@@ -1,6 +1,10 @@
 //! The self-contained HTML report (issue 6).
 //!
 //! One file with inline CSS and JS and nothing fetched from anywhere (a CSP meta forbids it).
+//! The CSP allows exactly the page's one inline script and one inline style, by their SHA-256
+//! hashes ([`csp`]): no `'unsafe-inline'`, so markup that ever slipped into the page could not
+//! run script or add styles; `base-uri 'none'` and `form-action 'none'` keep a stray `<base>` or
+//! `<form>` from redirecting links or submitting anything.
 //! The report document is embedded as JSON in a `<script type="application/json">` element, with
 //! `<`, `>` and `&` written as `\u003c`, `\u003e` and `\u0026` so that strings from the cloud
 //! (resource names, tags, messages) cannot close the element. The page script renders every piece
@@ -18,8 +22,54 @@ const CSS: &str = include_str!("html/report.css");
 const JS: &str = include_str!("html/report.js");
 const BODY: &str = include_str!("html/body.html");
 
-const CSP: &str =
-    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
+/// The text of the page's inline script element, exactly as written between its tags.
+fn script_text() -> String {
+    format!("\n{JS}")
+}
+
+/// The text of the page's inline style element, exactly as written between its tags.
+fn style_text() -> String {
+    format!("\n{CSS}")
+}
+
+/// The Content-Security-Policy: nothing but the page's own inline script and style (by hash).
+pub fn csp() -> String {
+    format!(
+        "default-src 'none'; script-src '{}'; style-src '{}'; img-src data:; base-uri 'none'; \
+         form-action 'none'",
+        hash_source(&script_text()),
+        hash_source(&style_text())
+    )
+}
+
+/// A CSP hash source: `sha256-` and the base64 of the SHA-256 of the UTF-8 text.
+pub fn hash_source(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!("sha256-{}", base64(&Sha256::digest(text.as_bytes())))
+}
+
+/// Standard base64 with padding (RFC 4648), as CSP hash sources use.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                let index = usize::try_from((n >> shift) & 63).unwrap_or(0);
+                out.push(char::from(ALPHABET.get(index).copied().unwrap_or(b'A')));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
 
 pub fn render(doc: &ReportDocument) -> String {
     // Serializing these owned structs cannot fail; `null` makes the page say so if it ever did.
@@ -43,20 +93,20 @@ pub fn render(doc: &ReportDocument) -> String {
     let mut out = String::with_capacity(data.len() + CSS.len() + JS.len() + BODY.len() + 1024);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"");
-    out.push_str(CSP);
+    out.push_str(&csp());
     out.push_str("\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     out.push_str("<meta name=\"generator\" content=\"cloudscan ");
     out.push_str(&escape_html(&doc.tool.version));
     out.push_str("\">\n<title>");
     out.push_str(&escape_html(&title));
-    out.push_str("</title>\n<style>\n");
-    out.push_str(CSS);
+    out.push_str("</title>\n<style>");
+    out.push_str(&style_text());
     out.push_str("</style>\n</head>\n<body>\n");
     out.push_str(BODY);
     out.push_str("<script type=\"application/json\" id=\"report-data\">");
     out.push_str(&data);
-    out.push_str("</script>\n<script>\n");
-    out.push_str(JS);
+    out.push_str("</script>\n<script>");
+    out.push_str(&script_text());
     out.push_str("</script>\n</body>\n</html>\n");
     out
 }
@@ -149,6 +199,29 @@ fn script_safe_json(json: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hash_sources_match_the_csp_specification() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+        // The example of CSP Level 3, section 8.4.
+        assert_eq!(
+            hash_source("alert('Hello, world.');"),
+            "sha256-qznLcsROx4GACP2dm0UCKCzCG+HiZ1guq6ZZDob/Tng="
+        );
+        let policy = csp();
+        assert!(!policy.contains("unsafe"), "{policy}");
+        for directive in [
+            "default-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ] {
+            assert!(policy.contains(directive), "{policy}");
+        }
+    }
 
     #[test]
     fn embedded_json_cannot_close_the_script_element() {

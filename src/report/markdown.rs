@@ -304,6 +304,10 @@ findings there proves nothing; see [Coverage gaps](#coverage-gaps).\n",
     }
     out.push_str(&row(&["**Open**".to_string(), format!("**{open}**")]));
     out.push_str(&row(&["Waived".to_string(), s.waived.to_string()]));
+    out.push_str(&row(&[
+        "Waivers in force".to_string(),
+        s.waivers.to_string(),
+    ]));
     if doc.diff.is_some() {
         out.push_str(&row(&[
             "New since the previous scan".to_string(),

@@ -97,6 +97,9 @@ pub struct Summary {
     pub info: usize,
     #[serde(default)]
     pub waived: usize,
+    /// Waivers in force for this scan: of its cloud and not expired (matching or not).
+    #[serde(default)]
+    pub waivers: usize,
     /// New since the previous scan (only with history).
     #[serde(default)]
     pub new: usize,

@@ -275,7 +275,7 @@ fn render_raw(doc: &ReportDocument) -> String {
     let s = &doc.summary;
     let _ = writeln!(
         out,
-        "{} open finding(s): {} critical, {} high, {} medium, {} low, {} info; {} waived. Scan {}.",
+        "{} open finding(s): {} critical, {} high, {} medium, {} low, {} info; {} waived ({} waiver(s) in force). Scan {}.",
         s.findings - s.waived,
         s.critical,
         s.high,
@@ -283,6 +283,7 @@ fn render_raw(doc: &ReportDocument) -> String {
         s.low,
         s.info,
         s.waived,
+        s.waivers,
         if scan.complete {
             "complete".to_string()
         } else {

@@ -9,6 +9,8 @@
 //!   canonical request key), the replay [`Cassette`], the [`Recorder`] and the scrubber;
 //! - [`rest`]: the retrying REST client (bounded `Retry-After`, jittered backoff, per-call
 //!   timeout, body-size cap, page-cycle guard and page cap) and the loopback replay server;
+//! - [`files`]: atomic, private (0600/0700), symlink-refusing file writes for reports,
+//!   inventories and recordings;
 //! - [`endpoint`]: checks of endpoint-override variables (plain `http` only to loopback).
 //!
 //! What really differs per cloud (naming a request, classifying an error body, where tokens come
@@ -19,6 +21,7 @@
 pub mod coverage;
 pub mod endpoint;
 pub mod error;
+pub mod files;
 pub mod fixture;
 pub mod paging;
 pub mod rest;

@@ -136,7 +136,7 @@
   function renderCards() {
     var cards = $("cards");
     var items = SEVERITIES.map(function (s) { return [s, "open " + s, summary[s]]; })
-      .concat([["waived", "waived", summary.waived], ["new", "new", summary["new"]], ["fixed", "fixed", summary.fixed]]);
+      .concat([["waived", "waived", summary.waived], ["waivers", "waivers in force", summary.waivers], ["new", "new", summary["new"]], ["fixed", "fixed", summary.fixed]]);
     items.forEach(function (it) {
       cards.appendChild(el("div", { "class": "card " + it[0] },
         el("div", { "class": "num", "data-testid": "count-" + it[0] }, String(it[2] || 0)),
@@ -239,7 +239,7 @@
     labels.sort(function (a, b) { return a.y - b.y; });
     for (var i = 1; i < labels.length; i++) labels[i].y = Math.max(labels[i].y, labels[i - 1].y + 13);
     labels.forEach(function (l) {
-      chart.appendChild(svg("text", { x: W - R + 8, y: l.y + 4, fill: colors[l.s], style: "fill:" + colors[l.s] + ";font-weight:600" }, l.s + " " + l.v));
+      chart.appendChild(svg("text", { x: W - R + 8, y: l.y + 4, fill: colors[l.s], "font-weight": "600" }, l.s + " " + l.v));
     });
     box.appendChild(chart);
     box.appendChild(note("Open findings per severity in each stored scan of these scopes, oldest first (" + points.length + " scans)."));
