@@ -173,7 +173,9 @@ impl Api {
         let request = http::Request::get(uri)
             .header(http::header::ACCEPT, "application/json")
             .body(kube::client::Body::from(Vec::new()))
-            .map_err(|e| CollectError::new(&op, &self.context, FailureKind::Other, e.to_string()))?;
+            .map_err(|e| {
+                CollectError::new(&op, &self.context, FailureKind::Other, e.to_string())
+            })?;
         let response = self.client.send(request).await.map_err(|e| {
             let kind = match &e {
                 kube::Error::Auth(_) => FailureKind::Credentials,
@@ -190,7 +192,11 @@ impl Api {
         let headers: Vec<(String, String)> = response
             .headers()
             .iter()
-            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+            .filter_map(|(k, v)| {
+                v.to_str()
+                    .ok()
+                    .map(|v| (k.as_str().to_string(), v.to_string()))
+            })
             .collect();
         let bytes = response.into_body().collect_bytes().await.map_err(|e| {
             CollectError::new(
@@ -210,7 +216,11 @@ impl Api {
                 ),
             ));
         }
-        Ok((status, headers, String::from_utf8_lossy(&bytes).into_owned()))
+        Ok((
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        ))
     }
 
     /// Every page of a list, each parsed with `parse`.
@@ -239,8 +249,8 @@ impl Api {
                     ))
                 }
             };
-            let (items, next) = parse(&body)
-                .map_err(|e| CollectError::malformed(&op, &self.context, e))?;
+            let (items, next) =
+                parse(&body).map_err(|e| CollectError::malformed(&op, &self.context, e))?;
             out.extend(items);
             match guard.next(next.as_deref())? {
                 Some(t) => token = Some(t),

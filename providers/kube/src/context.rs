@@ -58,7 +58,9 @@ pub fn normalize_server(url: &str) -> Option<String> {
     let lower = authority.to_ascii_lowercase();
     // Strip a default port (IPv6 hosts keep their brackets).
     let (host, port) = match lower.rsplit_once(':') {
-        Some((h, p)) if !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) && !h.ends_with(':') => {
+        Some((h, p))
+            if !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) && !h.ends_with(':') =>
+        {
             (h.to_string(), Some(p.to_string()))
         }
         _ => (lower.clone(), None),
@@ -180,7 +182,10 @@ mod tests {
         );
         assert_eq!(n("34.1.2.3"), n("https://34.1.2.3:443"));
         assert_ne!(n("https://10.0.0.1:6443"), n("https://10.0.0.1"));
-        assert_eq!(n("http://127.0.0.1:80/x/"), Some("http://127.0.0.1/x".into()));
+        assert_eq!(
+            n("http://127.0.0.1:80/x/"),
+            Some("http://127.0.0.1/x".into())
+        );
         assert_eq!(n("https://[::1]:443"), Some("https://[::1]".into()));
         assert_eq!(n("https://"), None);
     }
@@ -201,13 +206,35 @@ mod tests {
             cluster("arn:b", "b", "https://same.example/"),
             cluster("arn:c", "c", "https://c.example"),
         ];
-        assert_eq!(match_context("https://C.example:443/", None, &clusters), Match::Endpoint(2));
-        assert!(matches!(match_context("https://same.example", None, &clusters), Match::Ambiguous(v) if v.len() == 2));
-        assert_eq!(match_context("https://x.example", None, &clusters), Match::NoCluster);
-        assert_eq!(match_context("https://x", Some("b"), &clusters), Match::Named(1));
-        assert_eq!(match_context("https://x", Some("ARN:A"), &clusters), Match::Named(0));
-        assert!(matches!(match_context("https://x", Some("zz"), &clusters), Match::UnknownCluster(_)));
-        let twice = [cluster("arn:1", "p", "https://1"), cluster("arn:2", "p", "https://2")];
-        assert!(matches!(match_context("https://x", Some("p"), &twice), Match::AmbiguousName(_, v) if v.len() == 2));
+        assert_eq!(
+            match_context("https://C.example:443/", None, &clusters),
+            Match::Endpoint(2)
+        );
+        assert!(
+            matches!(match_context("https://same.example", None, &clusters), Match::Ambiguous(v) if v.len() == 2)
+        );
+        assert_eq!(
+            match_context("https://x.example", None, &clusters),
+            Match::NoCluster
+        );
+        assert_eq!(
+            match_context("https://x", Some("b"), &clusters),
+            Match::Named(1)
+        );
+        assert_eq!(
+            match_context("https://x", Some("ARN:A"), &clusters),
+            Match::Named(0)
+        );
+        assert!(matches!(
+            match_context("https://x", Some("zz"), &clusters),
+            Match::UnknownCluster(_)
+        ));
+        let twice = [
+            cluster("arn:1", "p", "https://1"),
+            cluster("arn:2", "p", "https://2"),
+        ];
+        assert!(
+            matches!(match_context("https://x", Some("p"), &twice), Match::AmbiguousName(_, v) if v.len() == 2)
+        );
     }
 }

@@ -127,7 +127,10 @@ pub async fn collect(
         } else {
             let mut out = Vec::new();
             for spec in &opts.contexts {
-                let Some((i, c)) = recorded.iter().enumerate().find(|(_, c)| c.name == spec.name)
+                let Some((i, c)) = recorded
+                    .iter()
+                    .enumerate()
+                    .find(|(_, c)| c.name == spec.name)
                 else {
                     let names: Vec<&str> = recorded.iter().map(|c| c.name.as_str()).collect();
                     return Err(KubeError::UnknownReplayContext(
@@ -202,7 +205,11 @@ pub async fn collect(
                 ok,
             })
         };
-        let index = match match_context(&target.server, target.named.as_deref(), &inventory.clusters) {
+        let index = match match_context(
+            &target.server,
+            target.named.as_deref(),
+            &inventory.clusters,
+        ) {
             Match::Endpoint(i) | Match::Named(i) => i,
             Match::NoCluster if !target.explicit => {
                 progress(Progress::Warning(format!(
@@ -225,7 +232,11 @@ pub async fn collect(
         let Some(cluster) = inventory.clusters.get(index) else {
             continue;
         };
-        let matched_by = if target.named.is_some() { "named" } else { "endpoint" };
+        let matched_by = if target.named.is_some() {
+            "named"
+        } else {
+            "endpoint"
+        };
         if let Some(earlier) = read.iter().find(|k| k.cluster_id == cluster.id) {
             progress(Progress::Warning(format!(
                 "kubernetes context `{}` is cluster `{}`, already read through context `{}`: not read again",
@@ -455,7 +466,9 @@ async fn read_cluster(api: &Api, provider: Provider, facts: &mut KubeCluster) ->
     {
         Ok(items) => {
             facts.service_accounts = items.iter().map(objects::service_account).collect();
-            facts.complete.push(Kind::ServiceAccounts.resource().to_string());
+            facts
+                .complete
+                .push(Kind::ServiceAccounts.resource().to_string());
         }
         Err(e) => errors.push(e),
     }
@@ -491,7 +504,9 @@ async fn read_cluster(api: &Api, provider: Provider, facts: &mut KubeCluster) ->
     {
         Ok(items) => {
             facts.network_policies = items.iter().map(objects::network_policy).collect();
-            facts.complete.push(Kind::NetworkPolicies.resource().to_string());
+            facts
+                .complete
+                .push(Kind::NetworkPolicies.resource().to_string());
         }
         Err(e) => errors.push(e),
     }
@@ -517,7 +532,12 @@ async fn read_cluster(api: &Api, provider: Provider, facts: &mut KubeCluster) ->
 
 /// The kinds, verbs and names this adapter reads, as RBAC rules (group, resource, verb, name):
 /// what `deploy/kubernetes/clusterrole.yaml` must grant, and no more.
-pub fn rbac_needs() -> Vec<(&'static str, &'static str, &'static str, Option<&'static str>)> {
+pub fn rbac_needs() -> Vec<(
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+)> {
     Kind::ALL
         .iter()
         .map(|k| (k.group(), k.resource(), k.verb(), k.resource_name()))

@@ -116,7 +116,10 @@ impl Kind {
     /// keeps its code, reason and message.
     pub fn prune(self, body: &Value) -> Value {
         if body.get("kind").and_then(Value::as_str) == Some("Status") {
-            return pick(body, &["kind", "apiVersion", "status", "code", "reason", "message"]);
+            return pick(
+                body,
+                &["kind", "apiVersion", "status", "code", "reason", "message"],
+            );
         }
         match self {
             Kind::AwsAuth => prune_aws_auth(body),
@@ -168,7 +171,10 @@ impl Kind {
                 let mut s = pick(&spec, &["serviceAccountName", "nodeName", "hostNetwork"]);
                 // Required by the type; the containers themselves are never kept.
                 s["containers"] = json!([]);
-                let status = pick(&item.get("status").cloned().unwrap_or(Value::Null), &["phase"]);
+                let status = pick(
+                    &item.get("status").cloned().unwrap_or(Value::Null),
+                    &["phase"],
+                );
                 json!({"metadata": m, "spec": s, "status": status})
             }
             Kind::Nodes => {
@@ -315,7 +321,9 @@ pub fn pod(p: &Pod) -> KubePod {
             .and_then(|s| s.service_account_name.clone())
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "default".to_string()),
-        node: spec.and_then(|s| s.node_name.clone()).filter(|n| !n.is_empty()),
+        node: spec
+            .and_then(|s| s.node_name.clone())
+            .filter(|n| !n.is_empty()),
         host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
         labels: labels(p.metadata.labels.as_ref()),
         workload: workload(p),
@@ -429,8 +437,10 @@ pub fn aws_auth(cm: &ConfigMap) -> AwsAuth {
                     let arn = if roles { m.rolearn } else { m.userarn };
                     let Some(arn) = arn.map(|a| a.trim().to_string()).filter(|a| !a.is_empty())
                     else {
-                        out.errors
-                            .push(format!("an entry of {key} has no {}", if roles { "rolearn" } else { "userarn" }));
+                        out.errors.push(format!(
+                            "an entry of {key} has no {}",
+                            if roles { "rolearn" } else { "userarn" }
+                        ));
                         continue;
                     };
                     let mapping = AwsAuthMapping {
@@ -445,7 +455,9 @@ pub fn aws_auth(cm: &ConfigMap) -> AwsAuth {
                     }
                 }
             }
-            Err(e) => out.errors.push(format!("{key} is not a YAML list of mappings: {e}")),
+            Err(e) => out
+                .errors
+                .push(format!("{key} is not a YAML list of mappings: {e}")),
         }
     }
     out
@@ -507,7 +519,9 @@ mod tests {
             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "u", "controller": true}]}}))
         .expect("pod");
         assert_eq!(workload(&p).kind, "ReplicaSet");
-        let bare: Pod = serde_json::from_value(json!({"metadata": {"name": "x", "namespace": "n"}})).expect("pod");
+        let bare: Pod =
+            serde_json::from_value(json!({"metadata": {"name": "x", "namespace": "n"}}))
+                .expect("pod");
         assert_eq!(workload(&bare).to_string(), "pod n/x");
     }
 }
