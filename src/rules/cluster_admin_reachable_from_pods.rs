@@ -91,3 +91,55 @@ impl Rule for ClusterAdminReachableFromPods {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::run;
+    use cloudscan_inventory::Inventory;
+
+    fn inventory(groups: &[&str], tokens_required: bool) -> Inventory {
+        serde_json::from_value(serde_json::json!({
+            "provider": "aws",
+            "clusters": [{"id": "arn:c", "name": "c", "scope": "1", "region": "r",
+                "node_pools": [{"name": "p", "identity": "arn:aws:iam::1:role/path/node",
+                    "metadata": [{"level": "instance", "resource": "i", "tokens_required": tokens_required, "hop_limit": 1}]}]}],
+            "identities": [{"id": "arn:aws:iam::1:role/path/node", "name": "node", "kind": "aws-role", "scope": "1",
+                "used_by": [{"kind": "node_pool", "cluster": "c", "pool": "p"}]}],
+            "kubernetes": [{"cluster": "c", "cluster_id": "arn:c", "context": "ctx",
+                "complete": ["pods", "nodes", "networkpolicies", "serviceaccounts"],
+                "nodes": [{"name": "n1", "pool": "p"}],
+                "pods": [{"namespace": "a", "name": "x", "service_account": "default", "node": "n1",
+                    "workload": {"kind": "Deployment", "namespace": "a", "name": "web"}}],
+                "aws_auth": {"map_roles": [{"arn": "arn:aws:iam::1:role/node", "groups": groups}]}}]
+        }))
+        .expect("valid inventory")
+    }
+
+    #[test]
+    fn a_masters_mapping_reachable_from_pods_is_critical() {
+        let f = run(
+            &ClusterAdminReachableFromPods,
+            &inventory(&["system:masters"], false),
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Critical);
+        assert!(
+            f[0].message.contains("deployment a/web"),
+            "{}",
+            f[0].message
+        );
+        // Not system:masters: nothing.
+        assert!(run(
+            &ClusterAdminReachableFromPods,
+            &inventory(&["system:nodes"], false)
+        )
+        .is_empty());
+        // Pods do not reach the role (IMDSv2, hop limit 1) and no host-network pod: nothing.
+        assert!(run(
+            &ClusterAdminReachableFromPods,
+            &inventory(&["system:masters"], true)
+        )
+        .is_empty());
+    }
+}

@@ -98,3 +98,49 @@ impl Rule for NodeIdentityHostNetworkOnly {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::run;
+    use cloudscan_inventory::Inventory;
+
+    fn inventory(tokens_required: bool, host_pods: bool) -> Inventory {
+        let mut pods = vec![
+            serde_json::json!({"namespace": "a", "name": "app", "node": "n1",
+            "workload": {"kind": "Deployment", "namespace": "a", "name": "app"}}),
+        ];
+        if host_pods {
+            pods.push(serde_json::json!({"namespace": "kube-system", "name": "cni", "node": "n1", "host_network": true,
+                "workload": {"kind": "DaemonSet", "namespace": "kube-system", "name": "cni"}}));
+        }
+        serde_json::from_value(serde_json::json!({
+            "provider": "aws",
+            "clusters": [{"id": "arn:c", "name": "c", "scope": "1", "region": "r",
+                "node_pools": [{"name": "p", "identity": "arn:aws:iam::1:role/node",
+                    "metadata": [{"level": "instance", "resource": "i", "tokens_required": tokens_required, "hop_limit": 1}]}]}],
+            "identities": [{"id": "arn:aws:iam::1:role/node", "name": "node", "kind": "aws-role", "scope": "1",
+                "used_by": [{"kind": "node_pool", "cluster": "c", "pool": "p"}]}],
+            "kubernetes": [{"cluster": "c", "cluster_id": "arn:c", "context": "ctx",
+                "complete": ["pods", "nodes", "networkpolicies"],
+                "nodes": [{"name": "n1", "pool": "p"}], "pods": pods}]
+        }))
+        .expect("valid inventory")
+    }
+
+    #[test]
+    fn only_host_network_pods_reaching_a_node_identity_is_low() {
+        let f = run(&NodeIdentityHostNetworkOnly, &inventory(true, true));
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Low);
+        assert!(
+            f[0].message.contains("daemonset kube-system/cni"),
+            "{}",
+            f[0].message
+        );
+        // IMDSv1: the ordinary pod reaches it too.
+        assert!(run(&NodeIdentityHostNetworkOnly, &inventory(false, true)).is_empty());
+        // No host-network pod: no pod reaches it.
+        assert!(run(&NodeIdentityHostNetworkOnly, &inventory(true, false)).is_empty());
+    }
+}

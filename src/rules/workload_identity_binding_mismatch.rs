@@ -144,3 +144,69 @@ impl Rule for WorkloadIdentityBindingMismatch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::run;
+    use cloudscan_inventory::Inventory;
+
+    fn inventory(sa: &str, role: &str) -> Inventory {
+        serde_json::from_value(serde_json::json!({
+            "provider": "aws",
+            "scopes": [{"id": "1"}],
+            "coverage": [{"scope": "1", "service": "iam", "region": "global", "status": "complete"}],
+            "clusters": [{"id": "arn:c", "name": "c", "scope": "1", "region": "r",
+                "workload_identity": {"bindings": [
+                    {"namespace": "a", "service_account": "b", "identity": "arn:aws:iam::1:role/app", "mechanism": "irsa"},
+                    {"namespace": "ci", "service_account": "*", "identity": "arn:aws:iam::1:role/ci", "mechanism": "irsa"}]}}],
+            "identities": [
+                {"id": "arn:aws:iam::1:role/app", "name": "app", "kind": "aws-role", "scope": "1",
+                 "trust": {"kind": "trust", "name": "trust", "document": {"Version": "2012-10-17", "Statement": []}}},
+                {"id": "arn:aws:iam::1:role/ci", "name": "ci", "kind": "aws-role", "scope": "1"}],
+            "kubernetes": [{"cluster": "c", "cluster_id": "arn:c", "context": "ctx",
+                "complete": ["serviceaccounts", "pods"],
+                "service_accounts": [{"namespace": "a", "name": sa,
+                    "annotations": {"eks.amazonaws.com/role-arn": role}}]}]
+        }))
+        .expect("valid inventory")
+    }
+
+    #[test]
+    fn broken_bindings_are_medium_and_admitted_ones_are_silent() {
+        let f = run(
+            &WorkloadIdentityBindingMismatch,
+            &inventory("x", "arn:aws:iam::1:role/app"),
+        );
+        let broken: Vec<&Finding> = f
+            .iter()
+            .filter(|f| f.severity == Severity::Medium)
+            .collect();
+        assert_eq!(broken.len(), 1, "{f:?}");
+        assert!(broken[0].message.contains("`a/x`"));
+        // The admitted service account: no broken binding.
+        let f = run(
+            &WorkloadIdentityBindingMismatch,
+            &inventory("b", "arn:aws:iam::1:role/app"),
+        );
+        assert!(f.iter().all(|f| f.severity != Severity::Medium), "{f:?}");
+        // A role that does not exist in the completely read account: broken.
+        let f = run(
+            &WorkloadIdentityBindingMismatch,
+            &inventory("b", "arn:aws:iam::1:role/gone"),
+        );
+        assert!(f
+            .iter()
+            .any(|f| f.severity == Severity::Medium && f.message.contains("does not exist")));
+        // A role of an account that was not scanned: unknown, no finding.
+        let f = run(
+            &WorkloadIdentityBindingMismatch,
+            &inventory("b", "arn:aws:iam::2:role/x"),
+        );
+        assert!(f.iter().all(|f| f.severity != Severity::Medium), "{f:?}");
+        // ci/* is trusted while no service account of the cluster uses it: low.
+        assert!(f
+            .iter()
+            .any(|f| f.severity == Severity::Low && f.message.contains("`ci/*`")));
+    }
+}

@@ -190,21 +190,12 @@ pub async fn collect(
         RetryPolicy::live(opts.max_attempts.max(1))
     };
     let call_timeout = opts.call_timeout.unwrap_or(Duration::from_secs(60));
-    progress(Progress::Plan {
-        unit: "kubernetes context",
-        scopes: targets.iter().map(|t| t.context.clone()).collect(),
-        tasks: targets.len(),
-    });
+    // No `Plan`/`Done` events: the cloud scan's progress bar is already complete; what each
+    // context gave is in its coverage entry.
 
     let mut read: Vec<KubeCluster> = Vec::new();
     let mut recorded_contexts: Vec<RecordedContext> = Vec::new();
     for target in targets {
-        let done = |ok: bool| {
-            progress(Progress::Done {
-                task: format!("kubernetes {}", target.context),
-                ok,
-            })
-        };
         let index = match match_context(
             &target.server,
             target.named.as_deref(),
@@ -216,7 +207,6 @@ pub async fn collect(
                     "kubernetes context `{}` ({}) is the API server of no scanned cluster: not read",
                     target.context, target.server
                 )));
-                done(true);
                 continue;
             }
             other => {
@@ -225,7 +215,6 @@ pub async fn collect(
                     CoverageStatus::Failed,
                     unmatched(&target.context, &target.server, &other),
                 ));
-                done(false);
                 continue;
             }
         };
@@ -242,7 +231,6 @@ pub async fn collect(
                 "kubernetes context `{}` is cluster `{}`, already read through context `{}`: not read again",
                 target.context, cluster.name, earlier.context
             )));
-            done(true);
             continue;
         }
         let (cluster_name, cluster_id, cluster_scope, cluster_region) = (
@@ -268,7 +256,6 @@ pub async fn collect(
                         target.context
                     ),
                 ));
-                done(false);
                 continue;
             }
         };
@@ -286,7 +273,6 @@ pub async fn collect(
                         cloudscan_collect::error::error_chain(&e)
                     ),
                 ));
-                done(false);
                 continue;
             }
         };
@@ -333,7 +319,6 @@ pub async fn collect(
             detail.push_str(&format!("; {e}"));
         }
         gaps.push(coverage(status, detail));
-        done(errors.is_empty());
         recorded_contexts.push(RecordedContext {
             name: target.context.clone(),
             server: target.server.clone(),
