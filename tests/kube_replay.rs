@@ -139,7 +139,9 @@ fn aws_node_role_reach_lists_pods_by_workload_and_applies_networkpolicy() {
         assert!(general.contains(w), "{w} missing: {general}");
     }
     // The NetworkPolicy of `restricted` removes batch but not the hostNetwork node-exporter.
-    let (reach, kept) = general.split_once("kept out").unwrap_or((general, ""));
+    let (reach, kept) = general
+        .split_once("(5 with hostNetwork)")
+        .unwrap_or((general, ""));
     assert!(!reach.contains("restricted/batch"), "{reach}");
     assert!(reach.contains("restricted/node-exporter"), "{reach}");
     assert!(general.contains("2 pod(s) of deployment restricted/batch kept out by NetworkPolicy restricted/deny-metadata"), "{general}");

@@ -98,6 +98,9 @@ pub async fn collect(
     if opts.replay.is_some() && opts.record.is_some() {
         return Err(KubeError::ReplayAndRecord);
     }
+    // Several rustls crypto providers are compiled into the binary; kube's client asks for the
+    // process default. An earlier install (by anything else) is kept.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut gaps: Vec<Coverage> = Vec::new();
     let scope = inventory
         .scopes
