@@ -435,3 +435,31 @@ fn gke_reach_broken_annotation_and_host_network_only_pool() {
         message(host[0])
     );
 }
+
+#[test]
+fn a_saved_inventory_keeps_the_cluster_side() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let inv = tmp.path().join("inventory.json");
+    let first = run(
+        "gcp",
+        &[
+            "--replay",
+            &path("mocks/gcp/insecure"),
+            "--kube-replay",
+            &path("mocks/kube/gke-insecure"),
+            "--save-inventory",
+            inv.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let again = run("scan", &["--inventory", inv.to_str().expect("utf-8")]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let messages = |r: &Run| -> Vec<String> {
+        r.report["findings"]
+            .as_array()
+            .map(|f| f.iter().map(|f| message(f).to_string()).collect())
+            .unwrap_or_default()
+    };
+    assert!(!findings(&again.report, "workload-identity-binding-mismatch").is_empty());
+    assert_eq!(messages(&first), messages(&again));
+}
