@@ -103,7 +103,7 @@ impl ReplayDialect for KubeReplay {
         }
     }
 
-    fn error(&self, code: u16, _code: &str, message: &str) -> RecordedResponse {
-        status(code, "NotFound", message)
+    fn error(&self, http_status: u16, _reason: &str, message: &str) -> RecordedResponse {
+        status(http_status, "NotFound", message)
     }
 }
