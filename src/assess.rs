@@ -338,6 +338,34 @@ mod access_coverage_tests {
     }
 }
 
+// --- The Cluster side (issue 14) -------------------------------------------------------------
+
+/// Wraps a provider scan so that, once the cloud inventory is collected, the scanned clusters'
+/// own Kubernetes API is read and joined to it (`cloudscan_kube::collect`: facts in
+/// `Inventory::kubernetes`, one coverage entry per context). Without a Kubernetes source the
+/// scan is returned as it is, so a scan without Kubernetes flags is exactly the cloud scan.
+pub fn with_kubernetes<'a>(scan: ScanFn<'a>, kube: cloudscan_kube::KubeOptions) -> ScanFn<'a> {
+    if !kube.is_active() {
+        return scan;
+    }
+    Box::new(move |rt, progress| {
+        let mut collected = scan(rt, progress.clone())?;
+        let callback =
+            std::sync::Arc::new(move |e| progress.event(e)) as cloudscan_collect::scan::ProgressFn;
+        let recorded = rt
+            .block_on(cloudscan_kube::collect(
+                &kube,
+                &mut collected.inventory,
+                &callback,
+            ))
+            .map_err(|e| e.to_string())?;
+        if let Some(n) = recorded {
+            collected.recorded = Some(collected.recorded.unwrap_or(0) + n);
+        }
+        Ok(collected)
+    })
+}
+
 // ----------------------------------------------------------------------------------------------
 
 /// What a report needs besides the inventory, read and checked before scanning.

@@ -178,6 +178,37 @@ pub struct CollectArgs {
     /// runs as the node's cloud identity); refused by default
     #[arg(long, env = "CLOUDSCAN_ALLOW_NODE_IDENTITY")]
     pub allow_node_identity: bool,
+
+    #[command(flatten)]
+    pub kube: KubeArgs,
+}
+
+/// The Cluster side (docs/kubernetes.md): read the scanned clusters' own Kubernetes API,
+/// read-only, and join it to the cloud. Without any of these flags nothing is read.
+#[derive(Args, Debug, Clone, Default)]
+pub struct KubeArgs {
+    /// Read clusters through this kubeconfig: every context whose API server is a scanned
+    /// cluster's endpoint (or only the --kube-context ones). Default with --kube-context:
+    /// $KUBECONFIG or ~/.kube/config
+    #[arg(long, value_name = "PATH", help_heading = "Kubernetes")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Read this kubeconfig context; repeat. NAME=CLUSTER names the scanned cluster it is (name,
+    /// ARN or resource id) when its server is not the cluster's endpoint (tunnel, proxy); a
+    /// context that matches no scanned cluster is reported as incomplete coverage
+    #[arg(long = "kube-context", value_name = "NAME[=CLUSTER]", value_parser = cloudscan_kube::ContextSpec::parse, help_heading = "Kubernetes")]
+    pub kube_contexts: Vec<cloudscan_kube::ContextSpec>,
+
+    /// Inside the cluster (the CronJob): read it with the pod's own service account. CLUSTER
+    /// names the scanned cluster (name, ARN or resource id): the in-cluster API address is not
+    /// the cloud endpoint
+    #[arg(long, value_name = "CLUSTER", help_heading = "Kubernetes")]
+    pub kube_in_cluster: Option<String>,
+
+    /// Read the Kubernetes side from a recording (mocks/kube/<scenario>, or the `kubernetes`
+    /// folder of a --record DIR) instead of live API servers
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["kubeconfig", "kube_in_cluster", "record"], help_heading = "Kubernetes")]
+    pub kube_replay: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -468,6 +499,7 @@ fn node_identity(cloud: Provider, explicit: bool, collect: &CollectArgs) -> Resu
 
 /// A provider scan through the pipeline.
 fn scan(collect: &CollectArgs, output: &OutputArgs, scan: assess::ScanFn<'_>) -> u8 {
+    let scan = assess::with_kubernetes(scan, collect.kube_options());
     let collector = assess::Collector {
         replay: collect.replay.is_some(),
         record: collect.record.as_deref(),
@@ -476,6 +508,21 @@ fn scan(collect: &CollectArgs, output: &OutputArgs, scan: assess::ScanFn<'_>) ->
         scan,
     };
     assess::run(assess::Source::Collect(collector), &output.options())
+}
+
+impl CollectArgs {
+    /// The Kubernetes adapter's options (a recording goes to `<--record DIR>/kubernetes`).
+    fn kube_options(&self) -> cloudscan_kube::KubeOptions {
+        cloudscan_kube::KubeOptions {
+            kubeconfig: self.kube.kubeconfig.clone(),
+            contexts: self.kube.kube_contexts.clone(),
+            in_cluster: self.kube.kube_in_cluster.clone(),
+            replay: self.kube.kube_replay.clone(),
+            record: self.record.as_deref().map(cloudscan_kube::recording_dir),
+            max_attempts: self.max_attempts,
+            call_timeout: Some(std::time::Duration::from_secs(self.call_timeout)),
+        }
+    }
 }
 
 impl OutputArgs {

@@ -10,6 +10,7 @@
 mod api_endpoint_public;
 mod audit_logging_disabled;
 mod cloud_audit_trail_missing;
+mod cluster_admin_reachable_from_pods;
 mod identity;
 mod identity_admin_access;
 mod identity_privilege_escalation;
@@ -18,9 +19,11 @@ mod identity_storage_access;
 mod identity_wildcard_grant;
 mod local_auth_enabled;
 mod node_default_service_account;
+mod node_identity_host_network_only;
 mod node_metadata_exposed;
 mod secrets_encryption_disabled;
 mod volume_encryption_disabled;
+mod workload_identity_binding_mismatch;
 mod workload_identity_disabled;
 mod workload_identity_trust_too_broad;
 
@@ -75,6 +78,10 @@ pub fn registry() -> Vec<&'static dyn Rule> {
         &node_default_service_account::NodeDefaultServiceAccount,
         &workload_identity_disabled::WorkloadIdentityDisabled,
         &local_auth_enabled::LocalAuthEnabled,
+        // The Cluster side joined to the cloud (issue 14): need the cluster's API.
+        &cluster_admin_reachable_from_pods::ClusterAdminReachableFromPods,
+        &workload_identity_binding_mismatch::WorkloadIdentityBindingMismatch,
+        &node_identity_host_network_only::NodeIdentityHostNetworkOnly,
     ]
 }
 

@@ -7,6 +7,9 @@ use cloudscan_inventory::{
 };
 use std::fmt;
 
+/// The Cluster side: what a cluster's own API shows about who reaches an identity.
+pub mod cluster;
+
 /// A setting of the metadata service that lets pods obtain the node's credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MetadataWeakness {
@@ -157,6 +160,9 @@ pub struct Exposure {
     /// The role-chain hops from the identity this route uses to the identity the exposure is
     /// about (empty: the route uses it directly). Built by [`crate::chain`].
     pub via: Vec<crate::chain::Hop>,
+    /// What the cluster's own API showed, when it was read (`--kubeconfig`, `--kube-replay`):
+    /// the pods that reach the identity by workload, and those a NetworkPolicy keeps out.
+    pub observed: Option<cluster::Observed>,
 }
 
 impl Exposure {
@@ -179,6 +185,16 @@ impl Exposure {
 
 impl fmt::Display for Exposure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_route(f)?;
+        match &self.observed {
+            Some(observed) => write!(f, "{observed}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Exposure {
+    fn fmt_route(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let cluster = &self.cluster;
         match &self.route {
             Route::NodePool { pool, pods } => match pods {
@@ -243,14 +259,23 @@ pub fn exposures(inv: &Inventory, used_by: &[UsedBy]) -> Vec<Exposure> {
     used_by
         .iter()
         .map(|u| match u {
-            UsedBy::NodePool { cluster, pool } => Exposure {
-                cluster: cluster.clone(),
-                route: Route::NodePool {
-                    pool: pool.clone(),
-                    pods: pod_reach(inv, find_pool(inv, cluster, pool)),
-                },
-                via: Vec::new(),
-            },
+            UsedBy::NodePool { cluster, pool } => {
+                let pods = pod_reach(inv, find_pool(inv, cluster, pool));
+                Exposure {
+                    cluster: cluster.clone(),
+                    observed: cluster::node_pool_reach(
+                        inv,
+                        cluster,
+                        pool,
+                        !matches!(pods, PodReach::NotShown),
+                    ),
+                    route: Route::NodePool {
+                        pool: pool.clone(),
+                        pods,
+                    },
+                    via: Vec::new(),
+                }
+            }
             UsedBy::Workload {
                 cluster,
                 namespace,
@@ -258,6 +283,13 @@ pub fn exposures(inv: &Inventory, used_by: &[UsedBy]) -> Vec<Exposure> {
                 mechanism,
             } => Exposure {
                 cluster: cluster.clone(),
+                observed: cluster::workload_reach(
+                    inv,
+                    cluster,
+                    namespace,
+                    service_account,
+                    mechanism,
+                ),
                 route: Route::Workload {
                     namespace: namespace.clone(),
                     service_account: service_account.clone(),

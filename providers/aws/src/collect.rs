@@ -449,6 +449,8 @@ pub struct RawCluster {
     pub auth_mode: Option<String>,
     pub tags: Vec<(String, String)>,
     pub nodegroups: Vec<RawNodegroup>,
+    /// The API server URL (`cluster.endpoint`).
+    pub endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -549,6 +551,7 @@ async fn eks_cluster(
         region: region.to_string(),
         name: c.name().unwrap_or(name).to_string(),
         arn: c.arn().unwrap_or_default().to_string(),
+        endpoint: c.endpoint().map(str::to_string),
         version: c.version().map(str::to_string),
         // The SDK reads an absent flag as false; EKS always sends both.
         public_access: vpc.map(|v| v.endpoint_public_access()),

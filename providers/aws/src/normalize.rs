@@ -153,6 +153,7 @@ pub fn normalize(raw: RawScan) -> Inventory {
             region: rc.region.clone(),
             version: rc.version.clone(),
             tags: rc.tags.clone(),
+            api_endpoints: rc.endpoint.iter().cloned().collect(),
             ..Default::default()
         };
 

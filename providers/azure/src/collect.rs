@@ -49,6 +49,10 @@ pub struct ClusterProperties {
     #[serde(rename = "diskEncryptionSetID")]
     pub disk_encryption_set_id: Option<String>,
     pub agent_pool_profiles: Option<Vec<AgentPool>>,
+    /// The API server's host names (public and private).
+    pub fqdn: Option<String>,
+    #[serde(rename = "privateFQDN")]
+    pub private_fqdn: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

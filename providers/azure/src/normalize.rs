@@ -503,6 +503,12 @@ pub fn normalize(subs: Vec<SubscriptionScan>, caller: Option<String>) -> Invento
                     .clone()
                     .or_else(|| p.kubernetes_version.clone()),
                 endpoint: endpoint(p),
+                api_endpoints: p
+                    .fqdn
+                    .iter()
+                    .chain(&p.private_fqdn)
+                    .map(|h| format!("https://{h}:443"))
+                    .collect(),
                 secrets_encryption: secrets(p),
                 audit_logging: audit_logging(sub.cluster_diagnostics.get(&c.id.to_lowercase())),
                 workload_identity: WorkloadIdentity {

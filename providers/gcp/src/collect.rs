@@ -414,6 +414,8 @@ pub struct RawCluster {
     pub logging_service: Option<String>,
     pub workload_identity_config: Option<WorkloadIdentityConfig>,
     pub node_pools: Vec<RawNodePool>,
+    /// The API server's public IP address (`endpoint`).
+    pub endpoint: Option<String>,
 }
 
 /// Every cluster of the project in all locations (`locations/-`; the method does not page), and

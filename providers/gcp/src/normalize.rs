@@ -746,6 +746,7 @@ pub fn normalize(raw: RawScan) -> Inventory {
                 region: rc.location.clone(),
                 version: rc.current_master_version.clone(),
                 endpoint: endpoint(rc),
+                api_endpoints: rc.endpoint.iter().map(|e| format!("https://{e}")).collect(),
                 secrets_encryption: secrets_encryption(rc),
                 audit_logging: audit_logging(rc, p),
                 auth: auth(rc),

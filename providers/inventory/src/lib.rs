@@ -14,6 +14,9 @@
 
 use serde::{Deserialize, Serialize};
 
+mod kube;
+pub use kube::*;
+
 /// The version of the inventory format; bumped on any incompatible change.
 pub const INVENTORY_SCHEMA: &str = "cloudscan.inventory/v1";
 
@@ -55,6 +58,10 @@ pub struct Inventory {
     /// Account-level S3 Block Public Access settings, one per scanned account that was read.
     #[serde(default)]
     pub account_public_access_blocks: Vec<AccountPublicAccessBlock>,
+    /// What was read from the clusters' Kubernetes APIs (`--kubeconfig`, `--kube-context`,
+    /// `--kube-in-cluster`, `--kube-replay`); empty when no cluster was read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kubernetes: Vec<KubeCluster>,
     /// Managed policy documents stored once in a saved inventory (see
     /// [`Inventory::share_policy_documents`]); empty in memory after
     /// [`Inventory::resolve_shared_policies`].
@@ -242,6 +249,10 @@ pub struct Cluster {
     pub auth: ClusterAuth,
     pub node_pools: Vec<NodePool>,
     pub tags: Vec<(String, String)>,
+    /// The API server URLs the provider reports (EKS `endpoint`, GKE `endpoint`, AKS `fqdn` and
+    /// `privateFQDN`), to match kubeconfig contexts to this cluster.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_endpoints: Vec<String>,
 }
 
 /// How the Kubernetes API server can be reached.
