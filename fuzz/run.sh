@@ -19,13 +19,14 @@ export RUSTC_WRAPPER="$PWD/rustc-wrapper.sh"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 cargo build --release --bins
 
-# Inventories to seed the inventory loader: the bundled scenarios, replayed and saved.
+# Inventories to seed the inventory loader: the bundled scenarios, replayed and saved (with the
+# debug binary `cargo build` makes, or $CLOUDSCAN).
 mkdir -p target/inventories
 for cloud in aws gcp azure; do
     for scenario in insecure hardened; do
         out="target/inventories/$cloud-$scenario.json"
-        [ -s "$out" ] || (cd .. && cargo run -q -- "$cloud" --replay "mocks/$cloud/$scenario" \
-            --no-progress --save-inventory "fuzz/$out" -o /dev/null) || true
+        [ -s "$out" ] || (cd .. && "${CLOUDSCAN:-target/debug/cloudscan}" "$cloud" --replay \
+            "mocks/$cloud/$scenario" --no-progress --save-inventory "fuzz/$out" -o /dev/null) || true
     done
 done
 python3 seed.py
@@ -44,6 +45,6 @@ for t in $TARGETS; do
     }
     end=$(date +%s)
     grep -E "^(Done|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)" "logs/$t.log" || true
-    grep -E "#[0-9]+ *DONE" "logs/$t.log" | tail -1 || true
+    grep -E "DONE" "logs/$t.log" | tail -1 || true
     echo "$t: $((end - start)) s"
 done

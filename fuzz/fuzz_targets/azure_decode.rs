@@ -14,7 +14,11 @@ use serde_json::Value;
 
 fn each<T: serde::de::DeserializeOwned>(input: &Value, key: &str) -> Option<Vec<T>> {
     let list = input.get(key)?.get("value")?.as_array()?;
-    Some(list.iter().filter_map(|i| serde_json::from_value(i.clone()).ok()).collect())
+    Some(
+        list.iter()
+            .filter_map(|i| serde_json::from_value(i.clone()).ok())
+            .collect(),
+    )
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -4,13 +4,19 @@
 //! `saPolicy`, `roles`, `disks`.
 #![no_main]
 use cloudscan_gcp::collect::{Policy, RawCluster, RawDisk, RawProject, RawRole, RawServiceAccount};
-use cloudscan_gcp::normalize::{normalize, parse_workload_member, workload_member, ProjectScan, RawScan};
+use cloudscan_gcp::normalize::{
+    normalize, parse_workload_member, workload_member, ProjectScan, RawScan,
+};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
 fn each<T: serde::de::DeserializeOwned>(v: Option<&Value>) -> Option<Vec<T>> {
     let list = v?.as_array()?;
-    Some(list.iter().filter_map(|i| serde_json::from_value(i.clone()).ok()).collect())
+    Some(
+        list.iter()
+            .filter_map(|i| serde_json::from_value(i.clone()).ok())
+            .collect(),
+    )
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -28,7 +34,13 @@ fuzz_target!(|data: &[u8]| {
         .get("disks")
         .and_then(|d| d.get("items"))
         .and_then(|i| i.as_object())
-        .map(|scopes| scopes.values().filter_map(|s| each::<RawDisk>(s.get("disks"))).flatten().collect());
+        .map(|scopes| {
+            scopes
+                .values()
+                .filter_map(|s| each::<RawDisk>(s.get("disks")))
+                .flatten()
+                .collect()
+        });
     if let Some(p) = &policy {
         for b in &p.bindings {
             for m in &b.members {
@@ -38,7 +50,10 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let mut scan = ProjectScan {
-        id: project.as_ref().map(|p| p.project_id.clone()).unwrap_or_default(),
+        id: project
+            .as_ref()
+            .map(|p| p.project_id.clone())
+            .unwrap_or_default(),
         project,
         clusters,
         policy,
