@@ -762,8 +762,6 @@ fn token_param(paging: Paging) -> &'static str {
 
 /// Cells that still go wrong, each with why: the matrix shows them as `GAP`, and the test fails
 /// when one of them starts to pass (remove it here) or another cell goes wrong.
-const AWS_GAP: &str =
-    "the SDK reads an absent member as empty or unset, and the collector takes that as the answer";
 const KNOWN_GAPS: &[(&str, Fault, &str)] = &[];
 
 fn known_gap(op: &Op, fault: Fault) -> Option<&'static str> {
