@@ -193,7 +193,14 @@ pub async fn iam(client: &aws_sdk_iam::Client, limiter: &Limiter) -> (RawIam, Ve
             }
         };
         for role in page.role_detail_list() {
-            let Some(arn) = role.arn() else { continue };
+            let Some(arn) = role.arn() else {
+                errors.push(CollectError::malformed(
+                    op,
+                    "",
+                    "a role without Arn was left out",
+                ));
+                continue;
+            };
             raw.roles.push(RawRole {
                 arn: arn.to_string(),
                 name: role.role_name().unwrap_or_default().to_string(),
@@ -232,7 +239,14 @@ pub async fn iam(client: &aws_sdk_iam::Client, limiter: &Limiter) -> (RawIam, Ve
             });
         }
         for policy in page.policies() {
-            let Some(arn) = policy.arn() else { continue };
+            let Some(arn) = policy.arn() else {
+                errors.push(CollectError::malformed(
+                    op,
+                    "",
+                    "a managed policy without Arn was left out",
+                ));
+                continue;
+            };
             let default_version = policy.default_version_id().map(str::to_string);
             let document = policy
                 .policy_version_list()
@@ -348,14 +362,18 @@ async fn managed_policy(
             .version_id(&version)
             .send()
     )?;
+    let Some(document) = out.policy_version().and_then(|v| v.document()) else {
+        return Err(CollectError::malformed(
+            "iam:GetPolicyVersion",
+            "",
+            format!("policy `{arn}` version {version} has no Document"),
+        ));
+    };
     Ok(RawPolicy {
         arn: arn.to_string(),
         name,
         default_version,
-        document: out
-            .policy_version()
-            .and_then(|v| v.document())
-            .map(str::to_string),
+        document: Some(document.to_string()),
     })
 }
 
@@ -387,6 +405,14 @@ pub async fn oidc_providers(
         .iter()
         .filter_map(|p| p.arn().map(str::to_string))
         .collect();
+    let mut unnamed = Vec::new();
+    if arns.len() < list.open_id_connect_provider_list().len() {
+        unnamed.push(CollectError::malformed(
+            "iam:ListOpenIDConnectProviders",
+            "",
+            "a provider without Arn was left out",
+        ));
+    }
     let results: Vec<Result<RawOidc, CollectError>> = stream::iter(arns)
         .map(|arn| async move {
             let out = call!(
@@ -413,7 +439,9 @@ pub async fn oidc_providers(
         .buffer_unordered(FAN_OUT)
         .collect()
         .await;
-    split_results(results)
+    let (ok, mut errors) = split_results(results);
+    errors.extend(unnamed);
+    (ok, errors)
 }
 
 fn split_results<T>(results: Vec<Result<T, CollectError>>) -> (Vec<T>, Vec<CollectError>) {
@@ -765,7 +793,14 @@ pub async fn access_entries(
                     .principal_arn(&principal)
                     .send()
             )?;
-            let e = out.access_entry();
+            let Some(entry) = out.access_entry() else {
+                return Err(CollectError::malformed(
+                    "eks:DescribeAccessEntry",
+                    "",
+                    format!("the response for `{principal}` has no accessEntry"),
+                ));
+            };
+            let e = Some(entry);
             Ok(RawAccessEntry {
                 cluster: cluster.to_string(),
                 kind: e.and_then(|e| e.r#type()).map(str::to_string),
@@ -832,7 +867,13 @@ pub async fn instances(
     for page in pages {
         for reservation in page.reservations() {
             for i in reservation.instances() {
-                let Some(id) = i.instance_id() else { continue };
+                let Some(id) = i.instance_id() else {
+                    return Err(CollectError::malformed(
+                        "ec2:DescribeInstances",
+                        region,
+                        "an instance without instanceId",
+                    ));
+                };
                 let md = i.metadata_options();
                 out.push(RawInstance {
                     region: region.to_string(),
@@ -905,7 +946,13 @@ pub async fn volumes(
         .await?;
         for page in pages {
             for v in page.volumes() {
-                let Some(id) = v.volume_id() else { continue };
+                let Some(id) = v.volume_id() else {
+                    return Err(CollectError::malformed(
+                        "ec2:DescribeVolumes",
+                        region,
+                        "a volume without volumeId",
+                    ));
+                };
                 out.push(RawVolume {
                     region: region.to_string(),
                     id: id.to_string(),
@@ -934,7 +981,14 @@ pub async fn ebs_encryption_default(
         "ec2:GetEbsEncryptionByDefault",
         client.get_ebs_encryption_by_default().send()
     )?;
-    Ok(out.ebs_encryption_by_default())
+    match out.ebs_encryption_by_default() {
+        Some(enabled) => Ok(Some(enabled)),
+        None => Err(CollectError::malformed(
+            "ec2:GetEbsEncryptionByDefault",
+            "",
+            "the response has no EbsEncryptionByDefault",
+        )),
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -975,6 +1029,13 @@ pub async fn launch_template_version(
         "ec2:DescribeLaunchTemplateVersions",
         request.send()
     )?;
+    if out.launch_template_versions.is_none() {
+        return Err(CollectError::malformed(
+            "ec2:DescribeLaunchTemplateVersions",
+            region,
+            "the response has no launchTemplateVersionSet",
+        ));
+    }
     let Some(v) = out.launch_template_versions().first() else {
         return Ok(None);
     };
@@ -1024,7 +1085,14 @@ pub async fn kms_key(
         "kms:DescribeKey",
         client.describe_key().key_id(key).send()
     )?;
-    let md = out.key_metadata();
+    let Some(md) = out.key_metadata() else {
+        return Err(CollectError::malformed(
+            "kms:DescribeKey",
+            key,
+            "the response has no KeyMetadata",
+        ));
+    };
+    let md = Some(md);
     Ok(RawKey {
         requested: key.to_string(),
         arn: md.and_then(|m| m.arn()).map(str::to_string),
@@ -1064,6 +1132,13 @@ pub async fn trails(
         "cloudtrail:DescribeTrails",
         client.describe_trails().include_shadow_trails(true).send()
     )?;
+    if out.trail_list.is_none() {
+        return Err(CollectError::malformed(
+            "cloudtrail:DescribeTrails",
+            "",
+            "the response has no trailList",
+        ));
+    }
     let mut trails: Vec<RawTrail> = out
         .trail_list()
         .iter()
@@ -1096,6 +1171,11 @@ pub async fn trail_details(
         "cloudtrail:GetTrailStatus",
         client.get_trail_status().name(&trail.arn).send()
     ) {
+        Ok(status) if status.is_logging().is_none() => errors.push(CollectError::malformed(
+            "cloudtrail:GetTrailStatus",
+            &trail.arn,
+            "the response has no IsLogging",
+        )),
         Ok(status) => trail.logging = status.is_logging(),
         Err(e) => errors.push(e),
     }
@@ -1104,6 +1184,13 @@ pub async fn trail_details(
         "cloudtrail:GetEventSelectors",
         client.get_event_selectors().trail_name(&trail.arn).send()
     ) {
+        Ok(sel) if sel.event_selectors.is_none() && sel.advanced_event_selectors.is_none() => {
+            errors.push(CollectError::malformed(
+                "cloudtrail:GetEventSelectors",
+                &trail.arn,
+                "the response has neither EventSelectors nor AdvancedEventSelectors",
+            ))
+        }
         Ok(sel) => {
             if !sel.advanced_event_selectors().is_empty() {
                 let mut categories = Vec::new();

@@ -108,6 +108,8 @@ where
             let text = one_line(&error_chain(err));
             out.kind = if text.contains("credentials") || text.contains("Credentials") {
                 FailureKind::Credentials
+            } else if d.is_other() && text.contains(crate::fixture::UNUSABLE_BODY) {
+                FailureKind::Malformed
             } else if d.is_user() {
                 FailureKind::Other
             } else {

@@ -21,8 +21,8 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::byte_stream::ByteStream;
 use cloudscan_collect::fixture::{
-    parse_query as parse_form, Cassette, FixtureError, PathMatch, RecordedResponse, RequestKey,
-    Scenario,
+    parse_query as parse_form, Cassette, Fault, FixtureError, PathMatch, RecordedResponse,
+    RequestKey, Scenario,
 };
 use cloudscan_collect::Recorder as ExchangeLog;
 use serde::{Deserialize, Serialize};
@@ -187,19 +187,43 @@ impl ReplayClient {
         ))
     }
 
-    fn respond(&self, key: &RequestKey) -> Result<HttpResponse, ConnectorError> {
-        match self.cassette.next(key) {
-            Some(recorded) => build_response(&recorded),
-            None => Err(ConnectorError::user(self.cassette.missing(key).into())),
+    /// The next recorded response, with the fault a test injected into it (a reset, a late
+    /// answer, an oversized body).
+    fn respond(&self, key: &RequestKey) -> HttpConnectorFuture {
+        let Some(served) = self.cassette.serve(key) else {
+            let missing = self.cassette.missing(key);
+            return HttpConnectorFuture::ready(Err(ConnectorError::user(missing.into())));
+        };
+        match served.fault {
+            None => HttpConnectorFuture::ready(build_response(&served.response, 0)),
+            Some(Fault::PadBytes(n)) => {
+                HttpConnectorFuture::ready(build_response(&served.response, n))
+            }
+            Some(Fault::Reset) => {
+                HttpConnectorFuture::ready(Err(ConnectorError::io(Box::new(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "connection reset by peer",
+                )))))
+            }
+            Some(Fault::DelayMs(ms)) => HttpConnectorFuture::new(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                build_response(&served.response, 0)
+            }),
         }
     }
 }
 
-fn build_response(recorded: &RecordedResponse) -> Result<HttpResponse, ConnectorError> {
+/// A recorded response as the SDK reads it, its body followed by `pad` spaces.
+fn build_response(recorded: &RecordedResponse, pad: u64) -> Result<HttpResponse, ConnectorError> {
     let status = StatusCode::try_from(recorded.status).map_err(|_| {
         ConnectorError::user(format!("invalid HTTP status {} in fixture", recorded.status).into())
     })?;
-    let mut response = HttpResponse::new(status, SdkBody::from(recorded.body_text()));
+    let mut body = recorded.body_text();
+    if pad > 0 {
+        let pad = usize::try_from(pad.min(cloudscan_collect::fixture::MAX_FAULT_PAD)).unwrap_or(0);
+        body.push_str(&" ".repeat(pad));
+    }
+    let mut response = HttpResponse::new(status, SdkBody::from(body));
     for (name, value) in &recorded.headers {
         response.headers_mut().insert(name.clone(), value.clone());
     }
@@ -214,7 +238,7 @@ fn build_response(recorded: &RecordedResponse) -> Result<HttpResponse, Connector
 impl HttpConnector for ReplayClient {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let key = request_key(&request);
-        HttpConnectorFuture::ready(self.respond(&key))
+        self.respond(&key)
     }
 }
 
@@ -225,6 +249,136 @@ impl HttpClient for ReplayClient {
         _components: &RuntimeComponents,
     ) -> SharedHttpConnector {
         SharedHttpConnector::new(self.clone())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Body cap
+
+/// The largest response body the adapter reads (as the REST clouds' client): a larger one is a
+/// malformed response, not a reason to exhaust memory.
+pub const MAX_BODY: usize = cloudscan_collect::rest::DEFAULT_MAX_BODY;
+
+/// The words that start a body-cap or cut-off-body error (the error classification recognises
+/// them as a malformed response).
+pub const UNUSABLE_BODY: &str = "unusable response body";
+
+/// Where an XML document is cut off: the element still open at its end, or None when every
+/// element is closed. The AWS SDK's XML reader stops at the end of the input without an error,
+/// so a page cut off in transit would otherwise read as a shorter, complete page.
+pub fn xml_cut_off(text: &str) -> Option<String> {
+    let mut open: Vec<&str> = Vec::new();
+    let mut seen = false;
+    let mut rest = text;
+    while let Some(start) = rest.find('<') {
+        let tail = &rest[start..];
+        let Some(end) = tail.find('>') else {
+            return Some("a tag that never ends".to_string());
+        };
+        let tag = &tail[1..end];
+        rest = &tail[end + 1..];
+        if tag.starts_with('?') || tag.starts_with('!') {
+            continue;
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            match open.pop() {
+                Some(top) if top == name.trim() => {}
+                _ => return Some(format!("a stray </{}>", name.trim())),
+            }
+        } else if !tag.ends_with('/') {
+            let name = tag.split_whitespace().next().unwrap_or("");
+            open.push(name);
+            seen = true;
+        } else {
+            seen = true;
+        }
+    }
+    match open.last() {
+        Some(name) => Some(format!("<{name}> is never closed")),
+        None if !seen => Some("no XML element".to_string()),
+        None => None,
+    }
+}
+
+/// Wraps an HTTP client so that no response body over [`MAX_BODY`] reaches the SDK.
+#[derive(Debug, Clone)]
+pub struct BodyCap {
+    inner: SharedHttpClient,
+    max: usize,
+}
+
+impl BodyCap {
+    pub fn new(inner: impl HttpClient + 'static) -> Self {
+        BodyCap {
+            inner: SharedHttpClient::new(inner),
+            max: MAX_BODY,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CappedConnector {
+    inner: SharedHttpConnector,
+    max: usize,
+}
+
+impl HttpConnector for CappedConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let inner = self.inner.clone();
+        let max = self.max;
+        HttpConnectorFuture::new(async move {
+            let mut response = inner.call(request).await?;
+            let too_large = |what: String| {
+                ConnectorError::other(
+                    format!("{UNUSABLE_BODY}: {what}, more than the {max} bytes the scanner reads")
+                        .into(),
+                    None,
+                )
+            };
+            let announced = response
+                .headers()
+                .get("content-length")
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            if let Some(n) = announced.filter(|n| *n > max as u64) {
+                return Err(too_large(format!("the response body announces {n} bytes")));
+            }
+            let mut stream = ByteStream::new(response.take_body());
+            let mut bytes: Vec<u8> = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| ConnectorError::io(Box::new(e)))?;
+                if bytes.len().saturating_add(chunk.len()) > max {
+                    return Err(too_large("the response body is larger".to_string()));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            let xml = response
+                .headers()
+                .get("content-type")
+                .is_some_and(|t| t.to_ascii_lowercase().contains("xml"));
+            if xml && response.status().is_success() {
+                if let Some(why) = xml_cut_off(&String::from_utf8_lossy(&bytes)) {
+                    return Err(ConnectorError::other(
+                        format!("{UNUSABLE_BODY}: the XML is cut off or not XML: {why}").into(),
+                        None,
+                    ));
+                }
+            }
+            *response.body_mut() = SdkBody::from(bytes);
+            Ok(response)
+        })
+    }
+}
+
+impl HttpClient for BodyCap {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(CappedConnector {
+            inner: self.inner.http_connector(settings, components),
+            max: self.max,
+        })
     }
 }
 
@@ -301,6 +455,17 @@ impl HttpClient for Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cut_off_xml_is_found() {
+        let whole = r#"<?xml version="1.0"?><R xmlns="x"><A>1</A><B/><C a="1">t</C></R>"#;
+        assert_eq!(xml_cut_off(whole), None);
+        let cut = &whole[..whole.len() / 2];
+        assert!(xml_cut_off(cut).is_some(), "{cut}");
+        assert!(xml_cut_off("proxy error").is_some());
+        assert!(xml_cut_off("<R><A></R>").is_some());
+        assert!(xml_cut_off("<R").is_some());
+    }
 
     #[test]
     fn credential_scope_is_parsed() {

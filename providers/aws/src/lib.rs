@@ -88,7 +88,7 @@ async fn session(opts: &ScanOptions, progress: &ProgressFn) -> Result<Session, A
                 None,
                 "cloudscan-replay",
             )))
-            .http_client(client)
+            .http_client(fixture::BodyCap::new(client))
             .retry_config(
                 RetryConfig::standard()
                     .with_max_attempts(collect.attempts())
@@ -128,23 +128,29 @@ async fn session(opts: &ScanOptions, progress: &ProgressFn) -> Result<Session, A
             .region(Region::new(home_region.clone()))
             .build();
     }
+    // The SDK resolves its default client lazily; build the same one explicitly to wrap it in
+    // the body cap (and the recorder).
+    let inner = match config.http_client() {
+        Some(client) => client,
+        None => {
+            use aws_smithy_http_client::tls;
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(tls::Provider::Rustls(
+                    tls::rustls_provider::CryptoMode::AwsLc,
+                ))
+                .build_https()
+        }
+    };
+    let capped = fixture::BodyCap::new(inner);
     let mut recorder = None;
     if collect.record.is_some() {
-        // The SDK resolves its default client lazily; build the same one explicitly to wrap it.
-        let inner = match config.http_client() {
-            Some(client) => client,
-            None => {
-                use aws_smithy_http_client::tls;
-                aws_smithy_http_client::Builder::new()
-                    .tls_provider(tls::Provider::Rustls(
-                        tls::rustls_provider::CryptoMode::AwsLc,
-                    ))
-                    .build_https()
-            }
-        };
-        let r = fixture::Recorder::new(inner);
+        let r = fixture::Recorder::new(
+            aws_smithy_runtime_api::client::http::SharedHttpClient::new(capped),
+        );
         config = config.into_builder().http_client(r.clone()).build();
         recorder = Some(r);
+    } else {
+        config = config.into_builder().http_client(capped).build();
     }
     Ok(Session {
         config,

@@ -299,8 +299,35 @@ pub struct ActiveKey {
     pub key_url: Option<String>,
 }
 
-/// Decodes list items; an item that does not have the documented shape is an error, the others
-/// are kept.
+/// Whether an ARM resource carries its (non-empty) `id`.
+fn has_id(value: &serde_json::Value) -> bool {
+    value
+        .get("id")
+        .and_then(|v| v.as_str())
+        .is_some_and(|v| !v.trim().is_empty())
+}
+
+/// Decodes one ARM resource read with GET: an answer without an `id` is not the resource.
+fn decode_resource<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    operation: &str,
+    id: &str,
+    what: &str,
+) -> Result<T, CollectError> {
+    let malformed =
+        |message: String| CollectError::new(operation, id, FailureKind::Malformed, message);
+    if !has_id(&value) {
+        return Err(malformed(format!("the {what} has no `id`")));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        malformed(format!(
+            "the {what} does not have the documented shape: {e}"
+        ))
+    })
+}
+
+/// Decodes list items; an item without an `id` or that does not have the documented shape is
+/// an error, the others are kept.
 fn decode<T: serde::de::DeserializeOwned>(
     items: Vec<serde_json::Value>,
     path: &str,
@@ -311,6 +338,15 @@ fn decode<T: serde::de::DeserializeOwned>(
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
+        if !has_id(&item) {
+            errors.push(CollectError::new(
+                &operation,
+                target,
+                FailureKind::Malformed,
+                format!("item {i} has no `id` (every ARM resource has one)"),
+            ));
+            continue;
+        }
         match serde_json::from_value(item) {
             Ok(v) => out.push(v),
             Err(e) => errors.push(CollectError::new(
@@ -398,14 +434,12 @@ pub async fn deny_assignments(
 
 pub async fn role_definition(arm: &Arm, id: &str) -> Result<RoleDefinition, CollectError> {
     let value = arm.get(id, AUTHORIZATION_API, id).await?;
-    serde_json::from_value(value).map_err(|e| {
-        CollectError::new(
-            "authorization roleDefinitions.get",
-            id,
-            FailureKind::Malformed,
-            format!("the role definition does not have the documented shape: {e}"),
-        )
-    })
+    decode_resource(
+        value,
+        "authorization roleDefinitions.get",
+        id,
+        "role definition",
+    )
 }
 
 pub async fn identities(arm: &Arm, sub: &str) -> Result<Listed<ManagedIdentity>, CollectError> {
@@ -438,12 +472,10 @@ pub async fn diagnostic_settings(
 
 pub async fn disk_encryption_set(arm: &Arm, id: &str) -> Result<DiskEncryptionSet, CollectError> {
     let value = arm.get(id, COMPUTE_DES_API, id).await?;
-    serde_json::from_value(value).map_err(|e| {
-        CollectError::new(
-            "compute diskEncryptionSets.get",
-            id,
-            FailureKind::Malformed,
-            format!("the disk encryption set does not have the documented shape: {e}"),
-        )
-    })
+    decode_resource(
+        value,
+        "compute diskEncryptionSets.get",
+        id,
+        "disk encryption set",
+    )
 }

@@ -26,7 +26,35 @@ fn decode<T: DeserializeOwned>(
     })
 }
 
-/// Decodes each element of `items` on its own, so one odd item does not hide the others.
+/// Decodes a resource, which has a `name` (every Google resource does: an answer without one is
+/// not the documented resource).
+fn decode_named<T: DeserializeOwned>(
+    value: serde_json::Value,
+    operation: &str,
+    target: &str,
+    what: &str,
+) -> Result<T, CollectError> {
+    if !has_name(&value) {
+        return Err(CollectError::new(
+            operation,
+            target,
+            FailureKind::Malformed,
+            format!("the {what} has no `name`"),
+        ));
+    }
+    decode(value, operation, target, what)
+}
+
+/// Whether a resource object carries a non-empty `name`.
+fn has_name(value: &serde_json::Value) -> bool {
+    value
+        .get("name")
+        .and_then(|n| n.as_str())
+        .is_some_and(|n| !n.is_empty())
+}
+
+/// Decodes each element of `items` on its own, so one odd item does not hide the others. A
+/// resource (an object) without a `name` is an error too.
 fn decode_each<T: DeserializeOwned>(
     items: Option<&serde_json::Value>,
     operation: &str,
@@ -48,6 +76,15 @@ fn decode_each<T: DeserializeOwned>(
     };
     let mut out = Vec::new();
     for item in array {
+        if item.is_object() && !has_name(item) {
+            errors.push(CollectError::new(
+                operation,
+                target,
+                FailureKind::Malformed,
+                format!("a {what} entry has no `name`"),
+            ));
+            continue;
+        }
         match serde_json::from_value::<T>(item.clone()) {
             Ok(v) => out.push(v),
             Err(e) => errors.push(CollectError::new(
@@ -97,7 +134,7 @@ pub async fn project(api: &Api, project: &str) -> Result<RawProject, CollectErro
             &target,
         )
         .await?;
-    decode(
+    decode_named(
         value,
         "cloudresourcemanager projects.get",
         &target,
@@ -238,7 +275,7 @@ pub async fn folder(api: &Api, folder: &str) -> Result<RawFolder, CollectError> 
             folder,
         )
         .await?;
-    decode(value, "cloudresourcemanager folders.get", folder, "folder")
+    decode_named(value, "cloudresourcemanager folders.get", folder, "folder")
 }
 
 /// The allow policy (with audit configs) of a folder or an organization, read-only.
@@ -597,7 +634,14 @@ async fn fetch_role(api: &Api, role: &str) -> Result<RawRole, CollectError> {
             role,
         )
         .await?;
-    decode(value, "iam roles.get", role, "role")
+    let operation = if role.starts_with("projects/") {
+        "iam projects.roles.get"
+    } else if role.starts_with("organizations/") {
+        "iam organizations.roles.get"
+    } else {
+        "iam roles.get"
+    };
+    decode_named(value, operation, role, "role")
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -59,6 +59,29 @@ struct Session {
 /// A throw-away service-account key (RSA 2048, PKCS#8 PEM) so that replay (and tests) run the real
 /// google-cloud-auth service-account flow, which signs its JWT locally.
 pub fn throwaway_service_account_key(token_uri: &str) -> Result<serde_json::Value, GcpError> {
+    // One key per process: RSA key generation is slow in debug builds, and a process replaying
+    // many scans (the tests) needs no new key for each.
+    static PEM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let pem = match PEM.get() {
+        Some(pem) => pem.clone(),
+        None => {
+            let pem = generate_pem()?;
+            PEM.get_or_init(|| pem).clone()
+        }
+    };
+    Ok(serde_json::json!({
+        "type": "service_account",
+        "project_id": "cloudscan-replay",
+        "private_key_id": "cloudscan-replay",
+        "private_key": pem,
+        "client_email": REPLAY_CLIENT_EMAIL,
+        "client_id": "0",
+        "token_uri": token_uri,
+    }))
+}
+
+/// A fresh RSA 2048 key, PKCS#8 PEM.
+fn generate_pem() -> Result<String, GcpError> {
     use aws_lc_rs::encoding::AsDer;
     use base64::Engine as _;
     let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
@@ -73,15 +96,7 @@ pub fn throwaway_service_account_key(token_uri: &str) -> Result<serde_json::Valu
         pem.push('\n');
     }
     pem.push_str("-----END PRIVATE KEY-----\n");
-    Ok(serde_json::json!({
-        "type": "service_account",
-        "project_id": "cloudscan-replay",
-        "private_key_id": "cloudscan-replay",
-        "private_key": pem,
-        "client_email": REPLAY_CLIENT_EMAIL,
-        "client_id": "0",
-        "token_uri": token_uri,
-    }))
+    Ok(pem)
 }
 
 /// The service account email of the ADC file, when it is a service-account key.

@@ -3,7 +3,7 @@
 //! exactly as in a live scan.
 
 use crate::fixture::{
-    parse_query, percent_decode, Cassette, FixtureError, RecordedResponse, RequestKey,
+    parse_query, percent_decode, Cassette, Fault, FixtureError, RecordedResponse, RequestKey,
     MISSING_HEADER,
 };
 use std::sync::Arc;
@@ -193,12 +193,16 @@ async fn serve<D: ReplayDialect>(mut stream: TcpStream, state: &State<D>) -> std
         return Ok(());
     };
     let mut missing = false;
+    let mut fault = None;
     let response = match state.dialect.intercept(&request) {
         Some(answer) => answer,
         None => {
             let key = state.dialect.key(&request);
-            match state.cassette.next(&key) {
-                Some(recorded) => recorded,
+            match state.cassette.serve(&key) {
+                Some(served) => {
+                    fault = served.fault;
+                    served.response
+                }
                 None => {
                     missing = true;
                     state
@@ -208,12 +212,23 @@ async fn serve<D: ReplayDialect>(mut stream: TcpStream, state: &State<D>) -> std
             }
         }
     };
+    let mut pad: u64 = 0;
+    match fault {
+        Some(Fault::Reset) => {
+            // Linger 0: closing sends a TCP RST, as a dropped connection does.
+            stream.set_zero_linger()?;
+            return Ok(());
+        }
+        Some(Fault::DelayMs(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
+        Some(Fault::PadBytes(n)) => pad = n,
+        None => {}
+    }
     let body = state.dialect.served_body(response.body_text(), &state.base);
     let mut head = format!(
         "HTTP/1.1 {} {}\r\ncontent-length: {}\r\nconnection: close\r\n",
         response.status,
         reason_phrase(response.status),
-        body.len()
+        (body.len() as u64).saturating_add(pad)
     );
     let mut has_content_type = false;
     for (name, value) in &response.headers {
@@ -236,5 +251,11 @@ async fn serve<D: ReplayDialect>(mut stream: TcpStream, state: &State<D>) -> std
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).await?;
     stream.write_all(body.as_bytes()).await?;
+    let spaces = [b' '; 64 << 10];
+    while pad > 0 {
+        let n = pad.min(spaces.len() as u64) as usize;
+        stream.write_all(&spaces[..n]).await?;
+        pad -= n as u64;
+    }
     stream.shutdown().await
 }
