@@ -93,8 +93,9 @@ pub struct Gate {
 
 /// Where the inventory of a scan comes from.
 pub enum Source<'a> {
-    /// An inventory written by `--save-inventory` (`cloudscan scan --inventory FILE`).
-    Saved(&'a Path),
+    /// Inventories written by `--save-inventory`, or folders of them (`cloudscan scan
+    /// --inventory FILE|DIR ...`): several are merged into one (the shards of one scan).
+    Saved(&'a [PathBuf]),
     /// A provider scan, live or replayed.
     Collect(Collector<'a>),
 }
@@ -139,10 +140,15 @@ pub fn fail(message: impl std::fmt::Display) -> u8 {
 
 fn scan_and_report(source: Source<'_>, options: &Options) -> Result<u8, String> {
     let (inventory, mode, started_at, prepared) = match source {
-        Source::Saved(path) => {
+        Source::Saved(paths) => {
             let started_at = SystemTime::now();
             let prepared = Prepared::new(options)?;
-            (load_inventory(path)?, Mode::Inventory, started_at, prepared)
+            (
+                load_inventories(paths)?,
+                Mode::Inventory,
+                started_at,
+                prepared,
+            )
         }
         Source::Collect(collector) => {
             // Bad configuration, an unknown framework or an unusable store fail before a scan.
@@ -184,6 +190,41 @@ fn collect(collector: Collector<'_>) -> Result<(Inventory, SystemTime), String> 
         write_file(path, &(text + "\n"))?;
     }
     Ok((inventory, started_at))
+}
+
+/// Reads saved inventories (files, or folders whose `*.json` files are all inventories) and
+/// merges them into one: the shards of one scan (`--shard I/N`) become the estate again.
+pub fn load_inventories(paths: &[PathBuf]) -> Result<Inventory, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path)
+                .map_err(|e| format!("cannot read folder `{}`: {e}", path.display()))?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            if found.is_empty() {
+                return Err(format!(
+                    "folder `{}` holds no inventory (*.json)",
+                    path.display()
+                ));
+            }
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files.dedup();
+    if let [one] = files.as_slice() {
+        return load_inventory(one);
+    }
+    let mut loaded = Vec::with_capacity(files.len());
+    for f in &files {
+        loaded.push((f.display().to_string(), load_inventory(f)?));
+    }
+    cloudscan_inventory::merge(loaded).map_err(|e| format!("cannot merge the inventories: {e}"))
 }
 
 /// Reads a saved inventory, with an error that names the file, line and column.

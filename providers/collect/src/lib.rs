@@ -9,7 +9,8 @@
 //!   canonical request key), the replay [`Cassette`], the [`Recorder`] and the scrubber;
 //! - [`rest`]: the retrying REST client (bounded `Retry-After`, jittered backoff, per-call
 //!   timeout, body-size cap, page-cycle guard and page cap) and the loopback replay server;
-//! - [`endpoint`]: checks of endpoint-override variables (plain `http` only to loopback).
+//! - [`endpoint`]: checks of endpoint-override variables (plain `http` only to loopback);
+//! - [`ratelimit`]: per-service token buckets, `--max-rps` and adaptive backoff.
 //!
 //! What really differs per cloud (naming a request, classifying an error body, where tokens come
 //! from, how pages are chained) sits behind [`rest::Dialect`], [`rest::TokenProvider`] and
@@ -21,6 +22,7 @@ pub mod endpoint;
 pub mod error;
 pub mod fixture;
 pub mod paging;
+pub mod ratelimit;
 pub mod rest;
 pub mod scan;
 pub mod testkit;

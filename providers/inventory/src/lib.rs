@@ -14,6 +14,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod merge;
+pub use merge::{merge, MergeError};
+
 /// The version of the inventory format; bumped on any incompatible change.
 pub const INVENTORY_SCHEMA: &str = "cloudscan.inventory/v1";
 
