@@ -222,13 +222,37 @@ pub fn load_inventories(paths: &[PathBuf]) -> Result<Inventory, String> {
     }
     let mut loaded = Vec::with_capacity(files.len());
     for f in &files {
-        loaded.push((f.display().to_string(), load_inventory(f)?));
+        let inventory = read_inventory(f)?;
+        // A shard that drew no scope (more shards than scopes) saved an empty inventory: it
+        // adds nothing, and is not an unknown gap.
+        let empty = inventory.scopes.is_empty()
+            && inventory.coverage.is_empty()
+            && inventory.clusters.is_empty()
+            && inventory.identities.is_empty();
+        if !empty {
+            let mut inventory = inventory;
+            mark_unknown_coverage(&mut inventory, f);
+            loaded.push((f.display().to_string(), inventory));
+        }
+    }
+    if loaded.is_empty() {
+        return Err(format!(
+            "none of the {} inventories holds a scope (account, project or subscription)",
+            files.len()
+        ));
     }
     cloudscan_inventory::merge(loaded).map_err(|e| format!("cannot merge the inventories: {e}"))
 }
 
 /// Reads a saved inventory, with an error that names the file, line and column.
 pub fn load_inventory(path: &Path) -> Result<Inventory, String> {
+    let mut inventory = read_inventory(path)?;
+    mark_unknown_coverage(&mut inventory, path);
+    Ok(inventory)
+}
+
+/// [`load_inventory`] without marking an inventory that holds no coverage data.
+fn read_inventory(path: &Path) -> Result<Inventory, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read inventory `{}`: {e}", path.display()))?;
     let inventory: Inventory = serde_json::from_str(&text).map_err(|e| {
@@ -250,8 +274,6 @@ pub fn load_inventory(path: &Path) -> Result<Inventory, String> {
             cloudscan_inventory::INVENTORY_SCHEMA
         ));
     }
-    let mut inventory = inventory;
-    mark_unknown_coverage(&mut inventory, path);
     Ok(inventory)
 }
 

@@ -22,7 +22,11 @@ fn load(name: &str) -> Value {
 
 fn strings(v: &Value) -> Vec<String> {
     v.as_sequence()
-        .map(|s| s.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|s| {
+            s.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -44,7 +48,10 @@ fn hardened(pod: &Value) {
 
 /// The value after `flag` in `args`.
 fn after<'a>(args: &'a [String], flag: &str) -> &'a str {
-    let i = args.iter().position(|a| a == flag).unwrap_or_else(|| panic!("{flag} missing in {args:?}"));
+    let i = args
+        .iter()
+        .position(|a| a == flag)
+        .unwrap_or_else(|| panic!("{flag} missing in {args:?}"));
     args.get(i + 1).map(String::as_str).unwrap_or_default()
 }
 
@@ -59,21 +66,39 @@ fn the_indexed_job_and_the_reduce_fit_together() {
     let n = job["completions"].as_u64().expect("completions");
     assert!(job["backoffLimitPerIndex"].as_u64().is_some());
     assert!(job["maxFailedIndexes"].as_u64().is_some_and(|m| m < n));
-    let rules = job["podFailurePolicy"]["rules"].as_sequence().expect("rules");
+    let rules = job["podFailurePolicy"]["rules"]
+        .as_sequence()
+        .expect("rules");
     let fail_index = rules
         .iter()
         .find(|r| r["action"].as_str() == Some("FailIndex"))
         .expect("a FailIndex rule");
-    assert_eq!(fail_index["onExitCodes"]["containerName"].as_str(), Some("collect"));
+    assert_eq!(
+        fail_index["onExitCodes"]["containerName"].as_str(),
+        Some("collect")
+    );
     assert_eq!(fail_index["onExitCodes"]["operator"].as_str(), Some("In"));
-    assert_eq!(fail_index["onExitCodes"]["values"].as_sequence().map(|v| v.len()), Some(1));
-    assert_eq!(fail_index["onExitCodes"]["values"][0].as_u64(), Some(2), "exit 2: the tool could not run");
+    assert_eq!(
+        fail_index["onExitCodes"]["values"]
+            .as_sequence()
+            .map(|v| v.len()),
+        Some(1)
+    );
+    assert_eq!(
+        fail_index["onExitCodes"]["values"][0].as_u64(),
+        Some(2),
+        "exit 2: the tool could not run"
+    );
     assert!(rules.iter().any(|r| r["action"].as_str() == Some("Ignore")
         && r["onPodConditions"][0]["type"].as_str() == Some("DisruptionTarget")));
     // The reduce starts after the collect's deadline.
     let deadline = job["activeDeadlineSeconds"].as_u64().expect("deadline");
     let hour = |cj: &Value| -> u64 {
-        cj["spec"]["schedule"].as_str().and_then(|s| s.split(' ').nth(1)).and_then(|h| h.parse().ok()).expect("hour")
+        cj["spec"]["schedule"]
+            .as_str()
+            .and_then(|s| s.split(' ').nth(1))
+            .and_then(|h| h.parse().ok())
+            .expect("hour")
     };
     assert!((hour(&reduce) - hour(&collect)) * 3600 > deadline);
 
@@ -84,7 +109,9 @@ fn the_indexed_job_and_the_reduce_fit_together() {
     assert_eq!(after(&args, "--shard"), format!("auto/{n}"));
     let saved = after(&args, "--save-inventory");
     assert!(saved.contains("$(JOB_COMPLETION_INDEX)"), "{saved}");
-    let rargs = strings(&reduce["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]);
+    let rargs = strings(
+        &reduce["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"],
+    );
     assert_eq!(rargs.first().map(String::as_str), Some("scan"));
     let shards = after(&rargs, "--inventory");
     assert_eq!(Path::new(saved).parent(), Some(Path::new(shards)));
@@ -104,10 +131,20 @@ fn the_indexed_job_and_the_reduce_fit_together() {
         .block_on(cloudscan_estate::Server::start(spec, Default::default(), 0))
         .expect("estate");
     let tmp = tempfile::tempdir().expect("tempdir");
+    let base = tmp.path().display().to_string();
+    let shards_dir = tmp.path().join("shards").display().to_string();
     let map = |a: &str| -> String {
-        a.replace("/shards", &tmp.path().join("shards").display().to_string())
-            .replace("/var/lib/cloudscan", &tmp.path().display().to_string())
-            .replace("/tmp/", &format!("{}/", tmp.path().display()))
+        for (from, to) in [
+            ("/shards", shards_dir.as_str()),
+            ("/var/lib/cloudscan", base.as_str()),
+            ("/etc/cloudscan", base.as_str()),
+            ("/tmp", base.as_str()),
+        ] {
+            if let Some(rest) = a.strip_prefix(from) {
+                return format!("{to}{rest}");
+            }
+        }
+        a.to_string()
     };
     std::fs::create_dir_all(tmp.path().join("shards")).expect("mkdir");
     for i in 0..n {
@@ -127,21 +164,35 @@ fn the_indexed_job_and_the_reduce_fit_together() {
             .args(&args)
             .output()
             .expect("collect");
-        assert_eq!(out.status.code(), Some(0), "index {i}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "index {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     std::fs::write(tmp.path().join("cloudscan.toml"), "").expect("config");
-    let rargs: Vec<String> = rargs
-        .iter()
-        .map(|a| map(a).replace("/etc/cloudscan", &tmp.path().display().to_string()))
-        .collect();
+    let rargs: Vec<String> = rargs.iter().map(|a| map(a)).collect();
     let out = Command::new(env!("CARGO_BIN_EXE_cloudscan"))
         .env("HOME", tmp.path())
         .args(&rargs)
         .output()
         .expect("reduce");
-    assert_eq!(out.status.code(), Some(0), "reduce: {}", String::from_utf8_lossy(&out.stderr));
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("latest.json")).expect("report")).expect("json");
-    assert_eq!(report["scan"]["scopes"].as_array().map(|s| s.len()), Some(5), "{}", report["scan"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "reduce: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("latest.json")).expect("report"),
+    )
+    .expect("json");
+    assert_eq!(
+        report["scan"]["scopes"].as_array().map(|s| s.len()),
+        Some(5),
+        "{}",
+        report["scan"]
+    );
     assert!(tmp.path().join("history.db").exists());
 }
