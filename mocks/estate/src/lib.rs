@@ -153,3 +153,35 @@ pub fn minimum_azure(spec: &Spec, subscriptions: u32, discover: bool) -> BTreeMa
     add("azure:roleDefinitions.get", subs * roles.len() as u64);
     m
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_read_back_and_minimum_counts_the_estate() {
+        let spec = Spec {
+            accounts: 3,
+            roles: 250,
+            regions: 4,
+            clusters: 6,
+            ..Default::default()
+        }
+        .normalized();
+        for a in 0..3 {
+            assert_eq!(spec.account_index(&spec.account_id(a)), Some(a));
+        }
+        assert_eq!(spec.account_index("123456789012"), None);
+        let id = spec.instance_id(2, 5, 1, 3);
+        assert_eq!(aws::parse_instance(&id), Some((2, 5, 1, 3)));
+        let m = minimum_aws(&spec, 1);
+        // 250 roles + 2 customer-managed policies: one 1,000-item page.
+        assert_eq!(m.get("iam:GetAccountAuthorizationDetails"), Some(&1));
+        assert_eq!(m.get("eks:DescribeCluster"), Some(&6));
+        assert_eq!(m.get("eks:ListClusters"), Some(&4));
+        assert_eq!(m.get("ec2:DescribeLaunchTemplateVersions"), Some(&6));
+        let az = minimum_azure(&spec, 2, true);
+        assert_eq!(az.get("azure:subscriptions.list"), Some(&1));
+        assert_eq!(az.get("azure:diagnosticSettings.list"), Some(&(2 * 3)));
+    }
+}
