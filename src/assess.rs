@@ -97,8 +97,9 @@ pub struct Gate {
 
 /// Where the inventory of a scan comes from.
 pub enum Source<'a> {
-    /// An inventory written by `--save-inventory` (`cloudscan scan --inventory FILE`).
-    Saved(&'a Path),
+    /// Inventories written by `--save-inventory`, or folders of them (`cloudscan scan
+    /// --inventory FILE|DIR ...`): several are merged into one (the shards of one scan).
+    Saved(&'a [PathBuf]),
     /// A provider scan, live or replayed.
     Collect(Collector<'a>),
 }
@@ -143,10 +144,15 @@ pub fn fail(message: impl std::fmt::Display) -> u8 {
 
 fn scan_and_report(source: Source<'_>, options: &Options) -> Result<u8, String> {
     let (inventory, mode, started_at, prepared) = match source {
-        Source::Saved(path) => {
+        Source::Saved(paths) => {
             let started_at = SystemTime::now();
             let prepared = Prepared::new(options)?;
-            (load_inventory(path)?, Mode::Inventory, started_at, prepared)
+            (
+                load_inventories(paths)?,
+                Mode::Inventory,
+                started_at,
+                prepared,
+            )
         }
         Source::Collect(collector) => {
             // Bad configuration, an unknown framework or an unusable store fail before a scan.
@@ -193,8 +199,67 @@ fn collect(collector: Collector<'_>) -> Result<(Inventory, SystemTime), String> 
     Ok((inventory, started_at))
 }
 
+/// Reads saved inventories (files, or folders whose `*.json` files are all inventories) and
+/// merges them into one: the shards of one scan (`--shard I/N`) become the estate again.
+pub fn load_inventories(paths: &[PathBuf]) -> Result<Inventory, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path)
+                .map_err(|e| format!("cannot read folder `{}`: {e}", path.display()))?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            if found.is_empty() {
+                return Err(format!(
+                    "folder `{}` holds no inventory (*.json)",
+                    path.display()
+                ));
+            }
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files.dedup();
+    if let [one] = files.as_slice() {
+        return load_inventory(one);
+    }
+    let mut loaded = Vec::with_capacity(files.len());
+    for f in &files {
+        let inventory = read_inventory(f)?;
+        // A shard that drew no scope (more shards than scopes) saved an empty inventory: it
+        // adds nothing, and is not an unknown gap.
+        let empty = inventory.scopes.is_empty()
+            && inventory.coverage.is_empty()
+            && inventory.clusters.is_empty()
+            && inventory.identities.is_empty();
+        if !empty {
+            let mut inventory = inventory;
+            mark_unknown_coverage(&mut inventory, f);
+            loaded.push((f.display().to_string(), inventory));
+        }
+    }
+    if loaded.is_empty() {
+        return Err(format!(
+            "none of the {} inventories holds a scope (account, project or subscription)",
+            files.len()
+        ));
+    }
+    cloudscan_inventory::merge(loaded).map_err(|e| format!("cannot merge the inventories: {e}"))
+}
+
 /// Reads a saved inventory, with an error that names the file, line and column.
 pub fn load_inventory(path: &Path) -> Result<Inventory, String> {
+    let mut inventory = read_inventory(path)?;
+    mark_unknown_coverage(&mut inventory, path);
+    Ok(inventory)
+}
+
+/// [`load_inventory`] without marking an inventory that holds no coverage data.
+fn read_inventory(path: &Path) -> Result<Inventory, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read inventory `{}`: {e}", path.display()))?;
     let inventory: Inventory = serde_json::from_str(&text).map_err(|e| {
@@ -218,7 +283,6 @@ pub fn load_inventory(path: &Path) -> Result<Inventory, String> {
     }
     let mut inventory = inventory;
     inventory.resolve_shared_policies();
-    mark_unknown_coverage(&mut inventory, path);
     Ok(inventory)
 }
 

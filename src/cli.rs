@@ -179,6 +179,15 @@ pub struct CollectArgs {
     #[arg(long, env = "CLOUDSCAN_ALLOW_NODE_IDENTITY")]
     pub allow_node_identity: bool,
 
+    /// Scan only shard I of N of the scopes (accounts, projects, subscriptions; each scope is in
+    /// exactly one shard). `auto/N` takes I from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)
+    #[arg(long, value_name = "I/N", env = "CLOUDSCAN_SHARD", value_parser = parse_shard)]
+    pub shard: Option<cloudscan_collect::scan::Shard>,
+
+    /// At most N API calls a second overall, on top of the per-service limits (docs/scale.md)
+    #[arg(long, value_name = "N", value_parser = parse_rps)]
+    pub max_rps: Option<f64>,
+
     #[command(flatten)]
     pub kube: KubeArgs,
 }
@@ -211,11 +220,43 @@ pub struct KubeArgs {
     pub kube_replay: Option<PathBuf>,
 }
 
+/// `--shard I/N`, or `auto/N` with I from `JOB_COMPLETION_INDEX`.
+fn parse_shard(text: &str) -> Result<cloudscan_collect::scan::Shard, String> {
+    shard_from(text, std::env::var("JOB_COMPLETION_INDEX").ok().as_deref())
+}
+
+/// [`parse_shard`] with the job index given.
+pub fn shard_from(
+    text: &str,
+    job_index: Option<&str>,
+) -> Result<cloudscan_collect::scan::Shard, String> {
+    match text.trim().split_once('/') {
+        Some((i, n)) if i.trim().eq_ignore_ascii_case("auto") => {
+            let index = job_index.map(str::trim).filter(|v| !v.is_empty()).ok_or_else(|| {
+                format!("shard {text:?}: `auto` takes the index from JOB_COMPLETION_INDEX, which is not set")
+            })?;
+            cloudscan_collect::scan::Shard::parse(&format!("{index}/{}", n.trim()))
+                .map_err(|e| format!("{e} (index from JOB_COMPLETION_INDEX)"))
+        }
+        _ => cloudscan_collect::scan::Shard::parse(text),
+    }
+}
+
+fn parse_rps(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
+        _ => Err(format!(
+            "{text:?} is not a positive number of calls a second"
+        )),
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct ScanArgs {
-    /// An inventory written by `--save-inventory`
-    #[arg(long, value_name = "FILE")]
-    pub inventory: PathBuf,
+    /// An inventory written by `--save-inventory`, or a folder of them (every `*.json` in it).
+    /// Repeat it, or give a folder, to merge the inventories of `--shard` runs into one scan
+    #[arg(long, value_name = "FILE|DIR", required = true, num_args = 1..)]
+    pub inventory: Vec<PathBuf>,
 
     #[command(flatten)]
     pub output: OutputArgs,

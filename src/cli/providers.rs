@@ -14,8 +14,13 @@ fn collect_options(args: &CollectArgs) -> cloudscan_collect::scan::CollectOption
         concurrency: usize::from(args.concurrency),
         max_attempts: args.max_attempts,
         call_timeout: Some(std::time::Duration::from_secs(args.call_timeout)),
-        shard: None,
+        shard: args.shard,
     }
+}
+
+/// Turns the per-service rate limits on for live scans (a replay has no service to spare).
+fn rate_limits(args: &CollectArgs) {
+    cloudscan_collect::ratelimit::global().configure(args.replay.is_none(), args.max_rps);
 }
 
 /// `cloudscan aws`.
@@ -25,6 +30,7 @@ pub(super) fn aws(args: &AwsArgs) -> ScanFn<'static> {
         regions: args.regions.clone(),
         collect: collect_options(&args.collect),
     };
+    rate_limits(&args.collect);
     Box::new(move |rt, progress| {
         let callback = Arc::new(move |e| progress.event(e)) as cloudscan_aws::ProgressFn;
         rt.block_on(cloudscan_aws::scan(&opts, callback))
@@ -43,6 +49,7 @@ pub(super) fn gcp(args: &GcpArgs) -> ScanFn<'static> {
         all_projects: args.all_projects,
         collect: collect_options(&args.collect),
     };
+    rate_limits(&args.collect);
     Box::new(move |rt, progress| {
         let callback = Arc::new(move |e| progress.event(e)) as cloudscan_gcp::ProgressFn;
         rt.block_on(cloudscan_gcp::scan(&opts, callback))
@@ -61,6 +68,7 @@ pub(super) fn azure(args: &AzureArgs) -> ScanFn<'static> {
         all_subscriptions: args.all_subscriptions,
         collect: collect_options(&args.collect),
     };
+    rate_limits(&args.collect);
     Box::new(move |rt, progress| {
         let callback = Arc::new(move |e| progress.event(e)) as cloudscan_azure::ProgressFn;
         rt.block_on(cloudscan_azure::scan(&opts, callback))

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
-/// Bounds how many API calls run at once across the whole scan.
+/// Bounds how many API calls run at once across the whole scan, and spaces them by the
+/// per-service token buckets of [`cloudscan_collect::ratelimit`] (`--max-rps`, adaptive backoff).
 #[derive(Clone)]
 pub struct Limiter(Arc<Semaphore>);
 
@@ -20,8 +21,26 @@ impl Limiter {
         Limiter(Arc::new(Semaphore::new(n.max(1))))
     }
 
-    async fn permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+    /// Waits for the bucket of `op`'s service (`iam:GetPolicy` -> `aws:iam`), then for a slot.
+    async fn permit(&self, op: &str) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        cloudscan_collect::ratelimit::global()
+            .acquire(&cloudscan_collect::ratelimit::aws_key(op))
+            .await;
         self.0.acquire().await.ok()
+    }
+
+    /// Feeds an answer back to `op`'s bucket: a throttling error (after the SDK's own retries)
+    /// lowers its rate, a success raises it slowly.
+    fn observe(&self, op: &str, error: Option<&CollectError>) {
+        let limits = cloudscan_collect::ratelimit::global();
+        let key = cloudscan_collect::ratelimit::aws_key(op);
+        match error {
+            Some(e) if e.kind == cloudscan_collect::FailureKind::Throttled => {
+                limits.throttled(&key)
+            }
+            Some(_) => {}
+            None => limits.succeeded(&key),
+        }
     }
 }
 
@@ -30,8 +49,10 @@ const FAN_OUT: usize = 8;
 
 macro_rules! call {
     ($limiter:expr, $op:expr, $fut:expr) => {{
-        let _permit = $limiter.permit().await;
-        $fut.await.map_err(|e| classify($op, &e))
+        let _permit = $limiter.permit($op).await;
+        let result = $fut.await.map_err(|e| classify($op, &e));
+        $limiter.observe($op, result.as_ref().err());
+        result
     }};
 }
 
@@ -53,13 +74,18 @@ where
     let mut out = Vec::new();
     loop {
         let page = {
-            let _permit = limiter.permit().await;
+            let _permit = limiter.permit(op).await;
             pages.next().await
         };
         match page {
             None => return (out, None),
-            Some(Err(e)) => return (out, Some(classify(op, &e))),
+            Some(Err(e)) => {
+                let e = classify(op, &e);
+                limiter.observe(op, Some(&e));
+                return (out, Some(e));
+            }
             Some(Ok(page)) => {
+                limiter.observe(op, None);
                 let next = guard.next(next_token(&page));
                 out.push(page);
                 if let Err(e) = next {

@@ -206,6 +206,10 @@ pub async fn scan_with(
     if wanted.is_empty() {
         return Err(AzureError::NoSubscriptions);
     }
+    // `--shard I/N`: only this shard's subscriptions (possibly none: an empty inventory).
+    if let Some(shard) = opts.collect.shard {
+        wanted.retain(|s| shard.selects(s));
+    }
     progress(Progress::Plan {
         unit: "subscription",
         scopes: wanted.clone(),

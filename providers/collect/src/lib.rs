@@ -11,7 +11,8 @@
 //!   timeout, body-size cap, page-cycle guard and page cap) and the loopback replay server;
 //! - [`files`]: atomic, private (0600/0700), symlink-refusing file writes for reports,
 //!   inventories and recordings;
-//! - [`endpoint`]: checks of endpoint-override variables (plain `http` only to loopback).
+//! - [`endpoint`]: checks of endpoint-override variables (plain `http` only to loopback);
+//! - [`ratelimit`]: per-service token buckets, `--max-rps` and adaptive backoff.
 //!
 //! What really differs per cloud (naming a request, classifying an error body, where tokens come
 //! from, how pages are chained) sits behind [`rest::Dialect`], [`rest::TokenProvider`] and
@@ -24,6 +25,7 @@ pub mod error;
 pub mod files;
 pub mod fixture;
 pub mod paging;
+pub mod ratelimit;
 pub mod rest;
 pub mod scan;
 pub mod testkit;

@@ -477,6 +477,10 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
     if known.is_empty() {
         return Err(GcpError::NoProjects);
     }
+    // `--shard I/N`: only this shard's projects (possibly none: an empty inventory).
+    if let Some(shard) = opts.collect.shard {
+        known.retain(|(p, _)| shard.selects(p));
+    }
     let projects: Vec<String> = known.iter().map(|(p, _)| p.clone()).collect();
     progress(Progress::Plan {
         unit: "project",

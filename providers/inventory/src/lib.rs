@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 
 mod kube;
 pub use kube::*;
+pub mod merge;
+pub use merge::{merge, MergeError};
 
 /// The version of the inventory format; bumped on any incompatible change.
 pub const INVENTORY_SCHEMA: &str = "cloudscan.inventory/v1";

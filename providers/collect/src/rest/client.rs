@@ -271,17 +271,26 @@ impl<D: Dialect> RestClient<D> {
                 url
             }
         };
+        let bucket = crate::ratelimit::host_key(&url);
+        let limits = crate::ratelimit::global();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
+            limits.acquire(&bucket).await;
             let outcome = {
                 let _permit = self.limiter.acquire().await.ok();
                 self.attempt(&key, &operation, request, &url).await
             };
             match outcome {
-                Ok(value) => return Ok(value),
+                Ok(value) => {
+                    limits.succeeded(&bucket);
+                    return Ok(value);
+                }
                 Err(failed) => {
                     let (error, retry_after, retryable) = *failed;
+                    if error.kind == FailureKind::Throttled {
+                        limits.throttled(&bucket);
+                    }
                     if !retryable || attempt >= self.retry.max_attempts {
                         return Err(error);
                     }
