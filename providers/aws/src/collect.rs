@@ -20,26 +20,27 @@ impl Limiter {
         Limiter(Arc::new(Semaphore::new(n.max(1))))
     }
 
-    async fn permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+    pub(crate) async fn permit(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
         self.0.acquire().await.ok()
     }
 }
 
 /// Per-item fan-out inside one collector (describe calls for each listed item).
-const FAN_OUT: usize = 8;
+pub(crate) const FAN_OUT: usize = 8;
 
 macro_rules! call {
     ($limiter:expr, $op:expr, $fut:expr) => {{
         let _permit = $limiter.permit().await;
-        $fut.await.map_err(|e| classify($op, &e))
+        $fut.await.map_err(|e| $crate::error::classify($op, &e))
     }};
 }
+pub(crate) use call;
 
 /// Reads every page of an SDK paginator under the limiter. Returns the pages read and the error
 /// that ended the listing early: a failed call, or a continuation token seen before / too many
 /// pages (the SDK's own duplicate check only compares a token with the one before it, and stops
 /// silently).
-async fn all_pages<T, E, R>(
+pub(crate) async fn all_pages<T, E, R>(
     mut pages: PaginationStream<Result<T, SdkError<E, R>>>,
     limiter: &Limiter,
     op: &str,
@@ -72,7 +73,7 @@ where
 
 /// [`all_pages`] for a listing that is useless unless complete: the pages, or the error that
 /// ended it.
-async fn every_page<T, E, R>(
+pub(crate) async fn every_page<T, E, R>(
     pages: PaginationStream<Result<T, SdkError<E, R>>>,
     limiter: &Limiter,
     op: &str,
@@ -416,7 +417,7 @@ pub async fn oidc_providers(
     split_results(results)
 }
 
-fn split_results<T>(results: Vec<Result<T, CollectError>>) -> (Vec<T>, Vec<CollectError>) {
+pub(crate) fn split_results<T>(results: Vec<Result<T, CollectError>>) -> (Vec<T>, Vec<CollectError>) {
     let mut ok = Vec::new();
     let mut errors = Vec::new();
     for r in results {
