@@ -118,11 +118,21 @@ pub struct AwsArgs {
     pub external_id: Option<String>,
 
     /// Scan only these accounts of the organization; repeat or comma-separate
-    #[arg(long, value_name = "ID", value_delimiter = ',', requires = "organization")]
+    #[arg(
+        long,
+        value_name = "ID",
+        value_delimiter = ',',
+        requires = "organization"
+    )]
     pub accounts: Vec<String>,
 
     /// Never scan these accounts of the organization; repeat or comma-separate
-    #[arg(long, value_name = "ID", value_delimiter = ',', requires = "organization")]
+    #[arg(
+        long,
+        value_name = "ID",
+        value_delimiter = ',',
+        requires = "organization"
+    )]
     pub exclude_accounts: Vec<String>,
 
     /// How many accounts are scanned at once (every account's calls also share --concurrency)

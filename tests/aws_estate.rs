@@ -74,7 +74,10 @@ fn seed_organization(moto: &MotoServer, work: &Path) -> Value {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", work)
         .env("AWS_CONFIG_FILE", work.join("no-aws-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", work.join("no-aws-credentials"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            work.join("no-aws-credentials"),
+        )
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("NO_PROXY", "127.0.0.1")
         .env("PYTHONDONTWRITEBYTECODE", "1");
@@ -173,7 +176,12 @@ fn moto_organization_scan_records_and_replays() {
         account("closed"),
     );
     let ou = |name: &str| manifest["ous"][name].as_str().expect("ou id").to_string();
-    let policy = |name: &str| manifest["policies"][name].as_str().expect("policy id").to_string();
+    let policy = |name: &str| {
+        manifest["policies"][name]
+            .as_str()
+            .expect("policy id")
+            .to_string()
+    };
 
     let recording = work.path().join("recording");
     let inv_path = work.path().join("inventory.json");
@@ -202,7 +210,10 @@ fn moto_organization_scan_records_and_replays() {
     live_args.extend(["--record".to_string(), recording.display().to_string()]);
     let live_refs: Vec<&str> = live_args.iter().map(String::as_str).collect();
     let (code, stderr) = cloudscan(&live_refs, &moto_env(&moto), work.path());
-    let context = format!("cloudscan stderr:\n{stderr}\nmoto log:\n{}", tail(moto.log(), 20));
+    let context = format!(
+        "cloudscan stderr:\n{stderr}\nmoto log:\n{}",
+        tail(moto.log(), 20)
+    );
     assert_eq!(code, EXIT_INCOMPLETE, "exit code; {context}");
     let inv = read_json(&inv_path);
 
@@ -216,7 +227,10 @@ fn moto_organization_scan_records_and_replays() {
     want.sort();
     assert_eq!(scopes(&inv), want, "scopes; {context}");
     let org = &inv["organization"];
-    assert!(org["id"].as_str().is_some_and(|id| id.starts_with("o-")), "{org}");
+    assert!(
+        org["id"].as_str().is_some_and(|id| id.starts_with("o-")),
+        "{org}"
+    );
     assert_eq!(org["management_account"], MOTO_ACCOUNT);
     let mut types: Vec<&str> = arr(&org["enabled_policy_types"], "types")
         .iter()
@@ -251,7 +265,12 @@ fn moto_organization_scan_records_and_replays() {
     assert_eq!(sandbox_account["scanned"], true);
     assert_eq!(
         path_ids(sandbox_account),
-        [ou("Root"), ou("Workloads"), ou("Restricted"), sandbox.clone()]
+        [
+            ou("Root"),
+            ou("Workloads"),
+            ou("Restricted"),
+            sandbox.clone()
+        ]
     );
     let names: Vec<&str> = arr(&sandbox_account["path"], "path")
         .iter()
@@ -294,10 +313,15 @@ fn moto_organization_scan_records_and_replays() {
             .unwrap_or_else(|| panic!("identity {arn} missing"))
             .clone()
     };
-    assert_eq!(identity(format!("arn:aws:iam::{prod}:role/eks-node"))["scope"], prod.as_str());
+    assert_eq!(
+        identity(format!("arn:aws:iam::{prod}:role/eks-node"))["scope"],
+        prod.as_str()
+    );
     let admin = identity(format!("arn:aws:iam::{shared}:role/admin"));
     assert_eq!(admin["scope"], shared.as_str());
-    assert!(admin["trust"].to_string().contains(&format!("{prod}:role/eks-node")));
+    assert!(admin["trust"]
+        .to_string()
+        .contains(&format!("{prod}:role/eks-node")));
     let cluster = arr(&inv["clusters"], "clusters")
         .iter()
         .find(|c| c["name"] == "prod")
@@ -318,9 +342,15 @@ fn moto_organization_scan_records_and_replays() {
     assert_eq!(bucket["state"], "attached");
     let statement = &bucket["policy"]["document"]["Statement"][0];
     assert_eq!(statement["Action"], "s3:GetObject");
-    assert_eq!(statement["Principal"]["AWS"], format!("arn:aws:iam::{shared}:role/admin"));
+    assert_eq!(
+        statement["Principal"]["AWS"],
+        format!("arn:aws:iam::{shared}:role/admin")
+    );
     assert_eq!(bucket["public_access_block"]["block_public_policy"], true);
-    assert_eq!(bucket["public_access_block"]["restrict_public_buckets"], false);
+    assert_eq!(
+        bucket["public_access_block"]["restrict_public_buckets"],
+        false
+    );
     let logs = resource(&format!("arn:aws:s3:::prod-logs-{prod}"));
     assert_eq!(logs["state"], "none");
     assert_eq!(logs["public_access_block"], Value::Null);
@@ -329,11 +359,15 @@ fn moto_organization_scan_records_and_replays() {
         .find(|r| r["kind"] == "kms-key" && r["scope"] == prod.as_str())
         .expect("the customer-managed key of prod");
     assert_eq!(key["state"], "attached");
-    assert!(key["policy"]["document"].to_string().contains("SharedAdminDecrypts"));
+    assert!(key["policy"]["document"]
+        .to_string()
+        .contains("SharedAdminDecrypts"));
     let secret = resource(manifest["secret"].as_str().expect("secret arn"));
     assert_eq!(secret["kind"], "secretsmanager-secret");
     assert_eq!(secret["state"], "attached");
-    assert!(secret["policy"]["document"].to_string().contains("GetSecretValue"));
+    assert!(secret["policy"]["document"]
+        .to_string()
+        .contains("GetSecretValue"));
     let blocks = arr(&inv["account_public_access_blocks"], "blocks");
     let block = |scope: &str| {
         blocks
@@ -346,7 +380,12 @@ fn moto_organization_scan_records_and_replays() {
     assert_eq!(block(&prod)["state"], "none");
 
     // Only the suspended account (and moto's missing EKS APIs) leave gaps.
-    for scope in [MOTO_ACCOUNT, prod.as_str(), shared.as_str(), sandbox.as_str()] {
+    for scope in [
+        MOTO_ACCOUNT,
+        prod.as_str(),
+        shared.as_str(),
+        sandbox.as_str(),
+    ] {
         let gaps: Vec<&Value> = incomplete(&inv, scope)
             .into_iter()
             .filter(|c| {
@@ -360,7 +399,11 @@ fn moto_organization_scan_records_and_replays() {
     // The recording: one folder per member, no credentials, no secret value.
     for member in [&prod, &shared, &sandbox] {
         assert!(
-            recording.join("accounts").join(member).join("scenario.json").is_file(),
+            recording
+                .join("accounts")
+                .join(member)
+                .join("scenario.json")
+                .is_file(),
             "no member recording for {member}"
         );
     }
@@ -370,12 +413,26 @@ fn moto_organization_scan_records_and_replays() {
     let mut assume_role_seen = 0;
     for f in &files {
         let text = std::fs::read_to_string(f).expect("read recording");
-        assert!(!text.contains(SECRET_VALUE), "{} holds the secret value", f.display());
-        assert!(!has_session_key_id(&text), "{} holds an access key id", f.display());
+        assert!(
+            !text.contains(SECRET_VALUE),
+            "{} holds the secret value",
+            f.display()
+        );
+        assert!(
+            !has_session_key_id(&text),
+            "{} holds an access key id",
+            f.display()
+        );
         if text.contains("AssumeRoleResponse") {
             assume_role_seen += 1;
-            assert!(text.contains("<SecretAccessKey>REDACTED</SecretAccessKey>"), "{text}");
-            assert!(text.contains("<SessionToken>REDACTED</SessionToken>"), "{text}");
+            assert!(
+                text.contains("<SecretAccessKey>REDACTED</SecretAccessKey>"),
+                "{text}"
+            );
+            assert!(
+                text.contains("<SessionToken>REDACTED</SessionToken>"),
+                "{text}"
+            );
         }
     }
     assert_eq!(assume_role_seen, 3, "one AssumeRole per member");
@@ -391,7 +448,11 @@ fn moto_organization_scan_records_and_replays() {
     let replay_refs: Vec<&str> = replay_args.iter().map(String::as_str).collect();
     let (code2, stderr2) = cloudscan(&replay_refs, &[], work.path());
     assert_eq!(code2, EXIT_INCOMPLETE, "replay exit code: {stderr2}");
-    assert_eq!(read_json(&inv2), inv, "the replay saved a different inventory");
+    assert_eq!(
+        read_json(&inv2),
+        inv,
+        "the replay saved a different inventory"
+    );
     let findings = |p: &Path| {
         let mut f: Vec<String> = arr(&read_json(p)["findings"], "findings")
             .iter()
@@ -436,7 +497,11 @@ fn recorded_organization_with_a_denied_member_is_incomplete_not_failed() {
                     .is_some_and(|r| r.contains("AccessDenied") && r.contains("sts:AssumeRole"))
         })
         .collect();
-    assert_eq!(denied.len(), 1, "one ACTIVE member whose role cannot be assumed");
+    assert_eq!(
+        denied.len(),
+        1,
+        "one ACTIVE member whose role cannot be assumed"
+    );
     let denied_id = denied[0]["id"].as_str().expect("id");
     assert!(!scopes(&inv).contains(&denied_id.to_string()));
     let gaps = incomplete(&inv, denied_id);
@@ -481,4 +546,62 @@ fn without_organization_only_the_caller_is_scanned() {
         .filter_map(|s| s["id"].as_str())
         .collect();
     assert_eq!(scopes, [MOTO_ACCOUNT]);
+}
+
+/// A caller that cannot read Organizations: its own account is scanned, and the coverage says the
+/// guardrails are unknown (the recording with DescribeOrganization answering AccessDenied).
+#[test]
+fn unreadable_organization_scans_the_caller_and_says_guardrails_are_unknown() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("org");
+    cloudscan_collect::testkit::copy_dir(&organization_fixture(), &dir).expect("copy fixture");
+    let mut edited = 0;
+    let mut files = Vec::new();
+    files_under(&dir.join("exchanges"), &mut files);
+    for f in files {
+        let mut ex = read_json(&f);
+        if ex["request"]["operation"] == "DescribeOrganization" {
+            ex["responses"] = serde_json::json!([{
+                "status": 400,
+                "headers": {"content-type": "application/x-amz-json-1.1"},
+                "json": {
+                    "__type": "AccessDeniedException",
+                    "Message": "You don't have permissions to access this resource."
+                }
+            }]);
+            std::fs::write(&f, ex.to_string()).expect("write");
+            edited += 1;
+        }
+    }
+    assert_eq!(edited, 1);
+    let inv_path = tmp.path().join("inventory.json");
+    let (code, _) = support::replay_report(
+        "aws",
+        &dir,
+        &[
+            "--organization",
+            "--member-role",
+            MEMBER_ROLE,
+            "--save-inventory",
+            inv_path.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(code, EXIT_INCOMPLETE);
+    let inv = read_json(&inv_path);
+    assert_eq!(inv["organization"], Value::Null);
+    assert_eq!(scopes(&inv), [MOTO_ACCOUNT]);
+    let org_cov: Vec<&Value> = arr(&inv["coverage"], "coverage")
+        .iter()
+        .filter(|c| c["service"] == "organizations")
+        .collect();
+    assert_eq!(org_cov.len(), 1, "{org_cov:#?}");
+    assert_eq!(org_cov[0]["scope"], MOTO_ACCOUNT);
+    assert_eq!(org_cov[0]["status"], "failed");
+    let detail = org_cov[0]["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("guardrails")
+            && detail.contains("unknown")
+            && detail.contains("AccessDenied"),
+        "{detail}"
+    );
 }

@@ -417,7 +417,9 @@ pub async fn oidc_providers(
     split_results(results)
 }
 
-pub(crate) fn split_results<T>(results: Vec<Result<T, CollectError>>) -> (Vec<T>, Vec<CollectError>) {
+pub(crate) fn split_results<T>(
+    results: Vec<Result<T, CollectError>>,
+) -> (Vec<T>, Vec<CollectError>) {
     let mut ok = Vec::new();
     let mut errors = Vec::new();
     for r in results {

@@ -18,10 +18,10 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use cloudscan_collect::coverage::CoverageLog;
+use cloudscan_inventory::Inventory;
 use collect::Limiter;
 use futures::future::join_all;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use cloudscan_inventory::Inventory;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -502,8 +502,14 @@ async fn scan_account(
     let resources_task = async {
         if resource_policies {
             Some(
-                resources::collect(config, &target.account, target.home_region, regions, limiter)
-                    .await,
+                resources::collect(
+                    config,
+                    &target.account,
+                    target.home_region,
+                    regions,
+                    limiter,
+                )
+                .await,
             )
         } else {
             None

@@ -249,46 +249,49 @@ pub async fn collect(
         .iter()
         .flat_map(|t| [(t.clone(), SCP), (t.clone(), RCP)])
         .collect();
-    let listed: Vec<(String, &'static str, Result<Vec<RawOrgPolicy>, CollectError>)> =
-        stream::iter(jobs)
-            .map(|(target, kind)| async move {
-                let result = every_page(
-                    client
-                        .list_policies_for_target()
-                        .target_id(&target)
-                        .filter(PolicyType::from(kind))
-                        .into_paginator()
-                        .send(),
-                    limiter,
-                    "organizations:ListPoliciesForTarget",
-                    |p| p.next_token(),
-                )
-                .await
-                .map(|pages| {
-                    pages
-                        .iter()
-                        .flat_map(|p| p.policies())
-                        .filter_map(|p| {
-                            Some(RawOrgPolicy {
-                                id: p.id()?.to_string(),
-                                arn: p.arn().map(str::to_string),
-                                name: p.name().unwrap_or_default().to_string(),
-                                policy_type: p
-                                    .r#type()
-                                    .map(|t| t.as_str().to_string())
-                                    .unwrap_or_else(|| kind.to_string()),
-                                aws_managed: p.aws_managed(),
-                                content: None,
-                                error: None,
-                            })
+    let listed: Vec<(
+        String,
+        &'static str,
+        Result<Vec<RawOrgPolicy>, CollectError>,
+    )> = stream::iter(jobs)
+        .map(|(target, kind)| async move {
+            let result = every_page(
+                client
+                    .list_policies_for_target()
+                    .target_id(&target)
+                    .filter(PolicyType::from(kind))
+                    .into_paginator()
+                    .send(),
+                limiter,
+                "organizations:ListPoliciesForTarget",
+                |p| p.next_token(),
+            )
+            .await
+            .map(|pages| {
+                pages
+                    .iter()
+                    .flat_map(|p| p.policies())
+                    .filter_map(|p| {
+                        Some(RawOrgPolicy {
+                            id: p.id()?.to_string(),
+                            arn: p.arn().map(str::to_string),
+                            name: p.name().unwrap_or_default().to_string(),
+                            policy_type: p
+                                .r#type()
+                                .map(|t| t.as_str().to_string())
+                                .unwrap_or_else(|| kind.to_string()),
+                            aws_managed: p.aws_managed(),
+                            content: None,
+                            error: None,
                         })
-                        .collect()
-                });
-                (target, kind, result)
-            })
-            .buffer_unordered(FAN_OUT)
-            .collect()
-            .await;
+                    })
+                    .collect()
+            });
+            (target, kind, result)
+        })
+        .buffer_unordered(FAN_OUT)
+        .collect()
+        .await;
     for (target, kind, result) in listed {
         match result {
             Ok(summaries) => {
@@ -302,7 +305,8 @@ pub async fn collect(
             }
             // A policy type that is not enabled has nothing attached (and no effect).
             Err(e) if e.code.as_deref() == Some("PolicyTypeNotEnabledException") => {
-                raw.attachments.insert((target, kind.to_string()), Vec::new());
+                raw.attachments
+                    .insert((target, kind.to_string()), Vec::new());
             }
             Err(mut e) => {
                 e.target = format!("{target} {kind}");
@@ -320,11 +324,7 @@ pub async fn collect(
                 "organizations:DescribePolicy",
                 client.describe_policy().policy_id(&id).send()
             )
-            .map(|out| {
-                out.policy()
-                    .and_then(|p| p.content())
-                    .map(str::to_string)
-            });
+            .map(|out| out.policy().and_then(|p| p.content()).map(str::to_string));
             (id, result)
         })
         .buffer_unordered(FAN_OUT)
@@ -537,8 +537,7 @@ pub fn select(accounts: &[OrgAccount], filter: &AccountFilter) -> Selection {
     out.scan.sort();
     for wanted in &filter.only {
         let in_shard = filter.shard.is_none_or(|s| s.selects(wanted));
-        if in_shard && !accounts.iter().any(|a| &a.id == wanted) && !out.unknown.contains(wanted)
-        {
+        if in_shard && !accounts.iter().any(|a| &a.id == wanted) && !out.unknown.contains(wanted) {
             out.unknown.push(wanted.clone());
         }
     }
@@ -587,8 +586,10 @@ mod tests {
                 .insert((t.into(), SCP.into()), vec!["p-FullAWSAccess".into()]);
             raw.attachments.insert((t.into(), RCP.into()), vec![]);
         }
-        raw.attachments
-            .insert(("ou-b".into(), SCP.into()), vec!["p-deny".into(), "p-FullAWSAccess".into()]);
+        raw.attachments.insert(
+            ("ou-b".into(), SCP.into()),
+            vec!["p-deny".into(), "p-FullAWSAccess".into()],
+        );
         raw
     }
 
@@ -627,17 +628,27 @@ mod tests {
         assert!(path_of(&raw, "222222222222").is_none());
         // One level whose attachments could not be read makes that account's SCPs unknown.
         let mut raw = self::raw();
-        raw.attachments.remove(&("ou-a".to_string(), SCP.to_string()));
+        raw.attachments
+            .remove(&("ou-a".to_string(), SCP.to_string()));
         let (org, _) = build(&raw);
-        assert_eq!(org.account("222222222222").and_then(|a| a.scps.clone()), None);
-        assert!(org.account("111111111111").and_then(|a| a.scps.clone()).is_some());
+        assert_eq!(
+            org.account("222222222222").and_then(|a| a.scps.clone()),
+            None
+        );
+        assert!(org
+            .account("111111111111")
+            .and_then(|a| a.scps.clone())
+            .is_some());
     }
 
     #[test]
     fn malformed_policy_content_is_an_error_not_a_document() {
         let mut raw = raw();
         for (id, content) in [
-            ("p-FullAWSAccess", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#),
+            (
+                "p-FullAWSAccess",
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            ),
             ("p-deny", "{not json"),
             ("p-list", "[1,2]"),
             ("p-nostmt", r#"{"Version":"2012-10-17"}"#),
@@ -661,9 +672,16 @@ mod tests {
         for bad in ["p-deny", "p-list", "p-nostmt"] {
             let p = org.policy(bad).expect("policy");
             assert!(p.document.is_none(), "{bad}");
-            assert!(p.error.as_deref().is_some_and(|e| e.contains("cannot be used")), "{bad}");
+            assert!(
+                p.error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("cannot be used")),
+                "{bad}"
+            );
         }
-        assert!(errors.iter().all(|e| e.operation == "organizations:DescribePolicy"));
+        assert!(errors
+            .iter()
+            .all(|e| e.operation == "organizations:DescribePolicy"));
     }
 
     fn account(id: &str, status: &str) -> OrgAccount {
@@ -695,7 +713,11 @@ mod tests {
         let some = select(
             &accounts,
             &AccountFilter {
-                only: vec!["222222222222".into(), "444444444444".into(), "999999999999".into()],
+                only: vec![
+                    "222222222222".into(),
+                    "444444444444".into(),
+                    "999999999999".into(),
+                ],
                 exclude: vec!["444444444444".into()],
                 shard: None,
             },
@@ -725,7 +747,12 @@ mod tests {
         union.sort();
         assert_eq!(
             union,
-            ["111111111111", "222222222222", "333333333333", "444444444444"]
+            [
+                "111111111111",
+                "222222222222",
+                "333333333333",
+                "444444444444"
+            ]
         );
     }
 }

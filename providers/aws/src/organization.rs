@@ -35,7 +35,10 @@ pub fn clear_member_recordings(dir: &Path) -> Result<(), AwsError> {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.join(cloudscan_collect::fixture::SCENARIO_FILE).is_file() {
+        if path
+            .join(cloudscan_collect::fixture::SCENARIO_FILE)
+            .is_file()
+        {
             std::fs::remove_dir_all(&path).map_err(|source| {
                 cloudscan_collect::fixture::FixtureError::Io {
                     path: path.clone(),
@@ -76,7 +79,11 @@ async fn assume(
         e.with_permission(Some("sts:AssumeRole"))
     })?;
     let c = out.credentials().ok_or_else(|| {
-        CollectError::malformed("sts:AssumeRole", role_arn, "the response has no Credentials")
+        CollectError::malformed(
+            "sts:AssumeRole",
+            role_arn,
+            "the response has no Credentials",
+        )
     })?;
     // No expiry is attached: the session lasts an hour, longer than an account scan takes, and
     // a replayed session (whose recorded expiry has passed) must still be usable.
@@ -117,18 +124,17 @@ async fn scan_member(
         "arn:{}:iam::{account}:role/{}",
         caller.partition, org_opts.member_role
     );
-    let credentials =
-        match assume(sts, limiter, &role_arn, org_opts.external_id.as_deref()).await {
-            Ok(c) => c,
-            Err(e) => {
-                return AccountResult {
-                    account,
-                    inventory: None,
-                    failure: Some(format!("cannot assume the member role: {e}")),
-                    recorder: None,
-                }
+    let credentials = match assume(sts, limiter, &role_arn, org_opts.external_id.as_deref()).await {
+        Ok(c) => c,
+        Err(e) => {
+            return AccountResult {
+                account,
+                inventory: None,
+                failure: Some(format!("cannot assume the member role: {e}")),
+                recorder: None,
             }
-        };
+        }
+    };
     let mut builder = session
         .config
         .to_builder()
@@ -303,10 +309,7 @@ pub(crate) async fn scan(
             )
             .await;
             let ok = result.failure.is_none()
-                && result
-                    .inventory
-                    .as_ref()
-                    .is_some_and(|i| i.all_complete());
+                && result.inventory.as_ref().is_some_and(|i| i.all_complete());
             progress(Progress::Done {
                 task: format!("account {}", result.account),
                 ok,

@@ -103,8 +103,12 @@ pub async fn collect(
     for (region, (keys, key_errors), (secrets, secret_errors)) in per_region {
         let partial = !keys.is_empty();
         data.policies.extend(keys);
-        data.coverage
-            .push(("kms/key-policies".to_string(), region.clone(), key_errors, partial));
+        data.coverage.push((
+            "kms/key-policies".to_string(),
+            region.clone(),
+            key_errors,
+            partial,
+        ));
         let partial = !secrets.is_empty();
         data.policies.extend(secrets);
         data.coverage
@@ -251,10 +255,7 @@ impl Intercept for AddressHost {
         let Some((label, host_rest)) = rest.split_once('.') else {
             return Ok(());
         };
-        let host = host_rest
-            .split(['/', ':', '?'])
-            .next()
-            .unwrap_or_default();
+        let host = host_rest.split(['/', ':', '?']).next().unwrap_or_default();
         let is_address = host.parse::<std::net::IpAddr>().is_ok() || host == "localhost";
         if is_address && !label.is_empty() && label.chars().all(|c| c.is_ascii_digit()) {
             request.set_uri(format!("{scheme}://{host_rest}"))?;
@@ -281,12 +282,14 @@ async fn account_public_access_block(
         client.get_public_access_block().account_id(account).send()
     ) {
         Ok(out) => {
-            let settings = out.public_access_block_configuration().map(|c| PublicAccessBlock {
-                block_public_acls: c.block_public_acls(),
-                ignore_public_acls: c.ignore_public_acls(),
-                block_public_policy: c.block_public_policy(),
-                restrict_public_buckets: c.restrict_public_buckets(),
-            });
+            let settings = out
+                .public_access_block_configuration()
+                .map(|c| PublicAccessBlock {
+                    block_public_acls: c.block_public_acls(),
+                    ignore_public_acls: c.ignore_public_acls(),
+                    block_public_policy: c.block_public_policy(),
+                    restrict_public_buckets: c.restrict_public_buckets(),
+                });
             Ok(AccountPublicAccessBlock {
                 scope: account.to_string(),
                 state: if settings.is_some() { "set" } else { "none" }.to_string(),
