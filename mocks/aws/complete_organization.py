@@ -42,7 +42,14 @@ def main():
             ]
             denied += 1
         elif req["operation"] == "DescribePolicy" and (req.get("body") or {}).get("PolicyId") == broken_policy:
-            ex["responses"][0]["json"]["Policy"]["Content"] = "{\"Version\": \"2012-10-17\", \"Statement\": [ truncated"
+            response = ex["responses"][0]
+            # moto answers JSON as text/html, so the recorder kept it as `body` text.
+            answer = response["json"] if "json" in response else json.loads(response["body"])
+            answer["Policy"]["Content"] = '{"Version": "2012-10-17", "Statement": [ truncated'
+            if "json" in response:
+                response["json"] = answer
+            else:
+                response["body"] = json.dumps(answer)
             edited += 1
         else:
             continue
