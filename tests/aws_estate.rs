@@ -226,6 +226,14 @@ fn moto_organization_scan_records_and_replays() {
     ];
     want.sort();
     assert_eq!(scopes(&inv), want, "scopes; {context}");
+    let prod_scope = arr(&inv["scopes"], "scopes")
+        .iter()
+        .find(|s| s["id"] == prod.as_str())
+        .expect("prod scope");
+    assert_eq!(
+        prod_scope["name"], "prod",
+        "scopes are named after their accounts"
+    );
     let org = &inv["organization"];
     assert!(
         org["id"].as_str().is_some_and(|id| id.starts_with("o-")),

@@ -364,6 +364,14 @@ pub(crate) async fn scan(
             }
         }
     }
+    // Scopes carry the account names the organization gives them.
+    if let Some(org) = &organization {
+        for scope in &mut inventory.scopes {
+            if scope.name.is_none() {
+                scope.name = org.account(&scope.id).and_then(|a| a.name.clone());
+            }
+        }
+    }
     inventory.coverage.extend(skipped_coverage);
     inventory.coverage.extend(org_coverage.into_entries());
     inventory.organization = organization;
