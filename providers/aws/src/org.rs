@@ -18,6 +18,13 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const SCP: &str = "SERVICE_CONTROL_POLICY";
 pub const RCP: &str = "RESOURCE_CONTROL_POLICY";
 
+/// The policies of one type attached to one target, or why they could not be listed.
+type Attached = (
+    String,
+    &'static str,
+    Result<Vec<RawOrgPolicy>, CollectError>,
+);
+
 /// AWS allows five levels of OUs under the root; a longer chain is a loop or a broken answer.
 const MAX_DEPTH: usize = 8;
 
@@ -249,11 +256,7 @@ pub async fn collect(
         .iter()
         .flat_map(|t| [(t.clone(), SCP), (t.clone(), RCP)])
         .collect();
-    let listed: Vec<(
-        String,
-        &'static str,
-        Result<Vec<RawOrgPolicy>, CollectError>,
-    )> = stream::iter(jobs)
+    let listed: Vec<Attached> = stream::iter(jobs)
         .map(|(target, kind)| async move {
             let result = every_page(
                 client
