@@ -103,6 +103,43 @@ pub struct AwsArgs {
     #[arg(long = "region", value_name = "REGION", value_delimiter = ',')]
     pub regions: Vec<String>,
 
+    /// Scan every ACTIVE account of the caller's AWS organization (run from the management or a
+    /// delegated-administrator account): the caller's account with its own credentials, every
+    /// other through --member-role. Also reads the OU tree, SCPs and RCPs, and the S3, KMS and
+    /// Secrets Manager resource policies of each scanned account
+    #[arg(long, requires = "member_role")]
+    pub organization: bool,
+
+    /// The role to assume in each member account (`arn:PARTITION:iam::ACCOUNT:role/NAME`)
+    #[arg(long, value_name = "NAME", requires = "organization")]
+    pub member_role: Option<String>,
+
+    /// The external id the member role's trust policy requires
+    #[arg(long, value_name = "ID", requires = "organization")]
+    pub external_id: Option<String>,
+
+    /// Scan only these accounts of the organization; repeat or comma-separate
+    #[arg(
+        long,
+        value_name = "ID",
+        value_delimiter = ',',
+        requires = "organization"
+    )]
+    pub accounts: Vec<String>,
+
+    /// Never scan these accounts of the organization; repeat or comma-separate
+    #[arg(
+        long,
+        value_name = "ID",
+        value_delimiter = ',',
+        requires = "organization"
+    )]
+    pub exclude_accounts: Vec<String>,
+
+    /// How many accounts are scanned at once (every account's calls also share --concurrency)
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..), requires = "organization")]
+    pub max_accounts: u16,
+
     #[command(flatten)]
     pub collect: CollectArgs,
 

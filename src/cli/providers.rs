@@ -29,6 +29,13 @@ pub(super) fn aws(args: &AwsArgs) -> ScanFn<'static> {
         profile: args.profile.clone(),
         regions: args.regions.clone(),
         collect: collect_options(&args.collect),
+        organization: args.organization.then(|| cloudscan_aws::OrgOptions {
+            member_role: args.member_role.clone().unwrap_or_default(),
+            external_id: args.external_id.clone(),
+            accounts: args.accounts.clone(),
+            exclude_accounts: args.exclude_accounts.clone(),
+            max_accounts: usize::from(args.max_accounts),
+        }),
     };
     rate_limits(&args.collect);
     Box::new(move |rt, progress| {

@@ -22,7 +22,7 @@ impl Limiter {
     }
 
     /// Waits for the bucket of `op`'s service (`iam:GetPolicy` -> `aws:iam`), then for a slot.
-    async fn permit(&self, op: &str) -> Option<tokio::sync::SemaphorePermit<'_>> {
+    pub(crate) async fn permit(&self, op: &str) -> Option<tokio::sync::SemaphorePermit<'_>> {
         cloudscan_collect::ratelimit::global()
             .acquire(&cloudscan_collect::ratelimit::aws_key(op))
             .await;
@@ -45,7 +45,7 @@ impl Limiter {
 }
 
 /// Per-item fan-out inside one collector (describe calls for each listed item).
-const FAN_OUT: usize = 8;
+pub(crate) const FAN_OUT: usize = 8;
 
 macro_rules! call {
     ($limiter:expr, $op:expr, $fut:expr) => {{
@@ -55,12 +55,13 @@ macro_rules! call {
         result
     }};
 }
+pub(crate) use call;
 
 /// Reads every page of an SDK paginator under the limiter. Returns the pages read and the error
 /// that ended the listing early: a failed call, or a continuation token seen before / too many
 /// pages (the SDK's own duplicate check only compares a token with the one before it, and stops
 /// silently).
-async fn all_pages<T, E, R>(
+pub(crate) async fn all_pages<T, E, R>(
     mut pages: PaginationStream<Result<T, SdkError<E, R>>>,
     limiter: &Limiter,
     op: &str,
@@ -98,7 +99,7 @@ where
 
 /// [`all_pages`] for a listing that is useless unless complete: the pages, or the error that
 /// ended it.
-async fn every_page<T, E, R>(
+pub(crate) async fn every_page<T, E, R>(
     pages: PaginationStream<Result<T, SdkError<E, R>>>,
     limiter: &Limiter,
     op: &str,
@@ -470,7 +471,9 @@ pub async fn oidc_providers(
     (ok, errors)
 }
 
-fn split_results<T>(results: Vec<Result<T, CollectError>>) -> (Vec<T>, Vec<CollectError>) {
+pub(crate) fn split_results<T>(
+    results: Vec<Result<T, CollectError>>,
+) -> (Vec<T>, Vec<CollectError>) {
     let mut ok = Vec::new();
     let mut errors = Vec::new();
     for r in results {

@@ -95,6 +95,8 @@ pub fn request_key(request: &HttpRequest) -> RequestKey {
         action.clone()
     } else if let Some(target) = headers.get("x-amz-target") {
         target.rsplit('.').next().unwrap_or(target).to_string()
+    } else if service == "s3" {
+        s3_operation(request.method(), path, &params)
     } else {
         rest_operation(request.method(), path)
     };
@@ -127,6 +129,30 @@ fn rest_operation(method: &str, path: &str) -> String {
         ("GET", ["clusters", _, "access-entries"]) => "ListAccessEntries",
         ("GET", ["clusters", _, "access-entries", _]) => "DescribeAccessEntry",
         ("GET", ["clusters", _, "addons"]) => "ListAddons",
+        _ => return format!("{method} {path}"),
+    };
+    name.to_string()
+}
+
+/// Names an S3 or S3 Control request (both sign as `s3`; cloudscan sends path-style requests)
+/// by the IAM action it needs, which is not always the API operation's name: ListBuckets needs
+/// `s3:ListAllMyBuckets`, the bucket's GetPublicAccessBlock `s3:GetBucketPublicAccessBlock`, the
+/// account's `s3:GetAccountPublicAccessBlock`. Unknown shapes keep `METHOD path`.
+fn s3_operation(method: &str, path: &str, params: &BTreeMap<String, String>) -> String {
+    let segments: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let name = match (method, segments.as_slice()) {
+        ("GET", ["v20180820", "configuration", "publicAccessBlock"]) => {
+            "GetAccountPublicAccessBlock"
+        }
+        ("GET", []) => "ListAllMyBuckets",
+        ("GET", [_bucket]) if params.contains_key("policy") => "GetBucketPolicy",
+        ("GET", [_bucket]) if params.contains_key("publicAccessBlock") => {
+            "GetBucketPublicAccessBlock"
+        }
         _ => return format!("{method} {path}"),
     };
     name.to_string()
@@ -475,6 +501,26 @@ mod tests {
             Some(("eks".to_string(), "us-west-2".to_string()))
         );
         assert_eq!(credential_scope("Bearer x"), None);
+    }
+
+    #[test]
+    fn s3_requests_are_named_by_their_iam_action() {
+        let params = |k: &str| BTreeMap::from([(k.to_string(), String::new())]);
+        let none = BTreeMap::new();
+        assert_eq!(s3_operation("GET", "/", &none), "ListAllMyBuckets");
+        assert_eq!(
+            s3_operation("GET", "/data", &params("policy")),
+            "GetBucketPolicy"
+        );
+        assert_eq!(
+            s3_operation("GET", "/data", &params("publicAccessBlock")),
+            "GetBucketPublicAccessBlock"
+        );
+        assert_eq!(
+            s3_operation("GET", "/v20180820/configuration/publicAccessBlock", &none),
+            "GetAccountPublicAccessBlock"
+        );
+        assert_eq!(s3_operation("GET", "/data/key", &none), "GET /data/key");
     }
 
     #[test]

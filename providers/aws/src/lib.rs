@@ -8,6 +8,9 @@ pub mod collect;
 pub mod error;
 pub mod fixture;
 pub mod normalize;
+pub mod org;
+mod organization;
+pub mod resources;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -15,6 +18,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use cloudscan_collect::coverage::CoverageLog;
+use cloudscan_inventory::Inventory;
 use collect::Limiter;
 use futures::future::join_all;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -33,6 +37,37 @@ pub struct ScanOptions {
     pub regions: Vec<String>,
     /// Replay or record, limits.
     pub collect: CollectOptions,
+    /// Scan every account of the caller's AWS organization (`--organization`); None: the
+    /// caller's account only.
+    pub organization: Option<OrgOptions>,
+}
+
+/// How an organization scan reaches its member accounts.
+#[derive(Debug, Clone, Default)]
+pub struct OrgOptions {
+    /// The role assumed in every member account (`--member-role`).
+    pub member_role: String,
+    /// The external id the member role's trust policy requires, if any (`--external-id`).
+    pub external_id: Option<String>,
+    /// Only these accounts (`--accounts`); empty: every account.
+    pub accounts: Vec<String>,
+    /// Never these accounts (`--exclude-accounts`).
+    pub exclude_accounts: Vec<String>,
+    /// How many accounts are scanned at once (`--max-accounts`; 0 = 4). Every account's calls
+    /// also share the scan-wide API call limit (`--concurrency`).
+    pub max_accounts: usize,
+}
+
+impl OrgOptions {
+    pub const DEFAULT_MAX_ACCOUNTS: usize = 4;
+
+    pub fn max_accounts(&self) -> usize {
+        if self.max_accounts == 0 {
+            Self::DEFAULT_MAX_ACCOUNTS
+        } else {
+            self.max_accounts
+        }
+    }
 }
 
 /// The variables that point the AWS SDK at another endpoint (the SDK reads them itself; a
@@ -70,6 +105,8 @@ struct Session {
     config: SdkConfig,
     home_region: String,
     recorder: Option<fixture::Recorder>,
+    /// The real HTTP client under the recorder (member accounts get their own recorder on it).
+    recording_inner: Option<aws_smithy_runtime_api::client::http::SharedHttpClient>,
     scenario: Option<fixture::AwsScenario>,
 }
 
@@ -103,6 +140,7 @@ async fn session(opts: &ScanOptions, progress: &ProgressFn) -> Result<Session, A
             config,
             home_region,
             recorder: None,
+            recording_inner: None,
             scenario: Some(scenario),
         });
     }
@@ -143,12 +181,13 @@ async fn session(opts: &ScanOptions, progress: &ProgressFn) -> Result<Session, A
     };
     let capped = fixture::BodyCap::new(inner);
     let mut recorder = None;
+    let mut recording_inner = None;
     if collect.record.is_some() {
-        let r = fixture::Recorder::new(
-            aws_smithy_runtime_api::client::http::SharedHttpClient::new(capped),
-        );
+        let capped = aws_smithy_runtime_api::client::http::SharedHttpClient::new(capped);
+        let r = fixture::Recorder::new(capped.clone());
         config = config.into_builder().http_client(r.clone()).build();
         recorder = Some(r);
+        recording_inner = Some(capped);
     } else {
         config = config.into_builder().http_client(capped).build();
     }
@@ -156,6 +195,7 @@ async fn session(opts: &ScanOptions, progress: &ProgressFn) -> Result<Session, A
         config,
         home_region,
         recorder,
+        recording_inner,
         scenario: None,
     })
 }
@@ -421,59 +461,38 @@ fn profile_files() -> Vec<(PathBuf, bool)> {
 }
 
 /// Runs a whole AWS scan and normalizes it.
-pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput, AwsError> {
-    let session = session(opts, &progress).await?;
-    let limiter = Limiter::new(opts.collect.concurrency());
-    let config = &session.config;
+/// Who one account scan runs as and for.
+struct AccountTarget<'a> {
+    config: &'a SdkConfig,
+    account: String,
+    partition: String,
+    caller: String,
+    home_region: &'a str,
+}
 
-    let sts = aws_sdk_sts::Client::new(config);
-    let identity = collect::caller_identity(&sts, &limiter)
-        .await
-        .map_err(|e| credentials_error(opts, e))?;
-    progress(Progress::Authenticated {
-        cloud: "aws",
-        principal: Some(identity.arn.clone()),
-        method: None,
-    });
-    let mut coverage = CoverageLog::new(&identity.account);
-
-    let recorded_regions = session
-        .scenario
-        .as_ref()
-        .and_then(|s| s.params.regions.clone());
-    let regions: Vec<String> = if !opts.regions.is_empty() {
-        opts.regions.clone()
-    } else if let Some(regions) = recorded_regions {
-        regions
-    } else {
-        let ec2 = aws_sdk_ec2::Client::new(config);
-        match collect::enabled_regions(&ec2, &limiter).await {
-            Ok(r) if !r.is_empty() => r,
-            Ok(_) => vec![session.home_region.clone()],
-            Err(e) => {
-                coverage.record("ec2/regions", "global", &[e], false);
-                vec![session.home_region.clone()]
-            }
-        }
-    };
-    progress(Progress::Plan {
-        unit: "region",
-        scopes: regions.clone(),
-        tasks: 2 + regions.len() * 4,
-    });
-
+/// Scans one account (IAM, every region, and in organization scans its resource policies) and
+/// normalizes it. `coverage` may already hold entries of this account (region discovery).
+async fn scan_account(
+    target: &AccountTarget<'_>,
+    regions: &[String],
+    limiter: &Limiter,
+    progress: &ProgressFn,
+    resource_policies: bool,
+    mut coverage: CoverageLog,
+) -> Inventory {
+    let config = target.config;
     let iam_config = config
         .to_builder()
-        .region(Region::new(iam_region(&session.home_region)))
+        .region(Region::new(iam_region(target.home_region)))
         .build();
     let iam = aws_sdk_iam::Client::new(&iam_config);
     let iam_task = async {
-        let (raw, errors) = collect::iam(&iam, &limiter).await;
+        let (raw, errors) = collect::iam(&iam, limiter).await;
         progress(Progress::Done {
             task: "iam".into(),
             ok: errors.is_empty(),
         });
-        let (oidc, oidc_errors) = collect::oidc_providers(&iam, &limiter).await;
+        let (oidc, oidc_errors) = collect::oidc_providers(&iam, limiter).await;
         progress(Progress::Done {
             task: "iam/oidc".into(),
             ok: oidc_errors.is_empty(),
@@ -483,10 +502,26 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
     let regions_task = join_all(
         regions
             .iter()
-            .map(|r| scan_region(config, r, &limiter, &progress)),
+            .map(|r| scan_region(config, r, limiter, progress)),
     );
-    let ((raw_iam, iam_errors, oidc, oidc_errors), region_data) =
-        tokio::join!(iam_task, regions_task);
+    let resources_task = async {
+        if resource_policies {
+            Some(
+                resources::collect(
+                    config,
+                    &target.account,
+                    target.home_region,
+                    regions,
+                    limiter,
+                )
+                .await,
+            )
+        } else {
+            None
+        }
+    };
+    let ((raw_iam, iam_errors, oidc, oidc_errors), region_data, resource_data) =
+        tokio::join!(iam_task, regions_task, resources_task);
 
     let iam_failed_outright = !iam_errors.is_empty() && raw_iam.roles.is_empty();
     coverage.record("iam", "global", &iam_errors, !raw_iam.roles.is_empty());
@@ -496,10 +531,10 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
     coverage.record("iam/oidc", "global", &oidc_errors, !oidc.is_empty());
 
     let mut raw = normalize::RawScan {
-        account: identity.account.clone(),
-        partition: partition_of(&identity.arn),
-        caller: identity.arn.clone(),
-        regions: regions.clone(),
+        account: target.account.clone(),
+        partition: target.partition.clone(),
+        caller: target.caller.clone(),
+        regions: regions.to_vec(),
         iam: if iam_failed_outright {
             None
         } else {
@@ -544,7 +579,6 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
                 .region(Region::new(read_in.clone()))
                 .build(),
         );
-        let limiter = &limiter;
         async move {
             (
                 read_in,
@@ -566,19 +600,112 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
     for ((service, region), (errors, partial)) in by_service {
         coverage.record(&service, &region, &errors, partial);
     }
+    if let Some(data) = &resource_data {
+        for (service, region, errors, partial) in &data.coverage {
+            coverage.record(service, region, errors, *partial);
+        }
+    }
     raw.coverage = coverage.into_entries();
-    let inventory = normalize::normalize(raw);
+    let mut inventory = normalize::normalize(raw);
+    if let Some(data) = resource_data {
+        inventory.resource_policies = data.policies;
+        inventory
+            .account_public_access_blocks
+            .extend(data.account_public_access_block);
+    }
+    inventory
+}
+
+/// Runs a whole AWS scan and normalizes it: the caller's account, or with
+/// [`ScanOptions::organization`] every selected account of the organization.
+pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput, AwsError> {
+    let session = session(opts, &progress).await?;
+    let limiter = Limiter::new(opts.collect.concurrency());
+    let config = &session.config;
+
+    let sts = aws_sdk_sts::Client::new(config);
+    let identity = collect::caller_identity(&sts, &limiter)
+        .await
+        .map_err(|e| credentials_error(opts, e))?;
+    progress(Progress::Authenticated {
+        cloud: "aws",
+        principal: Some(identity.arn.clone()),
+        method: None,
+    });
+    let mut coverage = CoverageLog::new(&identity.account);
+
+    let recorded_regions = session
+        .scenario
+        .as_ref()
+        .and_then(|s| s.params.regions.clone());
+    let regions: Vec<String> = if !opts.regions.is_empty() {
+        opts.regions.clone()
+    } else if let Some(regions) = recorded_regions {
+        regions
+    } else {
+        let ec2 = aws_sdk_ec2::Client::new(config);
+        match collect::enabled_regions(&ec2, &limiter).await {
+            Ok(r) if !r.is_empty() => r,
+            Ok(_) => vec![session.home_region.clone()],
+            Err(e) => {
+                coverage.record("ec2/regions", "global", &[e], false);
+                vec![session.home_region.clone()]
+            }
+        }
+    };
+    let caller = AccountTarget {
+        config,
+        account: identity.account.clone(),
+        partition: partition_of(&identity.arn),
+        caller: identity.arn.clone(),
+        home_region: &session.home_region,
+    };
+
+    let (inventory, members) = match &opts.organization {
+        None => {
+            progress(Progress::Plan {
+                unit: "region",
+                scopes: regions.clone(),
+                tasks: 2 + regions.len() * 4,
+            });
+            let inventory =
+                scan_account(&caller, &regions, &limiter, &progress, false, coverage).await;
+            (inventory, Vec::new())
+        }
+        Some(org) => {
+            organization::scan(
+                &session, opts, org, &caller, &sts, &regions, &limiter, &progress, coverage,
+            )
+            .await?
+        }
+    };
 
     let recorded = match (&session.recorder, &opts.collect.record) {
         (Some(recorder), Some(dir)) => {
+            let params = |home_region: &str| fixture::AwsParams {
+                home_region: Some(home_region.to_string()),
+                regions: (!opts.regions.is_empty()).then(|| opts.regions.clone()),
+            };
             let scenario = fixture::AwsScenario::recorded(
                 format!("recorded scan of account {} by cloudscan", identity.account),
-                fixture::AwsParams {
-                    home_region: Some(session.home_region.clone()),
-                    regions: (!opts.regions.is_empty()).then(|| opts.regions.clone()),
-                },
+                params(&session.home_region),
             );
-            Some(recorder.write(dir, &scenario)?)
+            let mut written = recorder.write(dir, &scenario)?;
+            if opts.organization.is_some() {
+                let accounts_dir = dir.join(organization::ACCOUNTS_DIR);
+                organization::clear_member_recordings(&accounts_dir)?;
+                for (account, member) in &members {
+                    let scenario = fixture::AwsScenario::recorded(
+                        format!(
+                            "account {account} of the organization scan by {}, through the member role",
+                            identity.account
+                        ),
+                        params(&session.home_region),
+                    );
+                    written += member.write(&accounts_dir.join(account), &scenario)?;
+                }
+            }
+            Some(written)
         }
         _ => None,
     };

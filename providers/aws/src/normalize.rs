@@ -698,6 +698,7 @@ mod tests {
                 replay: Some(tmp.path().to_path_buf()),
                 ..Default::default()
             },
+            organization: None,
         };
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
