@@ -31,7 +31,7 @@ impl Limiter {
 
     /// Feeds an answer back to `op`'s bucket: a throttling error (after the SDK's own retries)
     /// lowers its rate, a success raises it slowly.
-    fn observe(&self, op: &str, error: Option<&CollectError>) {
+    pub(crate) fn observe(&self, op: &str, error: Option<&CollectError>) {
         let limits = cloudscan_collect::ratelimit::global();
         let key = cloudscan_collect::ratelimit::aws_key(op);
         match error {
@@ -50,7 +50,7 @@ pub(crate) const FAN_OUT: usize = 8;
 macro_rules! call {
     ($limiter:expr, $op:expr, $fut:expr) => {{
         let _permit = $limiter.permit($op).await;
-        let result = $fut.await.map_err(|e| classify($op, &e));
+        let result = $fut.await.map_err(|e| $crate::error::classify($op, &e));
         $limiter.observe($op, result.as_ref().err());
         result
     }};

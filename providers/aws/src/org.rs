@@ -19,11 +19,7 @@ pub const SCP: &str = "SERVICE_CONTROL_POLICY";
 pub const RCP: &str = "RESOURCE_CONTROL_POLICY";
 
 /// The policies of one type attached to one target, or why they could not be listed.
-type Attached = (
-    String,
-    &'static str,
-    Result<Vec<RawOrgPolicy>, CollectError>,
-);
+type Attached = (String, String, Result<Vec<RawOrgPolicy>, CollectError>);
 
 /// AWS allows five levels of OUs under the root; a longer chain is a loop or a broken answer.
 const MAX_DEPTH: usize = 8;
@@ -252,9 +248,11 @@ pub async fn collect(
     let mut targets: Vec<String> = raw.roots.iter().map(|r| r.id.clone()).collect();
     targets.extend(ous);
     targets.extend(raw.accounts.iter().map(|a| a.id.clone()));
-    let jobs: Vec<(String, &'static str)> = targets
+    // Owned job tuples: a borrowed `&str` argument makes the stream's closure too specific for
+    // the scan future to be `Send` (rustc's higher-ranked closure inference).
+    let jobs: Vec<(String, String)> = targets
         .iter()
-        .flat_map(|t| [(t.clone(), SCP), (t.clone(), RCP)])
+        .flat_map(|t| [(t.clone(), SCP.to_string()), (t.clone(), RCP.to_string())])
         .collect();
     let listed: Vec<Attached> = stream::iter(jobs)
         .map(|(target, kind)| async move {
@@ -262,7 +260,7 @@ pub async fn collect(
                 client
                     .list_policies_for_target()
                     .target_id(&target)
-                    .filter(PolicyType::from(kind))
+                    .filter(PolicyType::from(kind.as_str()))
                     .into_paginator()
                     .send(),
                 limiter,
@@ -282,7 +280,7 @@ pub async fn collect(
                             policy_type: p
                                 .r#type()
                                 .map(|t| t.as_str().to_string())
-                                .unwrap_or_else(|| kind.to_string()),
+                                .unwrap_or_else(|| kind.clone()),
                             aws_managed: p.aws_managed(),
                             content: None,
                             error: None,
@@ -301,15 +299,14 @@ pub async fn collect(
                 let mut ids: Vec<String> = summaries.iter().map(|p| p.id.clone()).collect();
                 ids.sort();
                 ids.dedup();
-                raw.attachments.insert((target, kind.to_string()), ids);
+                raw.attachments.insert((target, kind), ids);
                 for p in summaries {
                     raw.policies.entry(p.id.clone()).or_insert(p);
                 }
             }
             // A policy type that is not enabled has nothing attached (and no effect).
             Err(e) if e.code.as_deref() == Some("PolicyTypeNotEnabledException") => {
-                raw.attachments
-                    .insert((target, kind.to_string()), Vec::new());
+                raw.attachments.insert((target, kind), Vec::new());
             }
             Err(mut e) => {
                 e.target = format!("{target} {kind}");
