@@ -17,26 +17,9 @@ const MEMBER_ROLE: &str = "cloudscan-scan";
 /// The secret value the seed stores: it must never be read.
 const SECRET_VALUE: &str = "not-a-real-secret";
 
+/// Runs cloudscan with only the given environment (plus PATH and a throw-away HOME).
 fn cloudscan(args: &[&str], env: &[(&str, String)], home: &Path) -> (i32, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloudscan"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("AWS_CONFIG_FILE", home.join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            home.join("no-aws-credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = output_with_timeout(&mut cmd, SCAN_TIMEOUT, "cloudscan");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    support::cloudscan_isolated(args, env, home, SCAN_TIMEOUT)
 }
 
 fn moto_env(moto: &MotoServer) -> Vec<(&'static str, String)> {

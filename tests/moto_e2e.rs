@@ -11,9 +11,8 @@ mod support;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
-use support::{output_with_timeout, repo_root, MotoServer, Seeded, MOTO_ACCOUNT};
+use support::{repo_root, MotoServer, Seeded, MOTO_ACCOUNT};
 
 const REGIONS: [&str; 2] = ["us-east-1", "us-west-2"];
 const SCAN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -36,25 +35,7 @@ struct Run {
 
 /// Runs cloudscan with only the given environment (plus PATH and a throw-away HOME).
 fn cloudscan(args: &[&str], env: &[(&str, String)], home: &Path) -> (i32, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloudscan"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("AWS_CONFIG_FILE", home.join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            home.join("no-aws-credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = output_with_timeout(&mut cmd, SCAN_TIMEOUT, "cloudscan");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    support::cloudscan_isolated(args, env, home, SCAN_TIMEOUT)
 }
 
 /// The environment of a live scan against `moto`: dummy credentials, moto's endpoint, nothing else.

@@ -388,3 +388,33 @@ pub fn replay_report(cloud: &str, dir: &Path, extra: &[&str]) -> (i32, serde_jso
         serde_json::from_str(&text).expect("json report"),
     )
 }
+
+/// Runs the cloudscan binary with only the given environment, plus PATH, a throw-away HOME, AWS
+/// config files that do not exist and the instance metadata lookup off, so nothing of the
+/// machine's own configuration or credentials reaches the scan. Returns the exit code and stderr.
+pub fn cloudscan_isolated(
+    args: &[&str],
+    env: &[(&str, String)],
+    home: &Path,
+    timeout: Duration,
+) -> (i32, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloudscan"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("AWS_CONFIG_FILE", home.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.join("no-aws-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = output_with_timeout(&mut cmd, timeout, "cloudscan");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

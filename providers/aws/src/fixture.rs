@@ -381,8 +381,11 @@ impl HttpConnector for CappedConnector {
                 .headers()
                 .get("content-type")
                 .is_some_and(|t| t.to_ascii_lowercase().contains("xml"));
-            if xml && response.status().is_success() {
-                if let Some(why) = xml_cut_off(&String::from_utf8_lossy(&bytes)) {
+            // Only a body that is XML is checked: S3's GetBucketPolicy answers the policy JSON
+            // itself, and some servers label it XML.
+            let text = String::from_utf8_lossy(&bytes);
+            if xml && response.status().is_success() && text.trim_start().starts_with('<') {
+                if let Some(why) = xml_cut_off(&text) {
                     return Err(ConnectorError::other(
                         format!("{UNUSABLE_BODY}: the XML is cut off or not XML: {why}").into(),
                         None,
