@@ -79,6 +79,22 @@ pub fn write_atomic_with(
     path: &Path,
     fill: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> Result<(), FileError> {
+    // A device or a pipe (`-o /dev/null`, a FIFO another process reads) is written as it is:
+    // nothing to replace atomically, and no file to create.
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = meta.file_type();
+        if kind.is_char_device() || kind.is_fifo() {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| FileError::io("open", path, e))?;
+            return fill(&mut file)
+                .and_then(|()| file.flush())
+                .map_err(|e| FileError::io("write", path, e));
+        }
+    }
     check_destination(path)?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -107,7 +123,8 @@ pub fn write_atomic_with(
     Ok(())
 }
 
-/// Refuses a destination that is a symlink or not a regular file; a missing one is fine.
+/// Refuses a destination that is a symlink or not a regular file (devices and pipes are written
+/// directly by [`write_atomic_with`] before this check); a missing one is fine.
 pub fn check_destination(path: &Path) -> Result<(), FileError> {
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => Err(FileError::Symlink {
@@ -206,6 +223,15 @@ mod tests {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn devices_are_written_directly_and_a_full_one_says_so() {
+        assert!(write_atomic(Path::new("/dev/null"), b"report").is_ok());
+        match write_atomic(Path::new("/dev/full"), b"report") {
+            Err(FileError::NoSpace { path }) => assert_eq!(path, Path::new("/dev/full")),
+            other => panic!("expected no space, got {other:?}"),
+        }
     }
 
     #[test]
