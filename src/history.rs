@@ -109,7 +109,8 @@ impl Store {
     /// Opens (creating if needed) the database at `path`.
     ///
     /// A new database file is created with mode 0600 (SQLite gives its `-wal` and `-shm` files
-    /// the same mode) in a folder created 0700; a symbolic link at `path` is refused.
+    /// the same mode) in a folder created 0700, and an existing one readable by others is made
+    /// 0600; a symbolic link at `path` is refused.
     pub fn open(path: &Path) -> Result<Store, HistoryError> {
         use cloudscan_collect::files;
         let file_error = |source| HistoryError::File {
@@ -135,6 +136,21 @@ impl Store {
                     files::check_destination(path).map_err(file_error)?;
                 }
                 Err(e) => return Err(file_error(files::FileError::io("create", path, e))),
+            }
+        } else {
+            // A database from an older cloudscan (or copied in) may be readable by others: it
+            // holds whole reports, so it is made private too (when we may change its mode).
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                if let Ok(meta) = std::fs::metadata(path) {
+                    if meta.permissions().mode() & 0o077 != 0 {
+                        let _ = std::fs::set_permissions(
+                            path,
+                            std::fs::Permissions::from_mode(files::FILE_MODE),
+                        );
+                    }
+                }
             }
         }
         let conn = Connection::open(path).map_err(|source| HistoryError::Sqlite {

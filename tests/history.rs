@@ -765,4 +765,19 @@ fn a_new_history_database_is_private_and_never_a_symlink() {
         stderr(&out)
     );
     assert_eq!(std::fs::metadata(&target).unwrap().len(), 0);
+
+    // A database left readable by others (an older cloudscan) is made private on the next scan.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run(
+        &[
+            "scan",
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--store",
+            db.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(mode(&db), 0o600);
 }
