@@ -3,10 +3,12 @@
 //! pages, missing credentials, bad flags. Every run goes through the `cloudscan` binary with a
 //! scrubbed environment.
 
+mod support;
+
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 const ALL_AWS_RULES: &[&str] = &[
     "api-endpoint-public",
@@ -35,16 +37,11 @@ fn scenario(name: &str) -> PathBuf {
 
 /// Runs cloudscan with an empty environment: no ambient credentials, profiles or endpoints.
 fn cloudscan(args: &[&str], home: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cloudscan"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", home.join("no-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-credentials"))
-        .output()
-        .expect("run cloudscan")
+    support::output_with_timeout(
+        &mut support::isolated_command(args, &[], home),
+        std::time::Duration::from_secs(300),
+        "cloudscan",
+    )
 }
 
 struct Run {

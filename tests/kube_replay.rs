@@ -5,9 +5,11 @@
 //! workload-identity bindings, `system:masters` reachable from pods, and contexts that cannot
 //! be matched reported as incomplete coverage.
 
+mod support;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -15,17 +17,11 @@ fn root() -> PathBuf {
 
 /// Runs cloudscan with an empty environment: no credentials, no kubeconfig.
 fn cloudscan(args: &[&str], home: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cloudscan"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", home.join("no-config"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-credentials"))
-        .env("KUBECONFIG", home.join("no-kubeconfig"))
-        .output()
-        .expect("run cloudscan")
+    support::output_with_timeout(
+        &mut support::isolated_command(args, &[], home),
+        std::time::Duration::from_secs(300),
+        "cloudscan",
+    )
 }
 
 struct Run {

@@ -389,15 +389,10 @@ pub fn replay_report(cloud: &str, dir: &Path, extra: &[&str]) -> (i32, serde_jso
     )
 }
 
-/// Runs the cloudscan binary with only the given environment, plus PATH, a throw-away HOME, AWS
-/// config files that do not exist and the instance metadata lookup off, so nothing of the
-/// machine's own configuration or credentials reaches the scan. Returns the exit code and stderr.
-pub fn cloudscan_isolated(
-    args: &[&str],
-    env: &[(&str, String)],
-    home: &Path,
-    timeout: Duration,
-) -> (i32, String) {
+/// The cloudscan binary with only the given environment, plus PATH, a throw-away HOME, AWS
+/// config files that do not exist, no kubeconfig and the instance metadata lookup off, so nothing
+/// of the machine's own configuration or credentials reaches the scan.
+pub fn isolated_command(args: &[&str], env: &[(&str, String)], home: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloudscan"));
     cmd.args(args)
         .env_clear()
@@ -408,11 +403,22 @@ pub fn cloudscan_isolated(
             "AWS_SHARED_CREDENTIALS_FILE",
             home.join("no-aws-credentials"),
         )
+        .env("KUBECONFIG", home.join("no-kubeconfig"))
         .env("AWS_EC2_METADATA_DISABLED", "true");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = output_with_timeout(&mut cmd, timeout, "cloudscan");
+    cmd
+}
+
+/// Runs [`isolated_command`] under `timeout`; returns the exit code and stderr.
+pub fn cloudscan_isolated(
+    args: &[&str],
+    env: &[(&str, String)],
+    home: &Path,
+    timeout: Duration,
+) -> (i32, String) {
+    let out = output_with_timeout(&mut isolated_command(args, env, home), timeout, "cloudscan");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
