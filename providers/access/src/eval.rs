@@ -383,7 +383,7 @@ fn principals_grant(
 struct Prepared<'a> {
     principal: &'a str,
     caller: Caller<'a>,
-    prefix_lower: String,
+    prefix_lower: std::borrow::Cow<'a, str>,
     name: &'a str,
     target: ResourceTarget<'a>,
     scope: Option<ArnPattern>,
@@ -549,7 +549,11 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Result<Evaluation, Ev
     let p = Prepared {
         principal: req.principal,
         caller,
-        prefix_lower: prefix.to_ascii_lowercase(),
+        prefix_lower: if prefix.bytes().any(|b| b.is_ascii_uppercase()) {
+            std::borrow::Cow::Owned(prefix.to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(prefix)
+        },
         name,
         target: req.resource,
         scope,

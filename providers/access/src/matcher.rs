@@ -21,13 +21,74 @@ pub enum Tok {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Glob {
     toks: Vec<Tok>,
+    /// The same pattern as bytes when every literal is ASCII ([`STAR`] and [`ONE`] stand for
+    /// the wildcards), for the byte matcher used on ASCII text.
+    ascii: Option<Box<[u8]>>,
+}
+
+/// The byte standing for `*` in [`Glob`]'s ASCII form (never an ASCII character).
+const STAR: u8 = 0xFF;
+/// The byte standing for `?` in [`Glob`]'s ASCII form.
+const ONE: u8 = 0xFE;
+
+fn ascii_form(toks: &[Tok]) -> Option<Box<[u8]>> {
+    toks.iter()
+        .map(|t| match t {
+            Tok::Star => Some(STAR),
+            Tok::One => Some(ONE),
+            Tok::Lit(c) if c.is_ascii() => Some(*c as u8),
+            Tok::Lit(_) => None,
+        })
+        .collect()
+}
+
+/// Glob matching on bytes: `star` and `one` are the wildcard bytes of `pat`; every other byte
+/// is literal, compared ignoring ASCII case when `fold`. Only for ASCII text, where one byte is
+/// one character. Two pointers with one backtrack point, no allocation.
+fn glob_bytes(pat: &[u8], text: &[u8], fold: bool, star: u8, one: u8) -> bool {
+    let mut p = 0usize;
+    let mut t = 0usize;
+    let mut back: Option<(usize, usize)> = None;
+    while let Some(&c) = text.get(t) {
+        if let Some(&x) = pat.get(p) {
+            if x == star {
+                p += 1;
+                back = Some((p, t));
+                continue;
+            }
+            if x == one || x == c || (fold && x.eq_ignore_ascii_case(&c)) {
+                p += 1;
+                t += 1;
+                continue;
+            }
+        }
+        match back {
+            Some((sp, st)) => {
+                p = sp;
+                t = st + 1;
+                back = Some((sp, t));
+            }
+            None => return false,
+        }
+    }
+    pat.get(p..).is_some_and(|rest| rest.iter().all(|&x| x == star))
+}
+
+/// Whether `text` matches `pattern` (`*` and `?` are wildcards, every other character is
+/// literal), as [`Glob::new`]`(pattern).matches(text, fold)` but without compiling the pattern
+/// when both are ASCII.
+pub fn glob_match_str(pattern: &str, text: &str, fold: bool) -> bool {
+    if pattern.is_ascii() && text.is_ascii() {
+        return glob_bytes(pattern.as_bytes(), text.as_bytes(), fold, b'*', b'?');
+    }
+    Glob::new(pattern).matches(text, fold)
 }
 
 impl Glob {
     /// Compiles `pattern`: `*` and `?` are wildcards, every other character is literal.
     pub fn new(pattern: &str) -> Glob {
-        Glob {
-            toks: pattern
+        Glob::from_toks(
+            pattern
                 .chars()
                 .map(|c| match c {
                     '*' => Tok::Star,
@@ -35,19 +96,18 @@ impl Glob {
                     c => Tok::Lit(c),
                 })
                 .collect(),
-        }
+        )
     }
 
     /// A pattern whose every character is literal (no wildcard).
     pub fn literal(text: &str) -> Glob {
-        Glob {
-            toks: text.chars().map(Tok::Lit).collect(),
-        }
+        Glob::from_toks(text.chars().map(Tok::Lit).collect())
     }
 
     /// Builds a pattern from tokens.
     pub fn from_toks(toks: Vec<Tok>) -> Glob {
-        Glob { toks }
+        let ascii = ascii_form(&toks);
+        Glob { toks, ascii }
     }
 
     /// The tokens of the pattern.
@@ -62,7 +122,10 @@ impl Glob {
 
     /// Whether `text` matches the pattern; `fold` compares letters ignoring case.
     pub fn matches(&self, text: &str, fold: bool) -> bool {
-        glob_match(&self.toks, text, fold)
+        match &self.ascii {
+            Some(pat) if text.is_ascii() => glob_bytes(pat, text.as_bytes(), fold, STAR, ONE),
+            _ => glob_match(&self.toks, text, fold),
+        }
     }
 
     /// Whether every string this pattern matches is also matched by `outer` (a sound test: it
@@ -302,6 +365,17 @@ impl<'a> Arn<'a> {
     }
 }
 
+/// Splits text on its first five colons without allocating: the parts and how many there are.
+fn split_arn(arn: &str) -> ([&str; 6], usize) {
+    let mut parts = [""; 6];
+    let mut n = 0;
+    for (slot, part) in parts.iter_mut().zip(arn.splitn(6, ':')) {
+        *slot = part;
+        n += 1;
+    }
+    (parts, n)
+}
+
 /// A compiled ARN pattern (the `Resource` element or an `Arn*` condition value).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ArnPattern {
@@ -365,26 +439,28 @@ impl ArnPattern {
             ArnPattern::All => true,
             ArnPattern::Other(g) => g.matches(arn, fold_resource),
             ArnPattern::Segments(segs) => {
-                let parts: Vec<&str> = arn.splitn(6, ':').collect();
-                if parts.len() < segs.len() {
+                let (parts, n) = split_arn(arn);
+                if n < segs.len() {
                     return false;
                 }
                 let last = segs.len() - 1;
+                let mut start = 0usize;
                 for (i, seg) in segs.iter().enumerate() {
                     let fold = i < 5 || fold_resource;
+                    let part = parts.get(i).copied().unwrap_or("");
                     if i == last && last < 5 {
                         // The final segment of a short pattern covers the rest of the ARN: a
                         // trailing `*` can run past the colons.
-                        let start: usize = parts[..i].iter().map(|p| p.len() + 1).sum();
                         let rest = arn.get(start..).unwrap_or("");
                         if !seg.matches(rest, fold) {
                             return false;
                         }
-                    } else if !seg.matches(parts[i], fold) {
+                    } else if !seg.matches(part, fold) {
                         return false;
                     }
+                    start += part.len() + 1;
                 }
-                parts.len() == 6 || last < 5
+                n == 6 || last < 5
             }
         }
     }
@@ -394,10 +470,11 @@ impl ArnPattern {
     pub fn prefix_matches(&self, arn: &str) -> bool {
         match self {
             ArnPattern::Segments(segs) if segs.len() == 6 => {
-                let parts: Vec<&str> = arn.splitn(6, ':').collect();
-                parts.len() == 6
-                    && segs[..5]
+                let (parts, n) = split_arn(arn);
+                n == 6
+                    && segs
                         .iter()
+                        .take(5)
                         .zip(&parts)
                         .all(|(g, p)| g.matches(p, true))
             }
