@@ -615,6 +615,7 @@ impl Tri {
     }
 
     /// Negation.
+    #[inline]
     pub fn negate(self) -> Tri {
         match self {
             Tri::True => Tri::False,
@@ -625,6 +626,7 @@ impl Tri {
     }
 
     /// Conjunction.
+    #[inline]
     pub fn and(self, other: Tri) -> Tri {
         match (self, other) {
             (Tri::False, _) | (_, Tri::False) => Tri::False,
@@ -634,6 +636,7 @@ impl Tri {
     }
 
     /// Disjunction.
+    #[inline]
     pub fn or(self, other: Tri) -> Tri {
         match (self, other) {
             (Tri::True, _) | (_, Tri::True) => Tri::True,

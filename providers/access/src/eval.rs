@@ -482,11 +482,16 @@ fn conditions_match(stmt: &Statement, ctx: &Context, src: &dyn Fn() -> Statement
 struct Scan {
     allow: Tri,
     deny: Tri,
-    reasons: Vec<Reason>,
 }
 
 /// Matches the statements of a policy without a principal element.
-fn scan_policy(policy_type: &'static str, np: &NamedPolicy, p: &Prepared<'_>, scan: &mut Scan) {
+fn scan_policy(
+    policy_type: &'static str,
+    np: &NamedPolicy,
+    p: &Prepared<'_>,
+    scan: &mut Scan,
+    reasons: &mut Vec<Reason>,
+) {
     for (i, stmt) in np.policy.statements.iter().enumerate() {
         if !action_matches(stmt, p) {
             continue;
@@ -505,7 +510,7 @@ fn scan_policy(policy_type: &'static str, np: &NamedPolicy, p: &Prepared<'_>, sc
         if m.is_false() {
             continue;
         }
-        scan.reasons.push(Reason {
+        reasons.push(Reason {
             effect: stmt.effect,
             statement: src(),
             conditional: !m.is_true(),
@@ -521,7 +526,6 @@ fn new_scan() -> Scan {
     Scan {
         allow: Tri::False,
         deny: Tri::False,
-        reasons: Vec::new(),
     }
 }
 
@@ -583,11 +587,10 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Result<Evaluation, Ev
     // Identity.
     let mut identity = new_scan();
     for np in set.identity {
-        scan_policy("identity", np, &p, &mut identity);
+        scan_policy("identity", np, &p, &mut identity, &mut reasons);
     }
     let mut deny = identity.deny;
     let identity_allow = identity.allow;
-    reasons.extend(identity.reasons);
 
     let layer = |policy_type: &'static str,
                  np: Option<&NamedPolicy>,
@@ -598,9 +601,8 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Result<Evaluation, Ev
             None => Tri::True,
             Some(np) => {
                 let mut s = new_scan();
-                scan_policy(policy_type, np, &p, &mut s);
+                scan_policy(policy_type, np, &p, &mut s, reasons);
                 *deny = std::mem::replace(deny, Tri::False).or(s.deny);
-                reasons.extend(s.reasons);
                 s.allow
             }
         }
@@ -618,10 +620,9 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Result<Evaluation, Ev
         for level in levels {
             let mut s = new_scan();
             for np in level {
-                scan_policy(policy_type, np, &p, &mut s);
+                scan_policy(policy_type, np, &p, &mut s, reasons);
             }
             *deny = std::mem::replace(deny, Tri::False).or(s.deny);
-            reasons.extend(s.reasons);
             ok = ok.and(s.allow);
         }
         ok

@@ -350,17 +350,20 @@ pub struct Arn<'a> {
 impl<'a> Arn<'a> {
     /// Splits an ARN; `None` unless it starts with `arn:` and has six parts.
     pub fn parse(text: &'a str) -> Option<Arn<'a>> {
-        let mut it = text.splitn(6, ':');
-        let head = it.next()?;
-        if head != "arn" {
+        if !text.starts_with("arn:") {
             return None;
         }
+        let (parts, n) = split_arn(text);
+        if n < 6 {
+            return None;
+        }
+        let [_, partition, service, region, account, resource] = parts;
         Some(Arn {
-            partition: it.next()?,
-            service: it.next()?,
-            region: it.next()?,
-            account: it.next()?,
-            resource: it.next()?,
+            partition,
+            service,
+            region,
+            account,
+            resource,
         })
     }
 }
@@ -369,11 +372,23 @@ impl<'a> Arn<'a> {
 fn split_arn(arn: &str) -> ([&str; 6], usize) {
     let mut parts = [""; 6];
     let mut n = 0;
-    for (slot, part) in parts.iter_mut().zip(arn.splitn(6, ':')) {
-        *slot = part;
-        n += 1;
+    let mut start = 0;
+    for (i, b) in arn.bytes().enumerate() {
+        if b == b':' {
+            if let (Some(slot), Some(part)) = (parts.get_mut(n), arn.get(start..i)) {
+                *slot = part;
+            }
+            n += 1;
+            start = i + 1;
+            if n == 5 {
+                break;
+            }
+        }
     }
-    (parts, n)
+    if let (Some(slot), Some(part)) = (parts.get_mut(n), arn.get(start..)) {
+        *slot = part;
+    }
+    (parts, n + 1)
 }
 
 /// A compiled ARN pattern (the `Resource` element or an `Arn*` condition value).
