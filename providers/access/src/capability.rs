@@ -15,8 +15,11 @@ use crate::guardrail::{rcp_governs, GuardrailSummary, Guards};
 use crate::matcher::ActionPattern;
 use crate::policy::{ActionElement, Effect, Policy, ResourceElement};
 use crate::reason::{GrantReason, Granted};
+use crate::condition::KeyHasher;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::hash::BuildHasherDefault;
+use std::rc::Rc;
 
 /// How far a capability reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -276,10 +279,14 @@ pub struct Analyzer<'a> {
     identity: &'a PolicyIdentity,
     account: String,
     context: Context,
-    key_policy: Option<NamedPolicy>,
+    /// The assumed default key policy, built on the first KMS question.
+    key_policy: Option<Option<NamedPolicy>>,
     guards: Guards,
     resources: &'a [ResourceSubject],
-    cache: HashMap<(String, String, bool, bool), Option<Evaluation>>,
+    /// Answers by question: the key is `action (lowercased) \0 resource \0 all guarded`,
+    /// built in `key` so that a repeated question allocates nothing.
+    cache: HashMap<String, Option<Rc<Evaluation>>, BuildHasherDefault<KeyHasher>>,
+    key: String,
 }
 
 impl<'a> Analyzer<'a> {
@@ -299,12 +306,13 @@ impl<'a> Analyzer<'a> {
         }
         Analyzer {
             identity,
-            key_policy: default_key_policy(&account),
+            key_policy: None,
             account,
             context,
             guards: Guards::default(),
             resources: &[],
-            cache: HashMap::new(),
+            cache: HashMap::default(),
+            key: String::new(),
         }
     }
 
@@ -344,22 +352,42 @@ impl<'a> Analyzer<'a> {
         all: bool,
         guarded: bool,
     ) -> Option<Evaluation> {
-        let key = (
-            action.to_ascii_lowercase(),
-            resource.to_string(),
-            all,
-            guarded,
-        );
-        if let Some(hit) = self.cache.get(&key) {
+        self.ask_shared(action, resource, all, guarded)
+            .map(|e| (*e).clone())
+    }
+
+    /// [`Analyzer::ask_with`], sharing the cached answer instead of copying it.
+    fn ask_shared(
+        &mut self,
+        action: &str,
+        resource: &str,
+        all: bool,
+        guarded: bool,
+    ) -> Option<Rc<Evaluation>> {
+        self.key.clear();
+        self.key.extend(action.chars().map(|c| c.to_ascii_lowercase()));
+        self.key.push('\0');
+        self.key.push_str(resource);
+        self.key.push('\0');
+        self.key.push(if all { 'a' } else { 's' });
+        self.key.push(if guarded { 'g' } else { 'f' });
+        if let Some(hit) = self.cache.get(self.key.as_str()) {
             return hit.clone();
         }
+        let key = self.key.clone();
         let target = if all {
             ResourceTarget::All(resource)
         } else {
             ResourceTarget::Any(resource)
         };
-        let resource_policy = if action.to_ascii_lowercase().starts_with("kms:") {
-            self.key_policy.as_ref()
+        let is_kms = action
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("kms:"));
+        if is_kms && self.key_policy.is_none() {
+            self.key_policy = Some(default_key_policy(&self.account));
+        }
+        let resource_policy = if is_kms {
+            self.key_policy.as_ref().and_then(Option::as_ref)
         } else {
             None
         };
@@ -393,7 +421,7 @@ impl<'a> Analyzer<'a> {
             context: &self.context,
         };
         let result: Result<Evaluation, EvalError> = evaluate(&set, &request);
-        let answer = result.ok().map(without_guardrail_allows);
+        let answer = result.ok().map(without_guardrail_allows).map(Rc::new);
         self.cache.insert(key, answer.clone());
         answer
     }
@@ -418,7 +446,7 @@ impl<'a> Analyzer<'a> {
         guarded: bool,
     ) -> AccessProfile {
         let ask = |me: &mut Self, action: &str, resource: &str, all: bool| {
-            me.ask_with(action, resource, all, guarded)
+            me.ask_shared(action, resource, all, guarded)
                 .filter(|e| e.may_be_allowed())
         };
         let mut profile = AccessProfile {
@@ -787,7 +815,7 @@ impl<'a> Analyzer<'a> {
         resource: &str,
         all: bool,
     ) -> Option<GuardrailStop> {
-        let eval = self.ask_with(action, resource, all, true)?;
+        let eval = self.ask_shared(action, resource, all, true)?;
         if eval.is_allowed() {
             return None;
         }
@@ -827,7 +855,7 @@ impl<'a> Analyzer<'a> {
         };
         for probe in ADMIN_PROBES {
             let eval = self
-                .ask_with(probe, "*", true, guarded)
+                .ask_shared(probe, "*", true, guarded)
                 .filter(|e| e.may_be_allowed())?;
             for r in &eval.reasons {
                 Granted::credit(&mut held.granted_by, r.statement.clone().into(), probe);

@@ -376,7 +376,7 @@ fn toks_to_plain(toks: &[Tok]) -> String {
 /// from the scanner, never attacker-chosen in bulk): a multiply-rotate hash (the one rustc
 /// uses internally), much cheaper than SipHash on every condition lookup.
 #[derive(Debug, Clone, Copy, Default)]
-struct KeyHasher(u64);
+pub(crate) struct KeyHasher(u64);
 
 const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 

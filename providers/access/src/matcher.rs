@@ -131,12 +131,12 @@ impl Glob {
     /// Whether every string this pattern matches is also matched by `outer` (a sound test: it
     /// may answer `false` for some exotic pairs where containment holds).
     pub fn is_within(&self, outer: &Glob, fold: bool) -> bool {
-        contains(&outer.toks, &self.toks, fold)
+        contains(outer.toks.as_slice(), self.toks.as_slice(), fold)
     }
 
     /// Whether some string is matched by both patterns (exact).
     pub fn overlaps(&self, other: &Glob, fold: bool) -> bool {
-        overlap(&self.toks, &other.toks, fold)
+        overlap(self.toks.as_slice(), other.toks.as_slice(), fold)
     }
 }
 
@@ -198,51 +198,141 @@ fn glob_match(toks: &[Tok], text: &str, fold: bool) -> bool {
     toks[p.min(toks.len())..].iter().all(|t| *t == Tok::Star)
 }
 
+/// A token sequence read by position: a pattern's tokens, or an ARN pattern's segments joined
+/// by `:` without building the joined sequence.
+trait TokSeq {
+    fn len(&self) -> usize;
+    fn at(&self, i: usize) -> Option<Tok>;
+}
+
+impl TokSeq for [Tok] {
+    fn len(&self) -> usize {
+        <[Tok]>::len(self)
+    }
+    fn at(&self, i: usize) -> Option<Tok> {
+        self.get(i).copied()
+    }
+}
+
+/// A token slice as a sized [`TokSeq`].
+struct Flat<'a>(&'a [Tok]);
+
+impl TokSeq for Flat<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn at(&self, i: usize) -> Option<Tok> {
+        self.0.get(i).copied()
+    }
+}
+
+/// The segments of an [`ArnPattern::Segments`] read as one sequence with `:` between them.
+struct Joined<'a> {
+    segs: &'a [Glob],
+    /// Start of each segment in the joined sequence.
+    starts: [usize; 6],
+    len: usize,
+}
+
+impl<'a> Joined<'a> {
+    fn new(segs: &'a [Glob]) -> Joined<'a> {
+        let mut starts = [0usize; 6];
+        let mut pos = 0usize;
+        for (i, (slot, g)) in starts.iter_mut().zip(segs).enumerate() {
+            if i > 0 {
+                pos += 1;
+            }
+            *slot = pos;
+            pos += g.toks.len();
+        }
+        Joined {
+            segs,
+            starts,
+            len: pos,
+        }
+    }
+}
+
+impl TokSeq for Joined<'_> {
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn at(&self, i: usize) -> Option<Tok> {
+        // The last segment starting at or before `i`.
+        let n = self.segs.len().min(6);
+        let mut k = 0;
+        while k + 1 < n && self.starts.get(k + 1).is_some_and(|&s| s <= i) {
+            k += 1;
+        }
+        let start = self.starts.get(k).copied()?;
+        let seg = self.segs.get(k)?;
+        match seg.toks.get(i - start) {
+            Some(t) => Some(*t),
+            // One past a segment's end is the `:` before the next segment.
+            None if i - start == seg.toks.len() && k + 1 < n => Some(Tok::Lit(':')),
+            None => None,
+        }
+    }
+}
+
 /// Whether `inner` ⊆ `outer`: `outer` must match the token string of `inner` where inner's `*`
 /// can only be covered by outer's `*`, and inner's `?` by outer's `?` or `*`.
-fn contains(outer: &[Tok], inner: &[Tok], fold: bool) -> bool {
+fn contains<O: TokSeq + ?Sized, I: TokSeq + ?Sized>(outer: &O, inner: &I, fold: bool) -> bool {
     let n = outer.len();
     let m = inner.len();
-    // dp[j] = outer[..i] can cover inner[..j]
+    // prev[j] = outer[..i] can cover inner[..j]
     let mut prev = vec![false; m + 1];
-    prev[0] = true;
+    let mut cur = vec![false; m + 1];
+    if let Some(p) = prev.first_mut() {
+        *p = true;
+    }
     for i in 1..=n {
-        let mut cur = vec![false; m + 1];
-        let o = outer[i - 1];
+        let Some(o) = outer.at(i - 1) else {
+            return false;
+        };
+        cur.iter_mut().for_each(|c| *c = false);
         if o == Tok::Star {
-            cur[0] = prev[0];
+            if let (Some(c), Some(&p)) = (cur.first_mut(), prev.first()) {
+                *c = p;
+            }
         }
         for j in 1..=m {
-            let x = inner[j - 1];
-            cur[j] = match o {
-                Tok::Star => prev[j] || cur[j - 1],
-                Tok::One => prev[j - 1] && x != Tok::Star,
-                Tok::Lit(a) => prev[j - 1] && matches!(x, Tok::Lit(b) if char_eq(a, b, fold)),
+            let (Some(x), Some(&p_j), Some(&p_j1), Some(&c_j1)) =
+                (inner.at(j - 1), prev.get(j), prev.get(j - 1), cur.get(j - 1))
+            else {
+                return false;
             };
+            let v = match o {
+                Tok::Star => p_j || c_j1,
+                Tok::One => p_j1 && x != Tok::Star,
+                Tok::Lit(a) => p_j1 && matches!(x, Tok::Lit(b) if char_eq(a, b, fold)),
+            };
+            if let Some(c) = cur.get_mut(j) {
+                *c = v;
+            }
         }
-        prev = cur;
+        std::mem::swap(&mut prev, &mut cur);
     }
-    prev[m]
+    prev.get(m).copied().unwrap_or(false)
 }
 
 /// Whether two patterns share at least one matching string.
-fn overlap(a: &[Tok], b: &[Tok], fold: bool) -> bool {
+fn overlap<A: TokSeq + ?Sized, B: TokSeq + ?Sized>(a: &A, b: &B, fold: bool) -> bool {
     let n = a.len();
     let m = b.len();
-    // reach[i][j]: state (i, j) reachable
+    // seen[i * (m + 1) + j]: state (i, j) visited
     let mut seen = vec![false; (n + 1) * (m + 1)];
     let mut stack = vec![(0usize, 0usize)];
     while let Some((i, j)) = stack.pop() {
-        let idx = i * (m + 1) + j;
-        if seen[idx] {
-            continue;
+        match seen.get_mut(i * (m + 1) + j) {
+            Some(s) if !*s => *s = true,
+            _ => continue,
         }
-        seen[idx] = true;
         if i == n && j == m {
             return true;
         }
-        let ta = a.get(i).copied();
-        let tb = b.get(j).copied();
+        let ta = a.at(i);
+        let tb = b.at(j);
         if ta == Some(Tok::Star) {
             stack.push((i + 1, j));
             if j < m {
@@ -439,6 +529,9 @@ impl ArnPattern {
 
     /// Compiles a pattern string (`*` and `?` are wildcards).
     pub fn new(pattern: &str) -> ArnPattern {
+        if !pattern.is_empty() && pattern.bytes().all(|b| b == b'*') {
+            return ArnPattern::All;
+        }
         ArnPattern::from_toks(Glob::new(pattern).toks)
     }
 
@@ -497,20 +590,13 @@ impl ArnPattern {
         }
     }
 
-    fn as_whole(&self) -> Glob {
+    /// Calls `f` with the pattern as one token sequence (segments joined by `:`), without
+    /// building it.
+    fn with_whole<R>(&self, f: impl FnOnce(&dyn TokSeq) -> R) -> R {
         match self {
-            ArnPattern::All => Glob::new("*"),
-            ArnPattern::Other(g) => g.clone(),
-            ArnPattern::Segments(segs) => {
-                let mut toks = Vec::new();
-                for (i, s) in segs.iter().enumerate() {
-                    if i > 0 {
-                        toks.push(Tok::Lit(':'));
-                    }
-                    toks.extend_from_slice(s.toks());
-                }
-                Glob::from_toks(toks)
-            }
+            ArnPattern::All => f(&Flat(&[Tok::Star])),
+            ArnPattern::Other(g) => f(&Flat(&g.toks)),
+            ArnPattern::Segments(segs) => f(&Joined::new(segs)),
         }
     }
 
@@ -524,7 +610,7 @@ impl ArnPattern {
         if self.is_all() {
             return false;
         }
-        self.as_whole().is_within(&outer.as_whole(), false)
+        self.with_whole(|inner| outer.with_whole(|outer| contains(outer, inner, false)))
     }
 
     /// Whether some ARN is matched by both patterns (case-insensitive comparison, so it can
@@ -533,7 +619,7 @@ impl ArnPattern {
         if self.is_all() || other.is_all() {
             return true;
         }
-        self.as_whole().overlaps(&other.as_whole(), true)
+        self.with_whole(|a| other.with_whole(|b| overlap(a, b, true)))
     }
 }
 
