@@ -311,7 +311,7 @@ impl<'a> Analyzer<'a> {
             context,
             guards: Guards::default(),
             resources: &[],
-            cache: HashMap::default(),
+            cache: HashMap::with_capacity_and_hasher(256, Default::default()),
             key: String::new(),
         }
     }
@@ -365,7 +365,8 @@ impl<'a> Analyzer<'a> {
         guarded: bool,
     ) -> Option<Rc<Evaluation>> {
         self.key.clear();
-        self.key.extend(action.chars().map(|c| c.to_ascii_lowercase()));
+        self.key.push_str(action);
+        self.key.make_ascii_lowercase();
         self.key.push('\0');
         self.key.push_str(resource);
         self.key.push('\0');
@@ -429,9 +430,10 @@ impl<'a> Analyzer<'a> {
     /// The full profile against the bundled capability classes and escalation paths, with the
     /// guardrails, and what the guardrails stop.
     pub fn profile(&mut self, caps: &Capabilities, catalog: &Catalog) -> AccessProfile {
-        let mut profile = self.profile_with(caps, catalog, true);
+        let names = grant_action_names(caps, catalog);
+        let mut profile = self.profile_with(caps, &names, true);
         if self.guards.applied() {
-            let free = self.profile_with(caps, catalog, false);
+            let free = self.profile_with(caps, &names, false);
             profile.guardrail_stops = self.stops(&free, &profile);
         }
         profile.guardrails = Some(self.guards.summary());
@@ -442,7 +444,7 @@ impl<'a> Analyzer<'a> {
     fn profile_with(
         &mut self,
         caps: &Capabilities,
-        catalog: &Catalog,
+        names: &GrantActionNames,
         guarded: bool,
     ) -> AccessProfile {
         let ask = |me: &mut Self, action: &str, resource: &str, all: bool| {
@@ -454,18 +456,21 @@ impl<'a> Analyzer<'a> {
             ..Default::default()
         };
         profile.admin = self.admin(guarded);
-        for class in &caps.classes {
+        for (c, class) in caps.classes.iter().enumerate() {
             if class.id == "admin" {
                 continue;
             }
             let mut best: Option<HeldCapability> = None;
-            for grant in &class.any_of {
-                let actions = grant.actions(catalog);
+            for (g, grant) in class.any_of.iter().enumerate() {
                 if grant.require == Requirement::All {
                     continue;
                 }
-                for action in actions {
-                    let name = action.full_name();
+                let actions = names
+                    .get(c)
+                    .and_then(|class| class.get(g))
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                for name in actions {
                     for all in [true, false] {
                         if let Some(eval) = ask(self, &name, &grant.resource, all) {
                             let reach = if all && self.every_known_key_allows(&name, guarded) {
@@ -870,6 +875,47 @@ impl<'a> Analyzer<'a> {
 
 /// Guardrails only ever take away: their Allow statements (FullAWSAccess at every level) are
 /// no reason for a grant, and are left out of the reasons.
+/// The full names of the catalog actions of every grant, by class and grant (what
+/// [`Grant::actions`](crate::catalog::Grant::actions) expands to).
+type GrantActionNames = Vec<Vec<Vec<String>>>;
+
+fn expand_grant_names(caps: &Capabilities, catalog: &Catalog) -> GrantActionNames {
+    caps.classes
+        .iter()
+        .map(|class| {
+            class
+                .any_of
+                .iter()
+                .map(|grant| {
+                    grant
+                        .actions(catalog)
+                        .into_iter()
+                        .map(|a| a.full_name())
+                        .collect()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The expansion for `caps` over `catalog`: computed once for the bundled pair, which every
+/// identity of a scan asks about, and per call for any other.
+fn grant_action_names(
+    caps: &Capabilities,
+    catalog: &Catalog,
+) -> std::borrow::Cow<'static, GrantActionNames> {
+    static BUNDLED: std::sync::OnceLock<GrantActionNames> = std::sync::OnceLock::new();
+    let bundled = Capabilities::try_bundled()
+        .ok()
+        .zip(Catalog::try_bundled().ok())
+        .is_some_and(|(c, k)| std::ptr::eq(c, caps) && std::ptr::eq(k, catalog));
+    if bundled {
+        std::borrow::Cow::Borrowed(BUNDLED.get_or_init(|| expand_grant_names(caps, catalog)))
+    } else {
+        std::borrow::Cow::Owned(expand_grant_names(caps, catalog))
+    }
+}
+
 pub(crate) fn without_guardrail_allows(mut eval: Evaluation) -> Evaluation {
     eval.reasons.retain(|r| {
         !(r.effect == Effect::Allow && matches!(r.statement.policy_type, "scp" | "rcp"))

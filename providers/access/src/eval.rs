@@ -386,7 +386,7 @@ struct Prepared<'a> {
     prefix_lower: std::borrow::Cow<'a, str>,
     name: &'a str,
     target: ResourceTarget<'a>,
-    scope: Option<ArnPattern>,
+    scope: Option<std::rc::Rc<ArnPattern>>,
     ctx: &'a Context,
     has_boundary: bool,
 }
@@ -535,6 +535,30 @@ fn needs_resource_policy(prefix_lower: &str, name: &str) -> bool {
         || prefix_lower == "kms"
 }
 
+thread_local! {
+    /// Scope patterns compiled recently on this thread: capability questions ask about a few
+    /// dozen scopes (`*`, `arn:aws:s3:::*/*`, ...) over and over.
+    static SCOPES: std::cell::RefCell<Vec<(Box<str>, std::rc::Rc<ArnPattern>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The compiled pattern of a scope question, from the thread's cache when it was seen.
+fn compiled_scope(scope: &str) -> std::rc::Rc<ArnPattern> {
+    const KEEP: usize = 64;
+    SCOPES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((_, p)) = cache.iter().find(|(s, _)| &**s == scope) {
+            return p.clone();
+        }
+        let p = std::rc::Rc::new(ArnPattern::new(scope));
+        if cache.len() >= KEEP {
+            cache.clear();
+        }
+        cache.push((scope.into(), p.clone()));
+        p
+    })
+}
+
 /// Evaluates a request against a set of policies.
 pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Result<Evaluation, EvalError> {
     let (prefix, name) = req
@@ -548,7 +572,7 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Result<Evaluation, Ev
     let caller = Caller::parse(req.principal);
     let scope = match req.resource {
         ResourceTarget::Arn(_) => None,
-        ResourceTarget::Any(s) | ResourceTarget::All(s) => Some(ArnPattern::new(s)),
+        ResourceTarget::Any(s) | ResourceTarget::All(s) => Some(compiled_scope(s)),
     };
     let p = Prepared {
         principal: req.principal,
