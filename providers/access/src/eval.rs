@@ -386,6 +386,8 @@ struct Prepared<'a> {
     prefix_lower: std::borrow::Cow<'a, str>,
     name: &'a str,
     target: ResourceTarget<'a>,
+    /// The request ARN split on its first five colons (for `ResourceTarget::Arn`).
+    arn_parts: crate::matcher::ArnParts<'a>,
     scope: Option<std::rc::Rc<ArnPattern>>,
     ctx: &'a Context,
     has_boundary: bool,
@@ -441,7 +443,7 @@ fn resource_matches(stmt: &Statement, p: &Prepared<'_>, src: &dyn Fn() -> Statem
             }
         };
         let hit = match (p.target, &p.scope) {
-            (ResourceTarget::Arn(arn), _) => pat.matches(arn, false),
+            (ResourceTarget::Arn(_), _) => pat.matches_parts(&p.arn_parts, false),
             (_, Some(scope)) => {
                 // Resource: cover => scope ⊆ pat; touch => overlap.
                 // NotResource: the complement must cover/touch the scope, i.e. for cover no
@@ -506,7 +508,11 @@ fn scan_policy(
         if m.is_false() {
             continue;
         }
-        let m = m.and(conditions_match(stmt, p.ctx, &src));
+        let m = if stmt.conditions.is_empty() {
+            m
+        } else {
+            m.and(conditions_match(stmt, p.ctx, &src))
+        };
         if m.is_false() {
             continue;
         }
@@ -584,6 +590,10 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Result<Evaluation, Ev
         },
         name,
         target: req.resource,
+        arn_parts: match req.resource {
+            ResourceTarget::Arn(a) => crate::matcher::ArnParts::new(a),
+            _ => crate::matcher::ArnParts::new(""),
+        },
         scope,
         ctx: req.context,
         has_boundary: set.boundary.is_some(),

@@ -458,6 +458,21 @@ impl<'a> Arn<'a> {
     }
 }
 
+/// A request ARN split once on its first five colons, to match against many patterns.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ArnParts<'a> {
+    text: &'a str,
+    parts: [&'a str; 6],
+    n: usize,
+}
+
+impl<'a> ArnParts<'a> {
+    pub(crate) fn new(text: &'a str) -> ArnParts<'a> {
+        let (parts, n) = split_arn(text);
+        ArnParts { text, parts, n }
+    }
+}
+
 /// Splits text on its first five colons without allocating: the parts and how many there are.
 fn split_arn(arn: &str) -> ([&str; 6], usize) {
     let mut parts = [""; 6];
@@ -545,9 +560,18 @@ impl ArnPattern {
     pub fn matches(&self, arn: &str, fold_resource: bool) -> bool {
         match self {
             ArnPattern::All => true,
+            _ => self.matches_parts(&ArnParts::new(arn), fold_resource),
+        }
+    }
+
+    /// [`ArnPattern::matches`] on an ARN split once for many patterns.
+    pub(crate) fn matches_parts(&self, split: &ArnParts<'_>, fold_resource: bool) -> bool {
+        let arn = split.text;
+        match self {
+            ArnPattern::All => true,
             ArnPattern::Other(g) => g.matches(arn, fold_resource),
             ArnPattern::Segments(segs) => {
-                let (parts, n) = split_arn(arn);
+                let (parts, n) = (split.parts, split.n);
                 if n < segs.len() {
                     return false;
                 }
