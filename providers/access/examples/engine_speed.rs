@@ -11,7 +11,6 @@
 //!   (`Analyzer::profile`, as `bridge` does). Prints wall and CPU time, peak RSS, what was
 //!   found, and a digest of every profile so two builds can be compared answer for answer.
 
-use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -308,6 +307,14 @@ fn fnv(hash: &mut u64, text: &str) {
     }
 }
 
+struct Summary {
+    digest: u64,
+    admin: usize,
+    capabilities: usize,
+    paths: usize,
+    stops: usize,
+}
+
 fn estate_mode(n: usize, threads: usize) -> Result<(), String> {
     let caps = Capabilities::try_bundled().map_err(|e| e.to_string())?;
     let catalog = Catalog::try_bundled().map_err(|e| e.to_string())?;
@@ -328,21 +335,32 @@ fn estate_mode(n: usize, threads: usize) -> Result<(), String> {
     };
     let built = t0.elapsed();
     let (cpu0, wall0) = (process_cpu(), Instant::now());
-    let profile = |r: &PolicyIdentity| -> AccessProfile {
-        Analyzer::new(r)
+    // What is kept of each profile: its digest and counts (profiles are dropped as they are
+    // made, as a streaming consumer would).
+    let summarize = |r: &PolicyIdentity| -> Summary {
+        let p: AccessProfile = Analyzer::new(r)
             .with_guards(guards.clone())
-            .profile(caps, catalog)
+            .profile(caps, catalog);
+        let mut digest = 0xcbf2_9ce4_8422_2325u64;
+        fnv(&mut digest, &format!("{p:?}"));
+        Summary {
+            digest,
+            admin: usize::from(p.admin.is_some()),
+            capabilities: p.capabilities.len(),
+            paths: p.escalation_paths.len(),
+            stops: p.guardrail_stops.len(),
+        }
     };
-    // Profiles in role order whatever the thread count: each thread takes one contiguous
+    // Summaries in role order whatever the thread count: each thread takes one contiguous
     // chunk and the chunks are joined in order.
-    let profiles: Vec<AccessProfile> = if threads <= 1 {
-        roles.iter().map(profile).collect()
+    let summaries: Vec<Summary> = if threads <= 1 {
+        roles.iter().map(summarize).collect()
     } else {
         let chunk = n.div_ceil(threads).max(1);
         std::thread::scope(|s| {
             let handles: Vec<_> = roles
                 .chunks(chunk)
-                .map(|part| s.spawn(move || part.iter().map(profile).collect::<Vec<_>>()))
+                .map(|part| s.spawn(move || part.iter().map(summarize).collect::<Vec<_>>()))
                 .collect();
             handles
                 .into_iter()
@@ -352,20 +370,17 @@ fn estate_mode(n: usize, threads: usize) -> Result<(), String> {
     };
     let wall = wall0.elapsed();
     let cpu = process_cpu() - cpu0;
-    if profiles.len() != n {
-        return Err(format!("{} profiles for {n} roles", profiles.len()));
+    if summaries.len() != n {
+        return Err(format!("{} profiles for {n} roles", summaries.len()));
     }
     let mut digest = 0xcbf2_9ce4_8422_2325u64;
     let (mut admins, mut caps_held, mut paths, mut stops) = (0, 0, 0, 0);
-    let mut text = String::new();
-    for p in &profiles {
-        admins += usize::from(p.admin.is_some());
-        caps_held += p.capabilities.len();
-        paths += p.escalation_paths.len();
-        stops += p.guardrail_stops.len();
-        text.clear();
-        let _ = write!(text, "{p:?}");
-        fnv(&mut digest, &text);
+    for s in &summaries {
+        admins += s.admin;
+        caps_held += s.capabilities;
+        paths += s.paths;
+        stops += s.stops;
+        fnv(&mut digest, &format!("{:016x}", s.digest));
     }
     println!(
         "estate: {n} roles ({built:.2?} to build), every capability question in {:.2} s wall, {:.2} s CPU, {threads} thread(s); {:.0} roles per CPU second",
