@@ -3,7 +3,8 @@
 //!
 //! - `engine_speed eval [seconds]`: evaluations per CPU second of one thread on parsed policies
 //!   (the requests and policies of `benches/eval.rs`: node role, boundary, two SCP levels,
-//!   bucket policy).
+//!   bucket policy). `engine_speed batch [seconds]`: the same cases through the JSON Lines
+//!   contract (`run_batch`), parsing included.
 //! - `engine_speed estate [roles] [threads]`: builds an account of `roles` roles with an
 //!   EKS-like mix (administrators, node roles with AWS-managed policies, IRSA roles, team
 //!   policies with S3, Secrets Manager and PassRole statements, boundaries, conditions) under
@@ -64,7 +65,7 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn eval_mode(seconds: f64) -> Result<(), String> {
+fn eval_mode(seconds: f64, batch: bool) -> Result<(), String> {
     let node = json!({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["ec2:Describe*", "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], "Resource": "*"},
         {"Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::*/*"},
@@ -80,12 +81,13 @@ fn eval_mode(seconds: f64) -> Result<(), String> {
         {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::data/*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]});
     let full = json!({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
     let identity = vec![NamedPolicy::new("node", parse(&node)?)];
-    let boundary = NamedPolicy::new("boundary", parse(&boundary)?);
+    let boundary_p = NamedPolicy::new("boundary", parse(&boundary)?);
     let scps = vec![
         vec![NamedPolicy::new("scp", parse(&scp)?)],
         vec![NamedPolicy::new("full", parse(&full)?)],
     ];
     let rp = NamedPolicy::new("bucket", parse(&bucket)?);
+    let (node_doc, boundary_doc, scp_doc, full_doc, bucket_doc) = (&node, &boundary, &scp, &full, &bucket);
     let mut ctx = Context::complete();
     ctx.set("aws:RequestedRegion", "eu-west-1")
         .set("aws:SecureTransport", "true")
@@ -93,7 +95,7 @@ fn eval_mode(seconds: f64) -> Result<(), String> {
         .set("aws:PrincipalTag/team", "platform");
     let set = PolicySet {
         identity: &identity,
-        boundary: Some(&boundary),
+        boundary: Some(&boundary_p),
         session: None,
         scps: &scps,
         rcps: &[],
@@ -126,6 +128,35 @@ fn eval_mode(seconds: f64) -> Result<(), String> {
             }
         }
     };
+    if batch {
+        // The JSON Lines path: every case parses its policies, then evaluates.
+        let lines: Vec<String> = requests.iter().map(|(action, resource)| json!({
+            "identity_policies": [node_doc], "permission_boundary": boundary_doc,
+            "scps": [[scp_doc], [full_doc]], "resource_policy": bucket_doc,
+            "request": {"principal": "arn:aws:sts::111122223333:assumed-role/eks-node/i-1", "action": action,
+                "resource": resource, "resource_account": "111122223333",
+                "context": {"aws:RequestedRegion": "eu-west-1", "aws:SecureTransport": "true", "aws:SourceIp": "10.1.2.3"}}
+        }).to_string()).collect();
+        let input = lines.join("\n");
+        let budget = Duration::from_secs_f64(seconds);
+        let cpu0 = thread_cpu();
+        let mut rounds = 0u64;
+        while thread_cpu() - cpu0 < budget {
+            for _ in 0..100 {
+                let mut out = Vec::with_capacity(4096);
+                black_box(cloudscan_access::run_batch(input.as_bytes(), &mut out).ok());
+            }
+            rounds += 100;
+        }
+        let cpu = thread_cpu() - cpu0;
+        let cases = rounds * requests.len() as u64;
+        println!(
+            "batch: {cases} JSON Lines cases in {:.2} s CPU: {:.0} cases per CPU second",
+            cpu.as_secs_f64(),
+            cases as f64 / cpu.as_secs_f64()
+        );
+        return Ok(());
+    }
     run(20_000); // warm up
     let budget = Duration::from_secs_f64(seconds);
     let (cpu0, wall0) = (thread_cpu(), Instant::now());
@@ -400,7 +431,11 @@ fn main() {
     let arg = |i: usize| args.get(i).map(String::as_str);
     let result = match arg(0) {
         Some("eval") => match arg(1).map(str::parse::<f64>).unwrap_or(Ok(5.0)) {
-            Ok(s) if s > 0.0 => eval_mode(s),
+            Ok(s) if s > 0.0 => eval_mode(s, false),
+            _ => Err("eval: seconds must be a positive number".to_string()),
+        },
+        Some("batch") => match arg(1).map(str::parse::<f64>).unwrap_or(Ok(5.0)) {
+            Ok(s) if s > 0.0 => eval_mode(s, true),
             _ => Err("eval: seconds must be a positive number".to_string()),
         },
         Some("estate") => {
@@ -411,7 +446,7 @@ fn main() {
                 _ => Err("estate: roles and threads must be positive integers".to_string()),
             }
         }
-        _ => Err("usage: engine_speed eval [seconds] | estate [roles] [threads]".to_string()),
+        _ => Err("usage: engine_speed eval [seconds] | batch [seconds] | estate [roles] [threads]".to_string()),
     };
     if let Err(e) = result {
         eprintln!("engine_speed: {e}");
