@@ -87,7 +87,8 @@ fn eval_mode(seconds: f64, batch: bool) -> Result<(), String> {
         vec![NamedPolicy::new("full", parse(&full)?)],
     ];
     let rp = NamedPolicy::new("bucket", parse(&bucket)?);
-    let (node_doc, boundary_doc, scp_doc, full_doc, bucket_doc) = (&node, &boundary, &scp, &full, &bucket);
+    let (node_doc, boundary_doc, scp_doc, full_doc, bucket_doc) =
+        (&node, &boundary, &scp, &full, &bucket);
     let mut ctx = Context::complete();
     ctx.set("aws:RequestedRegion", "eu-west-1")
         .set("aws:SecureTransport", "true")
@@ -196,16 +197,22 @@ struct Docs {
 }
 
 fn docs() -> Result<Docs, String> {
-    let allow = |actions: Value, resource: Value| {
-        json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]})
-    };
+    let allow = |actions: Value, resource: Value| json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": resource}]});
     Ok(Docs {
         admin: parse(&allow(json!("*"), json!("*")))?,
         worker: parse(&allow(
-            json!(["ec2:DescribeInstances", "ec2:DescribeInstanceTypes", "ec2:DescribeRouteTables",
-                "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVolumes",
-                "ec2:DescribeVolumesModifications", "ec2:DescribeVpcs", "eks:DescribeCluster",
-                "eks-auth:AssumeRoleForPodIdentity"]),
+            json!([
+                "ec2:DescribeInstances",
+                "ec2:DescribeInstanceTypes",
+                "ec2:DescribeRouteTables",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeVolumes",
+                "ec2:DescribeVolumesModifications",
+                "ec2:DescribeVpcs",
+                "eks:DescribeCluster",
+                "eks-auth:AssumeRoleForPodIdentity"
+            ]),
             json!("*"),
         ))?,
         cni: parse(&json!({"Version": "2012-10-17", "Statement": [
@@ -216,24 +223,53 @@ fn docs() -> Result<Docs, String> {
                 "ec2:ModifyNetworkInterfaceAttribute", "ec2:UnassignPrivateIpAddresses"], "Resource": "*"},
             {"Effect": "Allow", "Action": ["ec2:CreateTags"], "Resource": ["arn:aws:ec2:*:*:network-interface/*"]}]}))?,
         ecr: parse(&allow(
-            json!(["ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability",
-                "ecr:GetDownloadUrlForLayer", "ecr:GetRepositoryPolicy", "ecr:DescribeRepositories",
-                "ecr:ListImages", "ecr:DescribeImages", "ecr:BatchGetImage"]),
+            json!([
+                "ecr:GetAuthorizationToken",
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:GetRepositoryPolicy",
+                "ecr:DescribeRepositories",
+                "ecr:ListImages",
+                "ecr:DescribeImages",
+                "ecr:BatchGetImage"
+            ]),
             json!("*"),
         ))?,
         readonly: parse(&allow(
-            json!(["ec2:Describe*", "eks:Describe*", "eks:List*", "iam:Get*", "iam:List*",
-                "s3:Get*", "s3:List*", "kms:Describe*", "kms:List*",
-                "secretsmanager:DescribeSecret", "secretsmanager:ListSecrets",
-                "cloudtrail:Describe*", "cloudtrail:Get*", "logs:Describe*", "logs:Get*"]),
+            json!([
+                "ec2:Describe*",
+                "eks:Describe*",
+                "eks:List*",
+                "iam:Get*",
+                "iam:List*",
+                "s3:Get*",
+                "s3:List*",
+                "kms:Describe*",
+                "kms:List*",
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:ListSecrets",
+                "cloudtrail:Describe*",
+                "cloudtrail:Get*",
+                "logs:Describe*",
+                "logs:Get*"
+            ]),
             json!("*"),
         ))?,
-        s3ro: parse(&allow(json!(["s3:Get*", "s3:List*", "s3:Describe*"]), json!("*")))?,
+        s3ro: parse(&allow(
+            json!(["s3:Get*", "s3:List*", "s3:Describe*"]),
+            json!("*"),
+        ))?,
         secrets: parse(&allow(
-            json!(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]),
+            json!([
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:DescribeSecret"
+            ]),
             json!("*"),
         ))?,
-        passrole: parse(&allow(json!(["iam:PassRole", "ec2:RunInstances"]), json!("*")))?,
+        passrole: parse(&allow(
+            json!(["iam:PassRole", "ec2:RunInstances"]),
+            json!("*"),
+        ))?,
         dynamo_deny: parse(&json!({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Scan"], "Resource": "arn:aws:dynamodb:*:111122223333:table/team-*"},
             {"Effect": "Deny", "Action": "dynamodb:DeleteTable", "Resource": "*"}]}))?,
@@ -275,14 +311,14 @@ fn role(d: &Docs, i: usize) -> Result<PolicyIdentity, String> {
         // 30%: IRSA roles with an inline policy scoped to their bucket and secrets; some
         // with a tag condition, a few with a permission boundary.
         16..=30 => {
-            let cond = if i % 4 == 0 {
+            let cond = if i.is_multiple_of(4) {
                 json!({"StringEquals": {"aws:ResourceTag/team": format!("team-{}", i % 97)}})
             } else {
                 json!({})
             };
             let mut s3 = json!({"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
                 "Resource": format!("arn:aws:s3:::estate-{acct}-app-{i}/*")});
-            if i % 4 == 0 {
+            if i.is_multiple_of(4) {
                 s3["Condition"] = cond;
             }
             let inline = json!({"Version": "2012-10-17", "Statement": [s3,
@@ -318,7 +354,7 @@ fn role(d: &Docs, i: usize) -> Result<PolicyIdentity, String> {
                  "Resource": format!("arn:aws:iam::{acct}:role/svc-{}", i + 1)},
                 {"Effect": "Allow", "Action": "logs:*", "Resource": "*"}]});
             let mut p = vec![NamedPolicy::new("inline/service", parse(&inline)?)];
-            if i % 3 == 0 {
+            if i.is_multiple_of(3) {
                 p.push(named("team-passrole", &d.passrole));
             }
             (format!("svc-{i}"), p, None)
@@ -351,9 +387,7 @@ fn estate_mode(n: usize, threads: usize) -> Result<(), String> {
     let catalog = Catalog::try_bundled().map_err(|e| e.to_string())?;
     let t0 = Instant::now();
     let d = docs()?;
-    let roles = (0..n)
-        .map(|i| role(&d, i))
-        .collect::<Result<Vec<_>, _>>()?;
+    let roles = (0..n).map(|i| role(&d, i)).collect::<Result<Vec<_>, _>>()?;
     let guards = Guards {
         scps: Guardrail::Applied(vec![
             vec![NamedPolicy::new("FullAWSAccess", d.scp_full.clone())],
@@ -446,7 +480,10 @@ fn main() {
                 _ => Err("estate: roles and threads must be positive integers".to_string()),
             }
         }
-        _ => Err("usage: engine_speed eval [seconds] | batch [seconds] | estate [roles] [threads]".to_string()),
+        _ => Err(
+            "usage: engine_speed eval [seconds] | batch [seconds] | estate [roles] [threads]"
+                .to_string(),
+        ),
     };
     if let Err(e) = result {
         eprintln!("engine_speed: {e}");

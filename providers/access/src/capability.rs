@@ -7,6 +7,7 @@
 
 use crate::catalog::{Capabilities, Catalog, Requirement};
 use crate::condition::Context;
+use crate::condition::KeyHasher;
 use crate::eval::{
     evaluate, EvalError, Evaluation, NamedPolicy, PolicyIdentity, PolicySet, Request,
     ResourceTarget,
@@ -15,7 +16,6 @@ use crate::guardrail::{rcp_governs, GuardrailSummary, Guards};
 use crate::matcher::ActionPattern;
 use crate::policy::{ActionElement, Effect, Policy, ResourceElement};
 use crate::reason::{GrantReason, Granted};
-use crate::condition::KeyHasher;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::hash::BuildHasherDefault;
@@ -472,8 +472,8 @@ impl<'a> Analyzer<'a> {
                     .unwrap_or_default();
                 for name in actions {
                     for all in [true, false] {
-                        if let Some(eval) = ask(self, &name, &grant.resource, all) {
-                            let reach = if all && self.every_known_key_allows(&name, guarded) {
+                        if let Some(eval) = ask(self, name, &grant.resource, all) {
+                            let reach = if all && self.every_known_key_allows(name, guarded) {
                                 Reach::All
                             } else {
                                 Reach::Some
@@ -489,7 +489,7 @@ impl<'a> Analyzer<'a> {
                             if reach > held.reach {
                                 held.reach = reach;
                             }
-                            merge(held, &name, &eval);
+                            merge(held, name, &eval);
                             break;
                         }
                     }

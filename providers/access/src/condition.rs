@@ -711,25 +711,24 @@ pub fn evaluate_condition(
     // Policy values may hold variables; an unknown variable makes the entry undecided. Values
     // without variables are compared as written, with no per-request allocation.
     let takes_variables = op.base.takes_variables();
-    let resolved: Option<Vec<Option<Vec<Tok>>>> = if takes_variables
-        && cond.values.iter().any(Template::has_variables)
-    {
-        let mut resolved = Vec::with_capacity(cond.values.len());
-        for v in &cond.values {
-            if v.has_variables() {
-                match v.resolve(ctx) {
-                    Resolved::Toks(t) => resolved.push(Some(t)),
-                    Resolved::Unresolved => resolved.push(None),
-                    Resolved::Unknown(_) => return unknown(),
+    let resolved: Option<Vec<Option<Vec<Tok>>>> =
+        if takes_variables && cond.values.iter().any(Template::has_variables) {
+            let mut resolved = Vec::with_capacity(cond.values.len());
+            for v in &cond.values {
+                if v.has_variables() {
+                    match v.resolve(ctx) {
+                        Resolved::Toks(t) => resolved.push(Some(t)),
+                        Resolved::Unresolved => resolved.push(None),
+                        Resolved::Unknown(_) => return unknown(),
+                    }
+                } else {
+                    resolved.push(Some(Glob::new(v.text()).toks().to_vec()));
                 }
-            } else {
-                resolved.push(Some(Glob::new(v.text()).toks().to_vec()));
             }
-        }
-        Some(resolved)
-    } else {
-        None
-    };
+            Some(resolved)
+        } else {
+            None
+        };
     let negated = op.base.is_negated();
     let positive = op.base.positive();
     // Per request value: does it satisfy the operator against the policy values?
@@ -739,10 +738,7 @@ pub fn evaluate_condition(
                 Some(t) => compare(positive, rv, t),
                 None => false,
             }),
-            None => cond
-                .values
-                .iter()
-                .any(|pv| compare_text(positive, rv, pv)),
+            None => cond.values.iter().any(|pv| compare_text(positive, rv, pv)),
         };
         any != negated
     };
@@ -833,8 +829,7 @@ fn compare_text(op: BaseOp, request: &str, value: &Template) -> bool {
         | BaseOp::NumericLessThanEquals
         | BaseOp::NumericGreaterThan
         | BaseOp::NumericGreaterThanEquals => {
-            let (Ok(r), Ok(p)) = (request.trim().parse::<f64>(), text.trim().parse::<f64>())
-            else {
+            let (Ok(r), Ok(p)) = (request.trim().parse::<f64>(), text.trim().parse::<f64>()) else {
                 return false;
             };
             ordered(op, r.partial_cmp(&p))

@@ -71,7 +71,8 @@ fn glob_bytes(pat: &[u8], text: &[u8], fold: bool, star: u8, one: u8) -> bool {
             None => return false,
         }
     }
-    pat.get(p..).is_some_and(|rest| rest.iter().all(|&x| x == star))
+    pat.get(p..)
+        .is_some_and(|rest| rest.iter().all(|&x| x == star))
 }
 
 /// Whether `text` matches `pattern` (`*` and `?` are wildcards, every other character is
@@ -297,9 +298,12 @@ fn contains<O: TokSeq + ?Sized, I: TokSeq + ?Sized>(outer: &O, inner: &I, fold: 
             }
         }
         for j in 1..=m {
-            let (Some(x), Some(&p_j), Some(&p_j1), Some(&c_j1)) =
-                (inner.at(j - 1), prev.get(j), prev.get(j - 1), cur.get(j - 1))
-            else {
+            let (Some(x), Some(&p_j), Some(&p_j1), Some(&c_j1)) = (
+                inner.at(j - 1),
+                prev.get(j),
+                prev.get(j - 1),
+                cur.get(j - 1),
+            ) else {
                 return false;
             };
             let v = match o {

@@ -321,9 +321,23 @@ fn condition_value() -> impl Strategy<Value = String> {
     prop_oneof![
         "[aAbB*?é\u{212A}]{0,4}",
         prop::sample::select(vec![
-            "10", "10.0", " 7 ", "-3", "x", "true", "TRUE", "false", "10.0.0.0/8", "10.1.2.3",
-            "192.168.0.0/16", "2001:db8::/32", "::1", "arn:aws:s3:::b*", "arn:aws:iam::*:role/*",
-            "arn:aws:s3:::b/k", "arn:*",
+            "10",
+            "10.0",
+            " 7 ",
+            "-3",
+            "x",
+            "true",
+            "TRUE",
+            "false",
+            "10.0.0.0/8",
+            "10.1.2.3",
+            "192.168.0.0/16",
+            "2001:db8::/32",
+            "::1",
+            "arn:aws:s3:::b*",
+            "arn:aws:iam::*:role/*",
+            "arn:aws:s3:::b/k",
+            "arn:*",
         ])
         .prop_map(str::to_string),
     ]
@@ -368,14 +382,31 @@ struct Stmt {
 
 fn stmt() -> impl Strategy<Value = Stmt> {
     let action = prop::sample::select(vec![
-        "*", "s3:*", "s3:Get*", "S3:getobject", "s3:?etObject", "s3:PutObject", "iam:*", "iam:PassRole",
-        "ec2:Describe*", "ec2:*Instances", "sts:AssumeRole", "kms:Decrypt",
+        "*",
+        "s3:*",
+        "s3:Get*",
+        "S3:getobject",
+        "s3:?etObject",
+        "s3:PutObject",
+        "iam:*",
+        "iam:PassRole",
+        "ec2:Describe*",
+        "ec2:*Instances",
+        "sts:AssumeRole",
+        "kms:Decrypt",
     ])
     .prop_map(str::to_string);
     let resource = prop::sample::select(vec![
-        "*", "arn:aws:s3:::b/*", "arn:aws:s3:::B/*", "arn:aws:s3:::b*", "arn:aws:s3:::*/k?",
-        "arn:aws:iam::111122223333:role/*", "arn:aws:iam::*:role/app-*", "arn:aws:ec2:*:*:instance/*",
-        "arn:AWS:EC2:EU-WEST-1:*:instance/i-1", "arn:aws:ec2:*",
+        "*",
+        "arn:aws:s3:::b/*",
+        "arn:aws:s3:::B/*",
+        "arn:aws:s3:::b*",
+        "arn:aws:s3:::*/k?",
+        "arn:aws:iam::111122223333:role/*",
+        "arn:aws:iam::*:role/app-*",
+        "arn:aws:ec2:*:*:instance/*",
+        "arn:AWS:EC2:EU-WEST-1:*:instance/i-1",
+        "arn:aws:ec2:*",
     ])
     .prop_map(str::to_string);
     (
@@ -386,14 +417,16 @@ fn stmt() -> impl Strategy<Value = Stmt> {
         prop::collection::vec(resource, 1..3),
         prop::option::weighted(0.3, prop::sample::select(vec!["eu-west-1", "us-east-1"])),
     )
-        .prop_map(|(allow, not_action, actions, not_resource, resources, region)| Stmt {
-            allow,
-            not_action,
-            actions,
-            not_resource,
-            resources,
-            region: region.map(str::to_string),
-        })
+        .prop_map(
+            |(allow, not_action, actions, not_resource, resources, region)| Stmt {
+                allow,
+                not_action,
+                actions,
+                not_resource,
+                resources,
+                region: region.map(str::to_string),
+            },
+        )
 }
 
 fn to_json(stmts: &[Stmt]) -> Value {
@@ -402,7 +435,11 @@ fn to_json(stmts: &[Stmt]) -> Value {
         .map(|s| {
             let mut v = json!({"Effect": if s.allow { "Allow" } else { "Deny" }});
             v[if s.not_action { "NotAction" } else { "Action" }] = json!(s.actions);
-            v[if s.not_resource { "NotResource" } else { "Resource" }] = json!(s.resources);
+            v[if s.not_resource {
+                "NotResource"
+            } else {
+                "Resource"
+            }] = json!(s.resources);
             if let Some(r) = &s.region {
                 v["Condition"] = json!({"StringEquals": {"aws:RequestedRegion": r}});
             }
