@@ -316,7 +316,7 @@ impl Template {
         let mut toks = Vec::new();
         for part in &self.parts {
             match part {
-                Part::Text(t) => toks.extend_from_slice(Glob::new(t).toks()),
+                Part::Text(t) => toks.extend(crate::matcher::toks_of(t)),
                 Part::Escape(c) => toks.push(Tok::Lit(*c)),
                 Part::Var { key_lower, default } => match ctx.lookup(key_lower) {
                     Lookup::Values(v) if v.len() == 1 => {
@@ -338,7 +338,7 @@ impl Template {
         let mut toks = Vec::new();
         for part in &self.parts {
             match part {
-                Part::Text(t) => toks.extend_from_slice(Glob::new(t).toks()),
+                Part::Text(t) => toks.extend(crate::matcher::toks_of(t)),
                 Part::Escape(c) => toks.push(Tok::Lit(*c)),
                 Part::Var { .. } => toks.push(Tok::Star),
             }
@@ -722,7 +722,7 @@ pub fn evaluate_condition(
                         Resolved::Unknown(_) => return unknown(),
                     }
                 } else {
-                    resolved.push(Some(Glob::new(v.text()).toks().to_vec()));
+                    resolved.push(Some(crate::matcher::toks_of(v.text()).collect()));
                 }
             }
             Some(resolved)

@@ -17,6 +17,15 @@ pub enum Tok {
     Star,
 }
 
+/// The tokens of a pattern text: `*` and `?` are wildcards, every other character is literal.
+pub(crate) fn toks_of(pattern: &str) -> impl Iterator<Item = Tok> + '_ {
+    pattern.chars().map(|c| match c {
+        '*' => Tok::Star,
+        '?' => Tok::One,
+        c => Tok::Lit(c),
+    })
+}
+
 /// A compiled wildcard pattern.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Glob {
@@ -88,16 +97,7 @@ pub fn glob_match_str(pattern: &str, text: &str, fold: bool) -> bool {
 impl Glob {
     /// Compiles `pattern`: `*` and `?` are wildcards, every other character is literal.
     pub fn new(pattern: &str) -> Glob {
-        Glob::from_toks(
-            pattern
-                .chars()
-                .map(|c| match c {
-                    '*' => Tok::Star,
-                    '?' => Tok::One,
-                    c => Tok::Lit(c),
-                })
-                .collect(),
-        )
+        Glob::from_toks(toks_of(pattern).collect())
     }
 
     /// A pattern whose every character is literal (no wildcard).
@@ -551,7 +551,7 @@ impl ArnPattern {
         if !pattern.is_empty() && pattern.bytes().all(|b| b == b'*') {
             return ArnPattern::All;
         }
-        ArnPattern::from_toks(Glob::new(pattern).toks)
+        ArnPattern::from_toks(toks_of(pattern).collect())
     }
 
     /// Whether the pattern matches every resource.
