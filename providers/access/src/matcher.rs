@@ -30,30 +30,49 @@ pub(crate) fn toks_of(pattern: &str) -> impl Iterator<Item = Tok> + '_ {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Glob {
     toks: Vec<Tok>,
-    /// The same pattern as bytes when every literal is ASCII ([`STAR`] and [`ONE`] stand for
-    /// the wildcards), for the byte matcher used on ASCII text.
-    ascii: Option<Box<[u8]>>,
 }
 
-/// The byte standing for `*` in [`Glob`]'s ASCII form (never an ASCII character).
-const STAR: u8 = 0xFF;
-/// The byte standing for `?` in [`Glob`]'s ASCII form.
-const ONE: u8 = 0xFE;
-
-fn ascii_form(toks: &[Tok]) -> Option<Box<[u8]>> {
-    toks.iter()
-        .map(|t| match t {
-            Tok::Star => Some(STAR),
-            Tok::One => Some(ONE),
-            Tok::Lit(c) if c.is_ascii() => Some(*c as u8),
-            Tok::Lit(_) => None,
-        })
-        .collect()
+/// Glob matching of tokens on ASCII text (one byte is one character): two pointers with one
+/// backtrack point, no decoding and no allocation. A non-ASCII literal can still equal an ASCII
+/// byte when folding case (the Kelvin sign folds to `k`), so literals go through [`char_eq`].
+fn glob_toks_ascii(toks: &[Tok], text: &[u8], fold: bool) -> bool {
+    let mut p = 0usize;
+    let mut t = 0usize;
+    let mut back: Option<(usize, usize)> = None;
+    while let Some(&c) = text.get(t) {
+        match toks.get(p) {
+            Some(Tok::Star) => {
+                p += 1;
+                back = Some((p, t));
+                continue;
+            }
+            Some(Tok::One) => {
+                p += 1;
+                t += 1;
+                continue;
+            }
+            Some(Tok::Lit(l)) if char_eq(*l, char::from(c), fold) => {
+                p += 1;
+                t += 1;
+                continue;
+            }
+            _ => {}
+        }
+        match back {
+            Some((sp, st)) => {
+                p = sp;
+                t = st + 1;
+                back = Some((sp, t));
+            }
+            None => return false,
+        }
+    }
+    toks.get(p..)
+        .is_some_and(|rest| rest.iter().all(|x| *x == Tok::Star))
 }
 
-/// Glob matching on bytes: `star` and `one` are the wildcard bytes of `pat`; every other byte
-/// is literal, compared ignoring ASCII case when `fold`. Only for ASCII text, where one byte is
-/// one character. Two pointers with one backtrack point, no allocation.
+/// Glob matching of an ASCII pattern text on ASCII text: `star` and `one` are the wildcard
+/// bytes; every other byte is literal, compared ignoring ASCII case when `fold`.
 fn glob_bytes(pat: &[u8], text: &[u8], fold: bool, star: u8, one: u8) -> bool {
     let mut p = 0usize;
     let mut t = 0usize;
@@ -107,8 +126,7 @@ impl Glob {
 
     /// Builds a pattern from tokens.
     pub fn from_toks(toks: Vec<Tok>) -> Glob {
-        let ascii = ascii_form(&toks);
-        Glob { toks, ascii }
+        Glob { toks }
     }
 
     /// The tokens of the pattern.
@@ -123,9 +141,10 @@ impl Glob {
 
     /// Whether `text` matches the pattern; `fold` compares letters ignoring case.
     pub fn matches(&self, text: &str, fold: bool) -> bool {
-        match &self.ascii {
-            Some(pat) if text.is_ascii() => glob_bytes(pat, text.as_bytes(), fold, STAR, ONE),
-            _ => glob_match(&self.toks, text, fold),
+        if text.is_ascii() {
+            glob_toks_ascii(&self.toks, text.as_bytes(), fold)
+        } else {
+            glob_match(&self.toks, text, fold)
         }
     }
 
