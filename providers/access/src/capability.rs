@@ -7,6 +7,7 @@
 
 use crate::catalog::{Capabilities, Catalog, Requirement};
 use crate::condition::Context;
+use crate::condition::KeyHasher;
 use crate::eval::{
     evaluate, EvalError, Evaluation, NamedPolicy, PolicyIdentity, PolicySet, Request,
     ResourceTarget,
@@ -17,6 +18,8 @@ use crate::policy::{ActionElement, Effect, Policy, ResourceElement};
 use crate::reason::{GrantReason, Granted};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::hash::BuildHasherDefault;
+use std::rc::Rc;
 
 /// How far a capability reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -276,10 +279,14 @@ pub struct Analyzer<'a> {
     identity: &'a PolicyIdentity,
     account: String,
     context: Context,
-    key_policy: Option<NamedPolicy>,
+    /// The assumed default key policy, built on the first KMS question.
+    key_policy: Option<Option<NamedPolicy>>,
     guards: Guards,
     resources: &'a [ResourceSubject],
-    cache: HashMap<(String, String, bool, bool), Option<Evaluation>>,
+    /// Answers by question: the key is `action (lowercased) \0 resource \0 all guarded`,
+    /// built in `key` so that a repeated question allocates nothing.
+    cache: HashMap<String, Option<Rc<Evaluation>>, BuildHasherDefault<KeyHasher>>,
+    key: String,
 }
 
 impl<'a> Analyzer<'a> {
@@ -299,12 +306,13 @@ impl<'a> Analyzer<'a> {
         }
         Analyzer {
             identity,
-            key_policy: default_key_policy(&account),
+            key_policy: None,
             account,
             context,
             guards: Guards::default(),
             resources: &[],
-            cache: HashMap::new(),
+            cache: HashMap::with_capacity_and_hasher(256, Default::default()),
+            key: String::new(),
         }
     }
 
@@ -344,22 +352,43 @@ impl<'a> Analyzer<'a> {
         all: bool,
         guarded: bool,
     ) -> Option<Evaluation> {
-        let key = (
-            action.to_ascii_lowercase(),
-            resource.to_string(),
-            all,
-            guarded,
-        );
-        if let Some(hit) = self.cache.get(&key) {
+        self.ask_shared(action, resource, all, guarded)
+            .map(|e| (*e).clone())
+    }
+
+    /// [`Analyzer::ask_with`], sharing the cached answer instead of copying it.
+    fn ask_shared(
+        &mut self,
+        action: &str,
+        resource: &str,
+        all: bool,
+        guarded: bool,
+    ) -> Option<Rc<Evaluation>> {
+        self.key.clear();
+        self.key.push_str(action);
+        self.key.make_ascii_lowercase();
+        self.key.push('\0');
+        self.key.push_str(resource);
+        self.key.push('\0');
+        self.key.push(if all { 'a' } else { 's' });
+        self.key.push(if guarded { 'g' } else { 'f' });
+        if let Some(hit) = self.cache.get(self.key.as_str()) {
             return hit.clone();
         }
+        let key = self.key.clone();
         let target = if all {
             ResourceTarget::All(resource)
         } else {
             ResourceTarget::Any(resource)
         };
-        let resource_policy = if action.to_ascii_lowercase().starts_with("kms:") {
-            self.key_policy.as_ref()
+        let is_kms = action
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("kms:"));
+        if is_kms && self.key_policy.is_none() {
+            self.key_policy = Some(default_key_policy(&self.account));
+        }
+        let resource_policy = if is_kms {
+            self.key_policy.as_ref().and_then(Option::as_ref)
         } else {
             None
         };
@@ -393,7 +422,7 @@ impl<'a> Analyzer<'a> {
             context: &self.context,
         };
         let result: Result<Evaluation, EvalError> = evaluate(&set, &request);
-        let answer = result.ok().map(without_guardrail_allows);
+        let answer = result.ok().map(without_guardrail_allows).map(Rc::new);
         self.cache.insert(key, answer.clone());
         answer
     }
@@ -401,9 +430,10 @@ impl<'a> Analyzer<'a> {
     /// The full profile against the bundled capability classes and escalation paths, with the
     /// guardrails, and what the guardrails stop.
     pub fn profile(&mut self, caps: &Capabilities, catalog: &Catalog) -> AccessProfile {
-        let mut profile = self.profile_with(caps, catalog, true);
+        let names = grant_action_names(caps, catalog);
+        let mut profile = self.profile_with(caps, &names, true);
         if self.guards.applied() {
-            let free = self.profile_with(caps, catalog, false);
+            let free = self.profile_with(caps, &names, false);
             profile.guardrail_stops = self.stops(&free, &profile);
         }
         profile.guardrails = Some(self.guards.summary());
@@ -414,11 +444,11 @@ impl<'a> Analyzer<'a> {
     fn profile_with(
         &mut self,
         caps: &Capabilities,
-        catalog: &Catalog,
+        names: &GrantActionNames,
         guarded: bool,
     ) -> AccessProfile {
         let ask = |me: &mut Self, action: &str, resource: &str, all: bool| {
-            me.ask_with(action, resource, all, guarded)
+            me.ask_shared(action, resource, all, guarded)
                 .filter(|e| e.may_be_allowed())
         };
         let mut profile = AccessProfile {
@@ -426,21 +456,24 @@ impl<'a> Analyzer<'a> {
             ..Default::default()
         };
         profile.admin = self.admin(guarded);
-        for class in &caps.classes {
+        for (c, class) in caps.classes.iter().enumerate() {
             if class.id == "admin" {
                 continue;
             }
             let mut best: Option<HeldCapability> = None;
-            for grant in &class.any_of {
-                let actions = grant.actions(catalog);
+            for (g, grant) in class.any_of.iter().enumerate() {
                 if grant.require == Requirement::All {
                     continue;
                 }
-                for action in actions {
-                    let name = action.full_name();
+                let actions = names
+                    .get(c)
+                    .and_then(|class| class.get(g))
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                for name in actions {
                     for all in [true, false] {
-                        if let Some(eval) = ask(self, &name, &grant.resource, all) {
-                            let reach = if all && self.every_known_key_allows(&name, guarded) {
+                        if let Some(eval) = ask(self, name, &grant.resource, all) {
+                            let reach = if all && self.every_known_key_allows(name, guarded) {
                                 Reach::All
                             } else {
                                 Reach::Some
@@ -456,7 +489,7 @@ impl<'a> Analyzer<'a> {
                             if reach > held.reach {
                                 held.reach = reach;
                             }
-                            merge(held, &name, &eval);
+                            merge(held, name, &eval);
                             break;
                         }
                     }
@@ -787,7 +820,7 @@ impl<'a> Analyzer<'a> {
         resource: &str,
         all: bool,
     ) -> Option<GuardrailStop> {
-        let eval = self.ask_with(action, resource, all, true)?;
+        let eval = self.ask_shared(action, resource, all, true)?;
         if eval.is_allowed() {
             return None;
         }
@@ -827,7 +860,7 @@ impl<'a> Analyzer<'a> {
         };
         for probe in ADMIN_PROBES {
             let eval = self
-                .ask_with(probe, "*", true, guarded)
+                .ask_shared(probe, "*", true, guarded)
                 .filter(|e| e.may_be_allowed())?;
             for r in &eval.reasons {
                 Granted::credit(&mut held.granted_by, r.statement.clone().into(), probe);
@@ -842,6 +875,47 @@ impl<'a> Analyzer<'a> {
 
 /// Guardrails only ever take away: their Allow statements (FullAWSAccess at every level) are
 /// no reason for a grant, and are left out of the reasons.
+/// The full names of the catalog actions of every grant, by class and grant (what
+/// [`Grant::actions`](crate::catalog::Grant::actions) expands to).
+type GrantActionNames = Vec<Vec<Vec<String>>>;
+
+fn expand_grant_names(caps: &Capabilities, catalog: &Catalog) -> GrantActionNames {
+    caps.classes
+        .iter()
+        .map(|class| {
+            class
+                .any_of
+                .iter()
+                .map(|grant| {
+                    grant
+                        .actions(catalog)
+                        .into_iter()
+                        .map(|a| a.full_name())
+                        .collect()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The expansion for `caps` over `catalog`: computed once for the bundled pair, which every
+/// identity of a scan asks about, and per call for any other.
+fn grant_action_names(
+    caps: &Capabilities,
+    catalog: &Catalog,
+) -> std::borrow::Cow<'static, GrantActionNames> {
+    static BUNDLED: std::sync::OnceLock<GrantActionNames> = std::sync::OnceLock::new();
+    let bundled = Capabilities::try_bundled()
+        .ok()
+        .zip(Catalog::try_bundled().ok())
+        .is_some_and(|(c, k)| std::ptr::eq(c, caps) && std::ptr::eq(k, catalog));
+    if bundled {
+        std::borrow::Cow::Borrowed(BUNDLED.get_or_init(|| expand_grant_names(caps, catalog)))
+    } else {
+        std::borrow::Cow::Owned(expand_grant_names(caps, catalog))
+    }
+}
+
 pub(crate) fn without_guardrail_allows(mut eval: Evaluation) -> Evaluation {
     eval.reasons.retain(|r| {
         !(r.effect == Effect::Allow && matches!(r.statement.policy_type, "scp" | "rcp"))

@@ -499,8 +499,15 @@ impl Catalog {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mask = self.match_mask(patterns);
-        self.collect_mask(&mask, true)
+        // Indexes, sorted and deduplicated: catalog order without a mask over the whole
+        // catalog (this runs for every capability question of every identity).
+        let mut hits = Vec::new();
+        for pattern in patterns {
+            self.for_each_match(pattern.as_ref(), |i| hits.push(i));
+        }
+        hits.sort_unstable();
+        hits.dedup();
+        hits.into_iter().map(|i| self.at(i)).collect()
     }
 
     /// Every action none of the patterns matches: what a `NotAction` element covers.

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
 use crate::matcher::{ArnPattern, Glob, Tok};
@@ -315,7 +316,7 @@ impl Template {
         let mut toks = Vec::new();
         for part in &self.parts {
             match part {
-                Part::Text(t) => toks.extend_from_slice(Glob::new(t).toks()),
+                Part::Text(t) => toks.extend(crate::matcher::toks_of(t)),
                 Part::Escape(c) => toks.push(Tok::Lit(*c)),
                 Part::Var { key_lower, default } => match ctx.lookup(key_lower) {
                     Lookup::Values(v) if v.len() == 1 => {
@@ -337,7 +338,7 @@ impl Template {
         let mut toks = Vec::new();
         for part in &self.parts {
             match part {
-                Part::Text(t) => toks.extend_from_slice(Glob::new(t).toks()),
+                Part::Text(t) => toks.extend(crate::matcher::toks_of(t)),
                 Part::Escape(c) => toks.push(Tok::Lit(*c)),
                 Part::Var { .. } => toks.push(Tok::Star),
             }
@@ -371,6 +372,51 @@ fn toks_to_plain(toks: &[Tok]) -> String {
 // Context
 // ---------------------------------------------------------------------------------------------
 
+/// A fast hasher for the context's short, trusted keys (condition key names from policies and
+/// from the scanner, never attacker-chosen in bulk): a multiply-rotate hash (the one rustc
+/// uses internally), much cheaper than SipHash on every condition lookup.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct KeyHasher(u64);
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl KeyHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            for (d, s) in w.iter_mut().zip(rest) {
+                *d = *s;
+            }
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// What is known about a context key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lookup<'a> {
@@ -386,7 +432,7 @@ pub enum Lookup<'a> {
 /// unknown values.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    entries: HashMap<String, Entry>,
+    entries: HashMap<String, Entry, BuildHasherDefault<KeyHasher>>,
     unknown_by_default: bool,
 }
 
@@ -406,7 +452,7 @@ impl Context {
     /// A partial context for scan-time questions: a key not set is unknown.
     pub fn partial() -> Context {
         Context {
-            entries: HashMap::new(),
+            entries: HashMap::default(),
             unknown_by_default: true,
         }
     }
@@ -569,6 +615,7 @@ impl Tri {
     }
 
     /// Negation.
+    #[inline]
     pub fn negate(self) -> Tri {
         match self {
             Tri::True => Tri::False,
@@ -579,6 +626,7 @@ impl Tri {
     }
 
     /// Conjunction.
+    #[inline]
     pub fn and(self, other: Tri) -> Tri {
         match (self, other) {
             (Tri::False, _) | (_, Tri::False) => Tri::False,
@@ -588,6 +636,7 @@ impl Tri {
     }
 
     /// Disjunction.
+    #[inline]
     pub fn or(self, other: Tri) -> Tri {
         match (self, other) {
             (Tri::True, _) | (_, Tri::True) => Tri::True,
@@ -659,27 +708,38 @@ pub fn evaluate_condition(
         Lookup::Absent => &[],
         Lookup::Values(v) => v,
     };
-    // Policy values may hold variables; an unknown variable makes the entry undecided.
-    let mut resolved: Vec<Option<Vec<Tok>>> = Vec::with_capacity(cond.values.len());
-    for v in &cond.values {
-        if op.base.takes_variables() && v.has_variables() {
-            match v.resolve(ctx) {
-                Resolved::Toks(t) => resolved.push(Some(t)),
-                Resolved::Unresolved => resolved.push(None),
-                Resolved::Unknown(_) => return unknown(),
+    // Policy values may hold variables; an unknown variable makes the entry undecided. Values
+    // without variables are compared as written, with no per-request allocation.
+    let takes_variables = op.base.takes_variables();
+    let resolved: Option<Vec<Option<Vec<Tok>>>> =
+        if takes_variables && cond.values.iter().any(Template::has_variables) {
+            let mut resolved = Vec::with_capacity(cond.values.len());
+            for v in &cond.values {
+                if v.has_variables() {
+                    match v.resolve(ctx) {
+                        Resolved::Toks(t) => resolved.push(Some(t)),
+                        Resolved::Unresolved => resolved.push(None),
+                        Resolved::Unknown(_) => return unknown(),
+                    }
+                } else {
+                    resolved.push(Some(crate::matcher::toks_of(v.text()).collect()));
+                }
             }
+            Some(resolved)
         } else {
-            resolved.push(Some(Glob::new(v.text()).toks().to_vec()));
-        }
-    }
+            None
+        };
     let negated = op.base.is_negated();
     let positive = op.base.positive();
     // Per request value: does it satisfy the operator against the policy values?
     let value_ok = |rv: &str| -> bool {
-        let any = resolved.iter().any(|pv| match pv {
-            Some(t) => compare(positive, rv, t),
-            None => false,
-        });
+        let any = match &resolved {
+            Some(resolved) => resolved.iter().any(|pv| match pv {
+                Some(t) => compare(positive, rv, t),
+                None => false,
+            }),
+            None => cond.values.iter().any(|pv| compare_text(positive, rv, pv)),
+        };
         any != negated
     };
     let r = match op.set {
@@ -744,6 +804,66 @@ fn compare(op: BaseOp, request: &str, policy: &[Tok]) -> bool {
         BaseOp::IpAddress => ip_in(request, &toks_to_plain(policy)),
         _ => false,
     }
+}
+
+/// [`compare`] for a policy value without variables: the value is its text as written, so
+/// nothing is compiled or allocated per request (same answers as `compare` on the text's
+/// tokens).
+fn compare_text(op: BaseOp, request: &str, value: &Template) -> bool {
+    let text = value.text();
+    match op {
+        BaseOp::StringEquals => text == request,
+        BaseOp::StringEqualsIgnoreCase => text_eq_fold(text, request),
+        BaseOp::StringLike => crate::matcher::glob_match_str(text, request, false),
+        BaseOp::ArnEquals | BaseOp::ArnLike => {
+            if crate::matcher::Arn::parse(request).is_none() {
+                return false;
+            }
+            match value.static_arn() {
+                Some(p) => p.matches(request, false),
+                None => ArnPattern::new(text).matches(request, false),
+            }
+        }
+        BaseOp::NumericEquals
+        | BaseOp::NumericLessThan
+        | BaseOp::NumericLessThanEquals
+        | BaseOp::NumericGreaterThan
+        | BaseOp::NumericGreaterThanEquals => {
+            let (Ok(r), Ok(p)) = (request.trim().parse::<f64>(), text.trim().parse::<f64>()) else {
+                return false;
+            };
+            ordered(op, r.partial_cmp(&p))
+        }
+        BaseOp::DateEquals
+        | BaseOp::DateLessThan
+        | BaseOp::DateLessThanEquals
+        | BaseOp::DateGreaterThan
+        | BaseOp::DateGreaterThanEquals => {
+            let (Some(r), Some(p)) = (parse_date(request), parse_date(text)) else {
+                return false;
+            };
+            ordered(op, Some(r.cmp(&p)))
+        }
+        BaseOp::Bool => text.eq_ignore_ascii_case(request.trim()),
+        BaseOp::BinaryEquals => text == request,
+        BaseOp::IpAddress => ip_in(request, text),
+        _ => false,
+    }
+}
+
+/// Character-wise equality where each pair may differ in case (as `toks_eq` with `fold`).
+fn text_eq_fold(policy: &str, request: &str) -> bool {
+    if policy.is_ascii() && request.is_ascii() {
+        return policy.eq_ignore_ascii_case(request);
+    }
+    let mut it = request.chars();
+    for c in policy.chars() {
+        match it.next() {
+            Some(r) if r == c || r.to_lowercase().eq(c.to_lowercase()) => {}
+            _ => return false,
+        }
+    }
+    it.next().is_none()
 }
 
 fn ordered(op: BaseOp, ord: Option<std::cmp::Ordering>) -> bool {

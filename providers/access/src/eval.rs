@@ -383,10 +383,12 @@ fn principals_grant(
 struct Prepared<'a> {
     principal: &'a str,
     caller: Caller<'a>,
-    prefix_lower: String,
+    prefix_lower: std::borrow::Cow<'a, str>,
     name: &'a str,
     target: ResourceTarget<'a>,
-    scope: Option<ArnPattern>,
+    /// The request ARN split on its first five colons (for `ResourceTarget::Arn`).
+    arn_parts: crate::matcher::ArnParts<'a>,
+    scope: Option<std::rc::Rc<ArnPattern>>,
     ctx: &'a Context,
     has_boundary: bool,
 }
@@ -441,7 +443,7 @@ fn resource_matches(stmt: &Statement, p: &Prepared<'_>, src: &dyn Fn() -> Statem
             }
         };
         let hit = match (p.target, &p.scope) {
-            (ResourceTarget::Arn(arn), _) => pat.matches(arn, false),
+            (ResourceTarget::Arn(_), _) => pat.matches_parts(&p.arn_parts, false),
             (_, Some(scope)) => {
                 // Resource: cover => scope ⊆ pat; touch => overlap.
                 // NotResource: the complement must cover/touch the scope, i.e. for cover no
@@ -482,11 +484,16 @@ fn conditions_match(stmt: &Statement, ctx: &Context, src: &dyn Fn() -> Statement
 struct Scan {
     allow: Tri,
     deny: Tri,
-    reasons: Vec<Reason>,
 }
 
 /// Matches the statements of a policy without a principal element.
-fn scan_policy(policy_type: &'static str, np: &NamedPolicy, p: &Prepared<'_>, scan: &mut Scan) {
+fn scan_policy(
+    policy_type: &'static str,
+    np: &NamedPolicy,
+    p: &Prepared<'_>,
+    scan: &mut Scan,
+    reasons: &mut Vec<Reason>,
+) {
     for (i, stmt) in np.policy.statements.iter().enumerate() {
         if !action_matches(stmt, p) {
             continue;
@@ -501,11 +508,15 @@ fn scan_policy(policy_type: &'static str, np: &NamedPolicy, p: &Prepared<'_>, sc
         if m.is_false() {
             continue;
         }
-        let m = m.and(conditions_match(stmt, p.ctx, &src));
+        let m = if stmt.conditions.is_empty() {
+            m
+        } else {
+            m.and(conditions_match(stmt, p.ctx, &src))
+        };
         if m.is_false() {
             continue;
         }
-        scan.reasons.push(Reason {
+        reasons.push(Reason {
             effect: stmt.effect,
             statement: src(),
             conditional: !m.is_true(),
@@ -521,7 +532,6 @@ fn new_scan() -> Scan {
     Scan {
         allow: Tri::False,
         deny: Tri::False,
-        reasons: Vec::new(),
     }
 }
 
@@ -529,6 +539,30 @@ fn new_scan() -> Scan {
 fn needs_resource_policy(prefix_lower: &str, name: &str) -> bool {
     (prefix_lower == "sts" && name.to_ascii_lowercase().starts_with("assumerole"))
         || prefix_lower == "kms"
+}
+
+thread_local! {
+    /// Scope patterns compiled recently on this thread: capability questions ask about a few
+    /// dozen scopes (`*`, `arn:aws:s3:::*/*`, ...) over and over.
+    static SCOPES: std::cell::RefCell<Vec<(Box<str>, std::rc::Rc<ArnPattern>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The compiled pattern of a scope question, from the thread's cache when it was seen.
+fn compiled_scope(scope: &str) -> std::rc::Rc<ArnPattern> {
+    const KEEP: usize = 64;
+    SCOPES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some((_, p)) = cache.iter().find(|(s, _)| &**s == scope) {
+            return p.clone();
+        }
+        let p = std::rc::Rc::new(ArnPattern::new(scope));
+        if cache.len() >= KEEP {
+            cache.clear();
+        }
+        cache.push((scope.into(), p.clone()));
+        p
+    })
 }
 
 /// Evaluates a request against a set of policies.
@@ -544,14 +578,22 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Result<Evaluation, Ev
     let caller = Caller::parse(req.principal);
     let scope = match req.resource {
         ResourceTarget::Arn(_) => None,
-        ResourceTarget::Any(s) | ResourceTarget::All(s) => Some(ArnPattern::new(s)),
+        ResourceTarget::Any(s) | ResourceTarget::All(s) => Some(compiled_scope(s)),
     };
     let p = Prepared {
         principal: req.principal,
         caller,
-        prefix_lower: prefix.to_ascii_lowercase(),
+        prefix_lower: if prefix.bytes().any(|b| b.is_ascii_uppercase()) {
+            std::borrow::Cow::Owned(prefix.to_ascii_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(prefix)
+        },
         name,
         target: req.resource,
+        arn_parts: match req.resource {
+            ResourceTarget::Arn(a) => crate::matcher::ArnParts::new(a),
+            _ => crate::matcher::ArnParts::new(""),
+        },
         scope,
         ctx: req.context,
         has_boundary: set.boundary.is_some(),
@@ -579,11 +621,10 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Result<Evaluation, Ev
     // Identity.
     let mut identity = new_scan();
     for np in set.identity {
-        scan_policy("identity", np, &p, &mut identity);
+        scan_policy("identity", np, &p, &mut identity, &mut reasons);
     }
     let mut deny = identity.deny;
     let identity_allow = identity.allow;
-    reasons.extend(identity.reasons);
 
     let layer = |policy_type: &'static str,
                  np: Option<&NamedPolicy>,
@@ -594,9 +635,8 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Result<Evaluation, Ev
             None => Tri::True,
             Some(np) => {
                 let mut s = new_scan();
-                scan_policy(policy_type, np, &p, &mut s);
+                scan_policy(policy_type, np, &p, &mut s, reasons);
                 *deny = std::mem::replace(deny, Tri::False).or(s.deny);
-                reasons.extend(s.reasons);
                 s.allow
             }
         }
@@ -614,10 +654,9 @@ pub fn evaluate(set: &PolicySet<'_>, req: &Request<'_>) -> Result<Evaluation, Ev
         for level in levels {
             let mut s = new_scan();
             for np in level {
-                scan_policy(policy_type, np, &p, &mut s);
+                scan_policy(policy_type, np, &p, &mut s, reasons);
             }
             *deny = std::mem::replace(deny, Tri::False).or(s.deny);
-            reasons.extend(s.reasons);
             ok = ok.and(s.allow);
         }
         ok

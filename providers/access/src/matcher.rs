@@ -17,32 +17,111 @@ pub enum Tok {
     Star,
 }
 
+/// The tokens of a pattern text: `*` and `?` are wildcards, every other character is literal.
+pub(crate) fn toks_of(pattern: &str) -> impl Iterator<Item = Tok> + '_ {
+    pattern.chars().map(|c| match c {
+        '*' => Tok::Star,
+        '?' => Tok::One,
+        c => Tok::Lit(c),
+    })
+}
+
 /// A compiled wildcard pattern.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Glob {
     toks: Vec<Tok>,
 }
 
+/// Glob matching of tokens on ASCII text (one byte is one character): two pointers with one
+/// backtrack point, no decoding and no allocation. A non-ASCII literal can still equal an ASCII
+/// byte when folding case (the Kelvin sign folds to `k`), so literals go through [`char_eq`].
+fn glob_toks_ascii(toks: &[Tok], text: &[u8], fold: bool) -> bool {
+    let mut p = 0usize;
+    let mut t = 0usize;
+    let mut back: Option<(usize, usize)> = None;
+    while let Some(&c) = text.get(t) {
+        match toks.get(p) {
+            Some(Tok::Star) => {
+                p += 1;
+                back = Some((p, t));
+                continue;
+            }
+            Some(Tok::One) => {
+                p += 1;
+                t += 1;
+                continue;
+            }
+            Some(Tok::Lit(l)) if char_eq(*l, char::from(c), fold) => {
+                p += 1;
+                t += 1;
+                continue;
+            }
+            _ => {}
+        }
+        match back {
+            Some((sp, st)) => {
+                p = sp;
+                t = st + 1;
+                back = Some((sp, t));
+            }
+            None => return false,
+        }
+    }
+    toks.get(p..)
+        .is_some_and(|rest| rest.iter().all(|x| *x == Tok::Star))
+}
+
+/// Glob matching of an ASCII pattern text on ASCII text: `star` and `one` are the wildcard
+/// bytes; every other byte is literal, compared ignoring ASCII case when `fold`.
+fn glob_bytes(pat: &[u8], text: &[u8], fold: bool, star: u8, one: u8) -> bool {
+    let mut p = 0usize;
+    let mut t = 0usize;
+    let mut back: Option<(usize, usize)> = None;
+    while let Some(&c) = text.get(t) {
+        if let Some(&x) = pat.get(p) {
+            if x == star {
+                p += 1;
+                back = Some((p, t));
+                continue;
+            }
+            if x == one || x == c || (fold && x.eq_ignore_ascii_case(&c)) {
+                p += 1;
+                t += 1;
+                continue;
+            }
+        }
+        match back {
+            Some((sp, st)) => {
+                p = sp;
+                t = st + 1;
+                back = Some((sp, t));
+            }
+            None => return false,
+        }
+    }
+    pat.get(p..)
+        .is_some_and(|rest| rest.iter().all(|&x| x == star))
+}
+
+/// Whether `text` matches `pattern` (`*` and `?` are wildcards, every other character is
+/// literal), as [`Glob::new`]`(pattern).matches(text, fold)` but without compiling the pattern
+/// when both are ASCII.
+pub fn glob_match_str(pattern: &str, text: &str, fold: bool) -> bool {
+    if pattern.is_ascii() && text.is_ascii() {
+        return glob_bytes(pattern.as_bytes(), text.as_bytes(), fold, b'*', b'?');
+    }
+    Glob::new(pattern).matches(text, fold)
+}
+
 impl Glob {
     /// Compiles `pattern`: `*` and `?` are wildcards, every other character is literal.
     pub fn new(pattern: &str) -> Glob {
-        Glob {
-            toks: pattern
-                .chars()
-                .map(|c| match c {
-                    '*' => Tok::Star,
-                    '?' => Tok::One,
-                    c => Tok::Lit(c),
-                })
-                .collect(),
-        }
+        Glob::from_toks(toks_of(pattern).collect())
     }
 
     /// A pattern whose every character is literal (no wildcard).
     pub fn literal(text: &str) -> Glob {
-        Glob {
-            toks: text.chars().map(Tok::Lit).collect(),
-        }
+        Glob::from_toks(text.chars().map(Tok::Lit).collect())
     }
 
     /// Builds a pattern from tokens.
@@ -62,18 +141,22 @@ impl Glob {
 
     /// Whether `text` matches the pattern; `fold` compares letters ignoring case.
     pub fn matches(&self, text: &str, fold: bool) -> bool {
-        glob_match(&self.toks, text, fold)
+        if text.is_ascii() {
+            glob_toks_ascii(&self.toks, text.as_bytes(), fold)
+        } else {
+            glob_match(&self.toks, text, fold)
+        }
     }
 
     /// Whether every string this pattern matches is also matched by `outer` (a sound test: it
     /// may answer `false` for some exotic pairs where containment holds).
     pub fn is_within(&self, outer: &Glob, fold: bool) -> bool {
-        contains(&outer.toks, &self.toks, fold)
+        contains(outer.toks.as_slice(), self.toks.as_slice(), fold)
     }
 
     /// Whether some string is matched by both patterns (exact).
     pub fn overlaps(&self, other: &Glob, fold: bool) -> bool {
-        overlap(&self.toks, &other.toks, fold)
+        overlap(self.toks.as_slice(), other.toks.as_slice(), fold)
     }
 }
 
@@ -135,51 +218,144 @@ fn glob_match(toks: &[Tok], text: &str, fold: bool) -> bool {
     toks[p.min(toks.len())..].iter().all(|t| *t == Tok::Star)
 }
 
+/// A token sequence read by position: a pattern's tokens, or an ARN pattern's segments joined
+/// by `:` without building the joined sequence.
+trait TokSeq {
+    fn len(&self) -> usize;
+    fn at(&self, i: usize) -> Option<Tok>;
+}
+
+impl TokSeq for [Tok] {
+    fn len(&self) -> usize {
+        <[Tok]>::len(self)
+    }
+    fn at(&self, i: usize) -> Option<Tok> {
+        self.get(i).copied()
+    }
+}
+
+/// A token slice as a sized [`TokSeq`].
+struct Flat<'a>(&'a [Tok]);
+
+impl TokSeq for Flat<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn at(&self, i: usize) -> Option<Tok> {
+        self.0.get(i).copied()
+    }
+}
+
+/// The segments of an [`ArnPattern::Segments`] read as one sequence with `:` between them.
+struct Joined<'a> {
+    segs: &'a [Glob],
+    /// Start of each segment in the joined sequence.
+    starts: [usize; 6],
+    len: usize,
+}
+
+impl<'a> Joined<'a> {
+    fn new(segs: &'a [Glob]) -> Joined<'a> {
+        let mut starts = [0usize; 6];
+        let mut pos = 0usize;
+        for (i, (slot, g)) in starts.iter_mut().zip(segs).enumerate() {
+            if i > 0 {
+                pos += 1;
+            }
+            *slot = pos;
+            pos += g.toks.len();
+        }
+        Joined {
+            segs,
+            starts,
+            len: pos,
+        }
+    }
+}
+
+impl TokSeq for Joined<'_> {
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn at(&self, i: usize) -> Option<Tok> {
+        // The last segment starting at or before `i`.
+        let n = self.segs.len().min(6);
+        let mut k = 0;
+        while k + 1 < n && self.starts.get(k + 1).is_some_and(|&s| s <= i) {
+            k += 1;
+        }
+        let start = self.starts.get(k).copied()?;
+        let seg = self.segs.get(k)?;
+        match seg.toks.get(i - start) {
+            Some(t) => Some(*t),
+            // One past a segment's end is the `:` before the next segment.
+            None if i - start == seg.toks.len() && k + 1 < n => Some(Tok::Lit(':')),
+            None => None,
+        }
+    }
+}
+
 /// Whether `inner` ⊆ `outer`: `outer` must match the token string of `inner` where inner's `*`
 /// can only be covered by outer's `*`, and inner's `?` by outer's `?` or `*`.
-fn contains(outer: &[Tok], inner: &[Tok], fold: bool) -> bool {
+fn contains<O: TokSeq + ?Sized, I: TokSeq + ?Sized>(outer: &O, inner: &I, fold: bool) -> bool {
     let n = outer.len();
     let m = inner.len();
-    // dp[j] = outer[..i] can cover inner[..j]
+    // prev[j] = outer[..i] can cover inner[..j]
     let mut prev = vec![false; m + 1];
-    prev[0] = true;
+    let mut cur = vec![false; m + 1];
+    if let Some(p) = prev.first_mut() {
+        *p = true;
+    }
     for i in 1..=n {
-        let mut cur = vec![false; m + 1];
-        let o = outer[i - 1];
+        let Some(o) = outer.at(i - 1) else {
+            return false;
+        };
+        cur.iter_mut().for_each(|c| *c = false);
         if o == Tok::Star {
-            cur[0] = prev[0];
+            if let (Some(c), Some(&p)) = (cur.first_mut(), prev.first()) {
+                *c = p;
+            }
         }
         for j in 1..=m {
-            let x = inner[j - 1];
-            cur[j] = match o {
-                Tok::Star => prev[j] || cur[j - 1],
-                Tok::One => prev[j - 1] && x != Tok::Star,
-                Tok::Lit(a) => prev[j - 1] && matches!(x, Tok::Lit(b) if char_eq(a, b, fold)),
+            let (Some(x), Some(&p_j), Some(&p_j1), Some(&c_j1)) = (
+                inner.at(j - 1),
+                prev.get(j),
+                prev.get(j - 1),
+                cur.get(j - 1),
+            ) else {
+                return false;
             };
+            let v = match o {
+                Tok::Star => p_j || c_j1,
+                Tok::One => p_j1 && x != Tok::Star,
+                Tok::Lit(a) => p_j1 && matches!(x, Tok::Lit(b) if char_eq(a, b, fold)),
+            };
+            if let Some(c) = cur.get_mut(j) {
+                *c = v;
+            }
         }
-        prev = cur;
+        std::mem::swap(&mut prev, &mut cur);
     }
-    prev[m]
+    prev.get(m).copied().unwrap_or(false)
 }
 
 /// Whether two patterns share at least one matching string.
-fn overlap(a: &[Tok], b: &[Tok], fold: bool) -> bool {
+fn overlap<A: TokSeq + ?Sized, B: TokSeq + ?Sized>(a: &A, b: &B, fold: bool) -> bool {
     let n = a.len();
     let m = b.len();
-    // reach[i][j]: state (i, j) reachable
+    // seen[i * (m + 1) + j]: state (i, j) visited
     let mut seen = vec![false; (n + 1) * (m + 1)];
     let mut stack = vec![(0usize, 0usize)];
     while let Some((i, j)) = stack.pop() {
-        let idx = i * (m + 1) + j;
-        if seen[idx] {
-            continue;
+        match seen.get_mut(i * (m + 1) + j) {
+            Some(s) if !*s => *s = true,
+            _ => continue,
         }
-        seen[idx] = true;
         if i == n && j == m {
             return true;
         }
-        let ta = a.get(i).copied();
-        let tb = b.get(j).copied();
+        let ta = a.at(i);
+        let tb = b.at(j);
         if ta == Some(Tok::Star) {
             stack.push((i + 1, j));
             if j < m {
@@ -287,19 +463,60 @@ pub struct Arn<'a> {
 impl<'a> Arn<'a> {
     /// Splits an ARN; `None` unless it starts with `arn:` and has six parts.
     pub fn parse(text: &'a str) -> Option<Arn<'a>> {
-        let mut it = text.splitn(6, ':');
-        let head = it.next()?;
-        if head != "arn" {
+        if !text.starts_with("arn:") {
             return None;
         }
+        let (parts, n) = split_arn(text);
+        if n < 6 {
+            return None;
+        }
+        let [_, partition, service, region, account, resource] = parts;
         Some(Arn {
-            partition: it.next()?,
-            service: it.next()?,
-            region: it.next()?,
-            account: it.next()?,
-            resource: it.next()?,
+            partition,
+            service,
+            region,
+            account,
+            resource,
         })
     }
+}
+
+/// A request ARN split once on its first five colons, to match against many patterns.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ArnParts<'a> {
+    text: &'a str,
+    parts: [&'a str; 6],
+    n: usize,
+}
+
+impl<'a> ArnParts<'a> {
+    pub(crate) fn new(text: &'a str) -> ArnParts<'a> {
+        let (parts, n) = split_arn(text);
+        ArnParts { text, parts, n }
+    }
+}
+
+/// Splits text on its first five colons without allocating: the parts and how many there are.
+fn split_arn(arn: &str) -> ([&str; 6], usize) {
+    let mut parts = [""; 6];
+    let mut n = 0;
+    let mut start = 0;
+    for (i, b) in arn.bytes().enumerate() {
+        if b == b':' {
+            if let (Some(slot), Some(part)) = (parts.get_mut(n), arn.get(start..i)) {
+                *slot = part;
+            }
+            n += 1;
+            start = i + 1;
+            if n == 5 {
+                break;
+            }
+        }
+    }
+    if let (Some(slot), Some(part)) = (parts.get_mut(n), arn.get(start..)) {
+        *slot = part;
+    }
+    (parts, n + 1)
 }
 
 /// A compiled ARN pattern (the `Resource` element or an `Arn*` condition value).
@@ -350,7 +567,10 @@ impl ArnPattern {
 
     /// Compiles a pattern string (`*` and `?` are wildcards).
     pub fn new(pattern: &str) -> ArnPattern {
-        ArnPattern::from_toks(Glob::new(pattern).toks)
+        if !pattern.is_empty() && pattern.bytes().all(|b| b == b'*') {
+            return ArnPattern::All;
+        }
+        ArnPattern::from_toks(toks_of(pattern).collect())
     }
 
     /// Whether the pattern matches every resource.
@@ -363,28 +583,39 @@ impl ArnPattern {
     pub fn matches(&self, arn: &str, fold_resource: bool) -> bool {
         match self {
             ArnPattern::All => true,
+            _ => self.matches_parts(&ArnParts::new(arn), fold_resource),
+        }
+    }
+
+    /// [`ArnPattern::matches`] on an ARN split once for many patterns.
+    pub(crate) fn matches_parts(&self, split: &ArnParts<'_>, fold_resource: bool) -> bool {
+        let arn = split.text;
+        match self {
+            ArnPattern::All => true,
             ArnPattern::Other(g) => g.matches(arn, fold_resource),
             ArnPattern::Segments(segs) => {
-                let parts: Vec<&str> = arn.splitn(6, ':').collect();
-                if parts.len() < segs.len() {
+                let (parts, n) = (split.parts, split.n);
+                if n < segs.len() {
                     return false;
                 }
                 let last = segs.len() - 1;
+                let mut start = 0usize;
                 for (i, seg) in segs.iter().enumerate() {
                     let fold = i < 5 || fold_resource;
+                    let part = parts.get(i).copied().unwrap_or("");
                     if i == last && last < 5 {
                         // The final segment of a short pattern covers the rest of the ARN: a
                         // trailing `*` can run past the colons.
-                        let start: usize = parts[..i].iter().map(|p| p.len() + 1).sum();
                         let rest = arn.get(start..).unwrap_or("");
                         if !seg.matches(rest, fold) {
                             return false;
                         }
-                    } else if !seg.matches(parts[i], fold) {
+                    } else if !seg.matches(part, fold) {
                         return false;
                     }
+                    start += part.len() + 1;
                 }
-                parts.len() == 6 || last < 5
+                n == 6 || last < 5
             }
         }
     }
@@ -394,10 +625,11 @@ impl ArnPattern {
     pub fn prefix_matches(&self, arn: &str) -> bool {
         match self {
             ArnPattern::Segments(segs) if segs.len() == 6 => {
-                let parts: Vec<&str> = arn.splitn(6, ':').collect();
-                parts.len() == 6
-                    && segs[..5]
+                let (parts, n) = split_arn(arn);
+                n == 6
+                    && segs
                         .iter()
+                        .take(5)
                         .zip(&parts)
                         .all(|(g, p)| g.matches(p, true))
             }
@@ -405,20 +637,13 @@ impl ArnPattern {
         }
     }
 
-    fn as_whole(&self) -> Glob {
+    /// Calls `f` with the pattern as one token sequence (segments joined by `:`), without
+    /// building it.
+    fn with_whole<R>(&self, f: impl FnOnce(&dyn TokSeq) -> R) -> R {
         match self {
-            ArnPattern::All => Glob::new("*"),
-            ArnPattern::Other(g) => g.clone(),
-            ArnPattern::Segments(segs) => {
-                let mut toks = Vec::new();
-                for (i, s) in segs.iter().enumerate() {
-                    if i > 0 {
-                        toks.push(Tok::Lit(':'));
-                    }
-                    toks.extend_from_slice(s.toks());
-                }
-                Glob::from_toks(toks)
-            }
+            ArnPattern::All => f(&Flat(&[Tok::Star])),
+            ArnPattern::Other(g) => f(&Flat(&g.toks)),
+            ArnPattern::Segments(segs) => f(&Joined::new(segs)),
         }
     }
 
@@ -432,7 +657,7 @@ impl ArnPattern {
         if self.is_all() {
             return false;
         }
-        self.as_whole().is_within(&outer.as_whole(), false)
+        self.with_whole(|inner| outer.with_whole(|outer| contains(outer, inner, false)))
     }
 
     /// Whether some ARN is matched by both patterns (case-insensitive comparison, so it can
@@ -441,7 +666,7 @@ impl ArnPattern {
         if self.is_all() || other.is_all() {
             return true;
         }
-        self.as_whole().overlaps(&other.as_whole(), true)
+        self.with_whole(|a| other.with_whole(|b| overlap(a, b, true)))
     }
 }
 
