@@ -21,6 +21,9 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Pinned wheels tagged `py2.py3-none-any` (the others are `py3-none-any`).
+const PY2_WHEELS: &[&str] = &["azure-mgmt-managementgroups"];
+
 /// The pinned wheels: (file name, SHA-256) from the requirements file install-deps.sh uses.
 fn pins() -> Vec<(String, String)> {
     let text = std::fs::read_to_string(
@@ -33,8 +36,14 @@ fn pins() -> Vec<(String, String)> {
         .map(|l| {
             let (req, hash) = l.split_once(" --hash=sha256:").expect("a pinned hash");
             let (name, version) = req.split_once("==").expect("a pinned version");
+            // Wheels built for Python 2 and 3 carry the older tag.
+            let tag = if PY2_WHEELS.contains(&name) {
+                "py2.py3-none-any"
+            } else {
+                "py3-none-any"
+            };
             (
-                format!("{}-{version}-py3-none-any.whl", name.replace('-', "_")),
+                format!("{}-{version}-{tag}.whl", name.replace('-', "_")),
                 hash.trim().to_string(),
             )
         })
