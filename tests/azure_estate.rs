@@ -134,13 +134,13 @@ fn an_owner_at_a_management_group_is_an_admin_finding_with_the_group_scope() {
         evidence.contains("/providers/Microsoft.Management/managementGroups/mg-platform"),
         "{evidence}"
     );
-    // Owner writes role assignments: the escalation path, at the group too.
-    let escalation = findings(
-        &report,
-        "identity-privilege-escalation",
-        "platform-aks-agentpool",
+    assert!(
+        admin[0]["message"].as_str().is_some_and(|m| m.contains(
+            "holds Owner at /providers/Microsoft.Management/managementGroups/mg-platform"
+        )),
+        "{:#}",
+        admin[0]
     );
-    assert_eq!(escalation.len(), 1, "{:#}", report["findings"]);
     // The inventory says where the assignment comes from.
     let saved = tempfile::tempdir().expect("tempdir");
     let inv_path = saved.path().join("inv.json");
@@ -150,8 +150,8 @@ fn an_owner_at_a_management_group_is_an_admin_finding_with_the_group_scope() {
         "--save-inventory",
         inv_path.to_str().expect("utf-8 path"),
     ]);
-    let inv: Value =
-        serde_json::from_str(&std::fs::read_to_string(&inv_path).expect("inventory")).expect("json");
+    let inv: Value = serde_json::from_str(&std::fs::read_to_string(&inv_path).expect("inventory"))
+        .expect("json");
     let assignment = list(&inv["identities"], "identities")
         .iter()
         .filter(|i| i["name"] == "platform-aks-agentpool")
@@ -189,10 +189,6 @@ fn a_custom_role_defined_at_a_management_group_resolves() {
     let text = wildcard[0].to_string();
     assert!(text.contains("workloads-node-operator"), "{text}");
     assert!(text.contains("Microsoft.Compute/*"), "{text}");
-    assert!(
-        text.contains("/providers/Microsoft.Management/managementGroups/mg-workloads"),
-        "{text}"
-    );
     // Read at its group id: the authorization coverage is complete (a definition that could
     // not be read would make it partial).
     assert_eq!(report["scan"]["complete"], true, "{:#}", report["coverage"]);
