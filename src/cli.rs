@@ -33,6 +33,8 @@ Examples:
   cloudscan gcp --replay mocks/gcp/insecure        the same, on recorded fixtures
   cloudscan azure --subscription SUB               scan AKS in one subscription
   cloudscan azure --replay mocks/azure/insecure    the same, on recorded fixtures
+  cloudscan azure --management-group mg-platform,mg-workloads
+                                                   every enabled subscription below two management groups
   cloudscan aws --profile prod --store --format html -o report.html
                                                    keep history; the report shows what is new and fixed
   cloudscan aws --profile prod --store --fail-on high --new-only
@@ -169,12 +171,23 @@ pub struct GcpArgs {
 #[command(after_help = AFTER_HELP)]
 pub struct AzureArgs {
     /// Subscription id to scan; repeat or comma-separate
-    #[arg(long = "subscription", value_name = "ID", value_delimiter = ',', required_unless_present_any = ["all_subscriptions", "replay"])]
+    #[arg(long = "subscription", value_name = "ID", value_delimiter = ',', required_unless_present_any = ["all_subscriptions", "management_groups", "replay"])]
     pub subscriptions: Vec<String>,
 
     /// Scan every enabled subscription the credentials can see
     #[arg(long, conflicts_with = "subscriptions")]
     pub all_subscriptions: bool,
+
+    /// Scan every enabled subscription below this management group, at any depth (name or
+    /// /providers/Microsoft.Management/managementGroups/NAME); repeat or comma-separate. A group
+    /// that cannot be read, or a subscription that is not Enabled, leaves the scan incomplete
+    #[arg(
+        long = "management-group",
+        value_name = "ID",
+        value_delimiter = ',',
+        conflicts_with_all = ["subscriptions", "all_subscriptions"]
+    )]
+    pub management_groups: Vec<String>,
 
     #[command(flatten)]
     pub collect: CollectArgs,

@@ -626,8 +626,176 @@ def spec_gaps():
     sc.write()
 
 
+# --- management groups (issue 12): `cloudscan azure --management-group ...` ---------------------
+
+MG_API = "2021-04-01"
+SUBS_API = "2022-12-01"
+MG_PREFIX = "/providers/Microsoft.Management/managementGroups/"
+OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+
+
+class GroupScenario(Scenario):
+    """A scenario scanned with --management-group: scenario.json names the groups."""
+
+    def __init__(self, name, description, groups):
+        super().__init__(name, description, None)
+        self.groups = groups
+
+    def write(self):
+        super().write()
+        with open(os.path.join(self.dir, "scenario.json"), "w") as f:
+            json.dump({"description": self.description, "subscriptions": None,
+                       "management_groups": self.groups,
+                       "recorded_with": "hand-written (mocks/azure/make_scenarios.py)"}, f, indent=2)
+            f.write("\n")
+
+
+def descendant(name, parent, subscription=False, display=None):
+    """One item of managementGroups.getDescendants (DescendantInfo, api 2021-04-01)."""
+    if subscription:
+        return {"id": "/subscriptions/%s" % name, "type": "Microsoft.Management/managementGroups/subscriptions",
+                "name": name, "properties": {"displayName": display or name,
+                                             "parent": {"id": MG_PREFIX + parent}}}
+    return {"id": MG_PREFIX + name, "type": "Microsoft.Management/managementGroups", "name": name,
+            "properties": {"displayName": display or name, "parent": {"id": MG_PREFIX + parent}}}
+
+
+def subscription_body(sub, name, state):
+    """subscriptions.get (Subscription, api 2022-12-01)."""
+    return {"id": "/subscriptions/%s" % sub, "authorizationSource": "RoleBased", "subscriptionId": sub,
+            "tenantId": TENANT, "displayName": name, "state": state,
+            "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "EnterpriseAgreement_2014-09-01",
+                                     "spendingLimit": "Off"}}
+
+
+def hardened_cluster(sub, rg, name, location, kubelet):
+    issuer = "https://%s.oic.prod-aks.azure.com/%s/%s/" % (location, TENANT, hashlib.sha256(name.encode()).hexdigest()[:8] + "-0000-4000-8000-000000000000")
+    return cluster(sub, rg, name, location, kubelet, {
+        "apiServerAccessProfile": {"enablePrivateCluster": True, "privateDNSZone": "system",
+                                   "enablePrivateClusterPublicFQDN": False},
+        "privateFQDN": "%s-1a2b3c4d.privatelink.%s.azmk8s.io" % (name, location),
+        "publicNetworkAccess": "Disabled",
+        "disableLocalAccounts": True,
+        "aadProfile": {"managed": True, "enableAzureRBAC": True,
+                       "adminGroupObjectIDs": ["d0000000-0000-4000-8000-000000000001"], "tenantID": TENANT},
+        "oidcIssuerProfile": {"enabled": True, "issuerURL": issuer},
+        "securityProfile": {
+            "workloadIdentity": {"enabled": True},
+            "azureKeyVaultKms": {"enabled": True,
+                                 "keyId": "https://%s-kms.vault.azure.net/keys/etcd/00112233445566778899aabbccddeeff" % name,
+                                 "keyVaultNetworkAccess": "Private",
+                                 "keyVaultResourceId": "/subscriptions/%s/resourceGroups/rg-security/providers/Microsoft.KeyVault/vaults/%s-kms" % (sub, name)},
+        },
+    }, ["system"])
+
+
+def group_subscription(sc, sub, rg, name, location, kubelet_ids, assignments, definitions):
+    """One enabled subscription below a group: a hardened cluster, its kubelet identity, the
+    role assignments listed at the subscription (its own and the inherited ones) and the
+    definitions they use (path -> body)."""
+    sub_scope = "/subscriptions/%s" % sub
+    node_rg = "MC_%s_%s_%s" % (rg, name, location)
+    kubelet = kubelet_identity(sub, node_rg, name, kubelet_ids[0], kubelet_ids[1])
+    c = hardened_cluster(sub, rg, name, location, kubelet)
+    sc.list("%s/providers/Microsoft.ContainerService/managedClusters" % sub_scope, AKS_API, [c])
+    sc.list("%s/providers/Microsoft.Insights/diagnosticSettings" % c["id"], INSIGHTS_API, [
+        diag(c["id"], "audit-to-central", [log("kube-audit-admin", True), log("kube-apiserver", True)])])
+    sc.list("%s/providers/Microsoft.Insights/diagnosticSettings" % sub_scope, INSIGHTS_API, [
+        diag(sub_scope, "activity-to-central", [log(x, True) for x in
+             ["Administrative", "Security", "ServiceHealth", "Alert", "Recommendation", "Policy",
+              "Autoscale", "ResourceHealth"]])])
+    k = uami(sub, node_rg, "%s-agentpool" % name, kubelet["clientId"], kubelet["objectId"], location)
+    sc.list("%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities" % sub_scope, MSI_API, [k])
+    sc.list("%s/federatedIdentityCredentials" % k["id"], MSI_API, [])
+    sc.list("%s/providers/Microsoft.Authorization/roleAssignments" % sub_scope, AUTH_API, assignments)
+    sc.list("%s/providers/Microsoft.Authorization/denyAssignments" % sub_scope, AUTH_API, [])
+    for path, body in definitions:
+        sc.get(path, AUTH_API, body)
+    return kubelet
+
+
+def management_group():
+    """A management-group tree. The scanning principal holds Reader on `mg-platform` and
+    `mg-workloads` (not on the tenant root group, not on `mg-sandbox`):
+
+        72f988bf-... (tenant root group)
+        ├── mg-platform:  platform-prod (Enabled), platform-legacy (Disabled)
+        ├── mg-workloads: workloads-app (Enabled)
+        │   └── mg-workloads-dev: workloads-dev (Enabled)
+        └── mg-sandbox:   descendants refused (403 AuthorizationFailed)
+
+    Owner at mg-platform is held by the platform-prod kubelet identity (inherited: listed by
+    platform-prod's roleAssignments.list with its management-group scope). A custom role defined
+    at mg-workloads (assignableScopes: the group; its id names the group) is assigned at
+    mg-workloads to the workloads-app kubelet identity; Reader at the root scope `/` (a
+    tenant-level role definition id) to the workloads-dev kubelet identity.
+    """
+    sc = GroupScenario("management-group", "Management groups mg-platform, mg-workloads (with the child "
+                       "mg-workloads-dev) and mg-sandbox (refused, 403): three enabled subscriptions, one "
+                       "disabled; Owner at mg-platform held by an AKS kubelet identity, a custom `Microsoft.Compute/*` "
+                       "role defined and assigned at mg-workloads, Reader at the root scope.",
+                       ["mg-platform", "mg-workloads", "mg-sandbox"])
+    prod = "77777777-7777-4777-8777-777777777771"
+    legacy = "77777777-7777-4777-8777-777777777772"
+    app = "77777777-7777-4777-8777-777777777773"
+    dev = "77777777-7777-4777-8777-777777777774"
+    platform, workloads, wdev, sandbox = (MG_PREFIX + g for g in
+                                          ("mg-platform", "mg-workloads", "mg-workloads-dev", "mg-sandbox"))
+
+    # The tree: one list for mg-platform, two pages for mg-workloads.
+    sc.list(platform + "/descendants", MG_API, [
+        descendant(prod, "mg-platform", True, "platform-prod"),
+        descendant(legacy, "mg-platform", True, "platform-legacy")])
+    items = [descendant("mg-workloads-dev", "mg-workloads", display="Workloads (dev)"),
+             descendant(app, "mg-workloads", True, "workloads-app"),
+             descendant(dev, "mg-workloads-dev", True, "workloads-dev")]
+    token = "eyJza2lwIjoyfQ"
+    path = workloads + "/descendants"
+    sc.add(path, {"api-version": MG_API},
+           {"value": items[:2], "nextLink": "%s%s?api-version=%s&$skiptoken=%s" % (ARM, path, MG_API, token)})
+    sc.add(path, {"api-version": MG_API, "$skiptoken": token}, {"value": items[2:]})
+    sc.fail(sandbox + "/descendants", {"api-version": MG_API}, 403, "AuthorizationFailed",
+            "The client 'c0000000-0000-4000-8000-0000000005ca' with object id 'a0000000-0000-4000-8000-0000000005ca' "
+            "does not have authorization to perform action 'Microsoft.Management/managementGroups/descendants/read' "
+            "over scope '/providers/Microsoft.Management/managementGroups/mg-sandbox' or the scope is invalid. "
+            "If access was recently granted, please refresh your credentials.")
+    for sub, name, state in [(prod, "platform-prod", "Enabled"), (legacy, "platform-legacy", "Disabled"),
+                             (app, "workloads-app", "Enabled"), (dev, "workloads-dev", "Enabled")]:
+        sc.get("/subscriptions/%s" % sub, SUBS_API, subscription_body(sub, name, state))
+
+    # Definitions. Owner as read in platform-prod; the custom role at its group; Reader at the tenant.
+    owner_path = "/subscriptions/%s%s%s" % (prod, ROLE_DEFS, OWNER)
+    owner = role_definition(prod, OWNER, "Owner", "BuiltInRole", ["*"])
+    custom_guid = "f0000000-0000-4000-8000-00000000c0de"
+    custom_path = workloads + ROLE_DEFS + custom_guid
+    custom = role_definition(app, custom_guid, "workloads-node-operator", "CustomRole",
+                             ["Microsoft.Compute/*", "Microsoft.Network/*/read"], scopes=(workloads,))
+    custom["id"] = custom_path
+    reader_path = ROLE_DEFS + READER
+    reader = role_definition(dev, READER, "Reader", "BuiltInRole", ["*/read"])
+    reader["id"] = reader_path
+
+    prod_kubelet = ("c0000000-0000-4000-8000-000000000071", "a0000000-0000-4000-8000-000000000071")
+    app_kubelet = ("c0000000-0000-4000-8000-000000000073", "a0000000-0000-4000-8000-000000000073")
+    dev_kubelet = ("c0000000-0000-4000-8000-000000000074", "a0000000-0000-4000-8000-000000000074")
+    owner_at_platform = assignment(prod, "e0000000-0000-4000-8000-000000000071", platform, owner_path, prod_kubelet[1])
+    custom_at_workloads = assignment(app, "e0000000-0000-4000-8000-000000000073", workloads, custom_path, app_kubelet[1])
+    reader_at_root = assignment(dev, "e0000000-0000-4000-8000-000000000074", "/", reader_path, dev_kubelet[1])
+    # `/` + the assignment path would start with `//`: the root scope's assignment id has one slash.
+    reader_at_root["id"] = "/providers/Microsoft.Authorization/roleAssignments/e0000000-0000-4000-8000-000000000074"
+    # Listed at each subscription: at, above and below it (no $filter), so the inherited ones too.
+    group_subscription(sc, prod, "rg-platform", "platform-aks", "eastus", prod_kubelet,
+                       [owner_at_platform, reader_at_root], [(owner_path, owner)])
+    group_subscription(sc, app, "rg-apps", "apps-aks", "westeurope", app_kubelet,
+                       [custom_at_workloads, reader_at_root], [(custom_path, custom)])
+    group_subscription(sc, dev, "rg-dev", "dev-aks", "westeurope", dev_kubelet,
+                       [custom_at_workloads, reader_at_root], [(reader_path, reader)])
+    sc.write()
+
+
 if __name__ == "__main__":
     insecure()
     hardened()
     spec_complete()
     spec_gaps()
+    management_group()

@@ -73,6 +73,7 @@ pub(super) fn azure(args: &AzureArgs) -> ScanFn<'static> {
     let opts = cloudscan_azure::ScanOptions {
         subscriptions: args.subscriptions.clone(),
         all_subscriptions: args.all_subscriptions,
+        management_groups: args.management_groups.clone(),
         collect: collect_options(&args.collect),
     };
     rate_limits(&args.collect);

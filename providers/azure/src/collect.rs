@@ -12,6 +12,12 @@ pub const MSI_API: &str = "2024-11-30";
 pub const INSIGHTS_API: &str = "2021-05-01-preview";
 pub const COMPUTE_DES_API: &str = "2024-03-02";
 pub const SUBSCRIPTIONS_API: &str = "2022-12-01";
+/// `Microsoft.Management` (management groups): the api-version of azure-mgmt-managementgroups
+/// 1.0.0, the pinned spec wheel.
+pub const MANAGEMENT_GROUPS_API: &str = "2021-04-01";
+
+/// The ARM id prefix of a management group.
+pub const MANAGEMENT_GROUP_PREFIX: &str = "/providers/Microsoft.Management/managementGroups/";
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -19,6 +25,87 @@ pub struct Subscription {
     pub subscription_id: String,
     pub display_name: Option<String>,
     pub state: Option<String>,
+}
+
+/// One entity below a management group (`managementGroups.getDescendants`): a management group
+/// or a subscription, with its parent group.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Descendant {
+    pub id: String,
+    /// The group's name or the subscription's id.
+    pub name: String,
+    /// `Microsoft.Management/managementGroups` or `Microsoft.Management/managementGroups/subscriptions`
+    /// (the spec's own example says `/subscriptions`).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub properties: DescendantProperties,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DescendantProperties {
+    pub display_name: Option<String>,
+    pub parent: Option<DescendantParent>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DescendantParent {
+    pub id: Option<String>,
+}
+
+impl Descendant {
+    /// Whether the entity is a subscription (else a management group).
+    pub fn is_subscription(&self) -> bool {
+        let kind = self.kind.as_deref().unwrap_or("").to_ascii_lowercase();
+        kind.ends_with("/subscriptions") || kind == "subscriptions"
+    }
+
+    /// The subscription id (`name`, else the last segment of `id`).
+    pub fn subscription_id(&self) -> String {
+        if !self.name.trim().is_empty() {
+            return self.name.trim().to_string();
+        }
+        self.id
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// The parent group's name, from `properties.parent.id`.
+    pub fn parent_group(&self) -> Option<String> {
+        let id = self.properties.parent.as_ref()?.id.as_deref()?;
+        group_name(id)
+    }
+}
+
+/// The name of a management group from its ARM id (or the name itself).
+pub fn group_name(id_or_name: &str) -> Option<String> {
+    let text = id_or_name.trim().trim_end_matches('/');
+    let lower = text.to_ascii_lowercase();
+    let prefix = MANAGEMENT_GROUP_PREFIX.to_ascii_lowercase();
+    let name = if lower.starts_with(&prefix) {
+        text.get(prefix.len()..)?
+    } else {
+        text
+    };
+    valid_group_name(name).then(|| name.to_string())
+}
+
+/// A management group name ARM accepts: 1-90 letters, digits, `-`, `_`, `(`, `)`, `.`, not
+/// ending with `.` (https://learn.microsoft.com/azure/governance/management-groups/create-management-group-rest-api).
+pub fn valid_group_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 90
+        && !name.ends_with('.')
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_().".contains(c))
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -383,6 +470,25 @@ async fn list<T: serde::de::DeserializeOwned>(
 
 pub async fn subscriptions(arm: &Arm) -> Result<Listed<Subscription>, CollectError> {
     list(arm, "/subscriptions", SUBSCRIPTIONS_API, "tenant").await
+}
+
+/// Every entity below a management group, at any depth (one paged list).
+pub async fn descendants(arm: &Arm, group: &str) -> Result<Listed<Descendant>, CollectError> {
+    let id = format!("{MANAGEMENT_GROUP_PREFIX}{group}");
+    list(
+        arm,
+        &format!("{id}/descendants"),
+        MANAGEMENT_GROUPS_API,
+        &id,
+    )
+    .await
+}
+
+/// One subscription (its `state`).
+pub async fn subscription(arm: &Arm, sub: &str) -> Result<Subscription, CollectError> {
+    let path = format!("/subscriptions/{sub}");
+    let value = arm.get(&path, SUBSCRIPTIONS_API, &path).await?;
+    decode_resource(value, "resources subscriptions.get", &path, "subscription")
 }
 
 /// Lists the resources of type `resource` (`Microsoft.X/type`) in a subscription.

@@ -35,6 +35,10 @@ pub struct AzureParams {
     /// (`--all-subscriptions`, then `subscriptions.list` is part of the recording).
     #[serde(default)]
     pub subscriptions: Option<Vec<String>>,
+    /// The management groups scanned with `--management-group` (their descendants and the
+    /// subscriptions' states are part of the recording).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_groups: Option<Vec<String>>,
 }
 
 /// The metadata of an Azure fixture directory.

@@ -4,6 +4,7 @@
 //! cloud-neutral inventory.
 //!
 //! Only read-only calls are made (GET), plus the OAuth2 token POST: `subscriptions.list`,
+//! `managementGroups.getDescendants` and `subscriptions.get` (`--management-group`),
 //! `managedClusters.list`, `roleAssignments.list`, `roleDefinitions.get`,
 //! `userAssignedIdentities.list`, `federatedIdentityCredentials.list`, `diagnosticSettings.list`
 //! (each cluster and the subscription's activity log) and `diskEncryptionSets.get`.
@@ -15,6 +16,7 @@ pub mod auth;
 pub mod client;
 pub mod collect;
 pub mod error;
+pub mod estate;
 pub mod fixture;
 pub mod normalize;
 pub mod operations;
@@ -37,6 +39,9 @@ pub struct ScanOptions {
     pub subscriptions: Vec<String>,
     /// Scan every enabled subscription the credentials can see.
     pub all_subscriptions: bool,
+    /// Scan every enabled subscription below these management groups, at any depth
+    /// (`--management-group`, names or `/providers/Microsoft.Management/managementGroups/NAME`).
+    pub management_groups: Vec<String>,
     /// Replay (the token exchange included) or record, limits.
     pub collect: CollectOptions,
 }
@@ -163,7 +168,38 @@ pub async fn scan_with(
     let mut coverage: Vec<Coverage> = Vec::new();
     let mut names: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut wanted: Vec<String> = opts.subscriptions.clone();
-    if wanted.is_empty() && !opts.all_subscriptions {
+    let mut groups: Vec<String> = opts.management_groups.clone();
+    if groups.is_empty() && wanted.is_empty() && !opts.all_subscriptions {
+        if let Some(list) = scenario
+            .as_ref()
+            .and_then(|s| s.params.management_groups.clone())
+        {
+            groups = list;
+        }
+    }
+    if !groups.is_empty() && (!wanted.is_empty() || opts.all_subscriptions) {
+        return Err(AzureError::Usage(
+            "--management-group cannot be combined with --subscription or --all-subscriptions"
+                .to_string(),
+        ));
+    }
+    let groups = groups
+        .iter()
+        .map(|g| {
+            collect::group_name(g).ok_or_else(|| {
+                AzureError::Usage(format!(
+                    "--management-group `{g}`: not a management group name (letters, digits, -, _, (, ), .) or id (/providers/Microsoft.Management/managementGroups/NAME)"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if !groups.is_empty() {
+        let below = estate::below_groups(&arm, &groups, opts.collect.shard, &progress).await;
+        coverage.extend(below.coverage);
+        names.extend(below.names);
+        wanted = below.scan;
+    }
+    if wanted.is_empty() && groups.is_empty() && !opts.all_subscriptions {
         if let Some(list) = scenario
             .as_ref()
             .and_then(|s| s.params.subscriptions.clone())
@@ -172,6 +208,7 @@ pub async fn scan_with(
         }
     }
     let discover = wanted.is_empty()
+        && groups.is_empty()
         && (opts.all_subscriptions
             || scenario
                 .as_ref()
@@ -203,11 +240,14 @@ pub async fn scan_with(
     }
     let mut seen = BTreeSet::new();
     wanted.retain(|s| seen.insert(s.to_lowercase()));
-    if wanted.is_empty() {
+    // Below management groups, no subscription (or none readable) is an empty scan whose
+    // coverage says why.
+    if wanted.is_empty() && groups.is_empty() {
         return Err(AzureError::NoSubscriptions);
     }
-    // `--shard I/N`: only this shard's subscriptions (possibly none: an empty inventory).
-    if let Some(shard) = opts.collect.shard {
+    // `--shard I/N`: only this shard's subscriptions (possibly none: an empty inventory). Below
+    // management groups the shard was applied before the subscriptions' states were read.
+    if let Some(shard) = opts.collect.shard.filter(|_| groups.is_empty()) {
         wanted.retain(|s| shard.selects(s));
     }
     progress(Progress::Plan {
@@ -247,8 +287,10 @@ pub async fn scan_with(
             let scenario = fixture::AzureScenario::recorded(
                 "recorded with cloudscan azure --record".to_string(),
                 fixture::AzureParams {
-                    subscriptions: (!opts.all_subscriptions || !opts.subscriptions.is_empty())
-                        .then(|| wanted.clone()),
+                    subscriptions: (groups.is_empty()
+                        && (!opts.all_subscriptions || !opts.subscriptions.is_empty()))
+                    .then(|| wanted.clone()),
+                    management_groups: (!groups.is_empty()).then(|| groups.clone()),
                 },
             );
             Some(rec.write(dir, &scenario)?)

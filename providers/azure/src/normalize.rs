@@ -532,6 +532,17 @@ pub fn normalize(subs: Vec<SubscriptionScan>, caller: Option<String>) -> Invento
     let mut seen_assignments = BTreeSet::new();
     // By the subscription that lists them.
     let mut group_assignments: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // The scanned subscriptions that list each assignment (by lower-cased id): an assignment
+    // above them is listed, and applies, in every one.
+    let mut listed_by: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for sub in &subs {
+        for ra in sub.role_assignments.iter().flatten() {
+            let by = listed_by.entry(ra.id.to_lowercase()).or_default();
+            if !by.contains(&sub.id.as_str()) {
+                by.push(sub.id.as_str());
+            }
+        }
+    }
     for sub in &subs {
         for ra in sub.role_assignments.iter().flatten() {
             if !seen_assignments.insert(ra.id.to_lowercase()) {
@@ -564,8 +575,14 @@ pub fn normalize(subs: Vec<SubscriptionScan>, caller: Option<String>) -> Invento
                     principal_id: ra.properties.principal_id.clone(),
                     principal_type: ra.properties.principal_type.clone(),
                     condition: ra.properties.condition.clone().filter(|c| !c.is_empty()),
-                    source: "authorization roleAssignments.list (subscription and below)"
-                        .to_string(),
+                    source: assignment_source(
+                        &ra.properties.scope,
+                        &sub.id,
+                        listed_by
+                            .get(&ra.id.to_lowercase())
+                            .map(Vec::as_slice)
+                            .unwrap_or_default(),
+                    ),
                 });
             }
         }
@@ -654,6 +671,37 @@ pub fn normalize(subs: Vec<SubscriptionScan>, caller: Option<String>) -> Invento
     inventory.identities.extend(identities.into_values());
     inventory.regions = regions.into_iter().collect();
     inventory
+}
+
+/// Where an assignment comes from. `roleAssignments.list` at a subscription without `$filter`
+/// returns the assignments at, above and below it
+/// (https://learn.microsoft.com/azure/role-based-access-control/role-assignments-list-rest): one
+/// at a management group or the root is inherited by every subscription below it, so the
+/// source names the level and every scanned subscription that lists it.
+pub fn assignment_source(scope: &str, sub: &str, listed_by: &[&str]) -> String {
+    const LIST: &str = "authorization roleAssignments.list";
+    let lower = scope.trim_end_matches('/').to_ascii_lowercase();
+    let level = if lower.is_empty() {
+        Some("the root management group scope `/`".to_string())
+    } else if lower.starts_with(&collect::MANAGEMENT_GROUP_PREFIX.to_ascii_lowercase()) {
+        Some(format!(
+            "management group `{}`",
+            collect::group_name(scope).unwrap_or_else(|| scope.to_string())
+        ))
+    } else {
+        None
+    };
+    let listers = if listed_by.is_empty() {
+        sub.to_string()
+    } else {
+        listed_by.join(", ")
+    };
+    match level {
+        Some(level) => format!(
+            "{LIST} (inherited from {level}: applies to every subscription below it; listed by the scanned subscription(s) {listers})"
+        ),
+        None => format!("{LIST} (at or below subscription {sub})"),
+    }
 }
 
 /// A role definition as read for `sub`, or for another scanned subscription (built-in roles
@@ -886,6 +934,27 @@ fn os_disk(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn assignments_above_the_subscription_say_they_are_inherited() {
+        let mg = assignment_source(
+            "/providers/Microsoft.Management/managementGroups/mg-platform",
+            "s1",
+            &["s1", "s2"],
+        );
+        assert!(
+            mg.contains("inherited from management group `mg-platform`"),
+            "{mg}"
+        );
+        assert!(mg.contains("s1, s2"), "{mg}");
+        let root = assignment_source("/", "s1", &["s1"]);
+        assert!(root.contains("root management group scope `/`"), "{root}");
+        let here = assignment_source("/subscriptions/s1/resourceGroups/rg", "s1", &["s1"]);
+        assert_eq!(
+            here,
+            "authorization roleAssignments.list (at or below subscription s1)"
+        );
+    }
 
     #[test]
     fn subjects_and_issuers_parse() {

@@ -36,6 +36,18 @@ pub const OPERATIONS: &[Operation] = &[
         "/subscriptions",
         "Microsoft.Resources/subscriptions/read",
     ),
+    // `--management-group` only: every group and subscription below a group, and each
+    // subscription's state.
+    op(
+        "management descendants.list",
+        "/providers/Microsoft.Management/managementGroups/{group}/descendants",
+        "Microsoft.Management/managementGroups/descendants/read",
+    ),
+    op(
+        "resources subscriptions.get",
+        "/subscriptions/{subscription}",
+        "Microsoft.Resources/subscriptions/read",
+    ),
     op(
         "containerservice managedClusters.list",
         "/subscriptions/{subscription}/providers/Microsoft.ContainerService/managedClusters",
@@ -55,6 +67,18 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "authorization roleDefinitions.get",
         "/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{id}",
+        "Microsoft.Authorization/roleDefinitions/read",
+    ),
+    // A definition named at the tenant (built-in roles, custom roles listed from above the
+    // subscription) or at the management group its assignable scopes name.
+    op(
+        "authorization roleDefinitions.get",
+        "/providers/Microsoft.Authorization/roleDefinitions/{id}",
+        "Microsoft.Authorization/roleDefinitions/read",
+    ),
+    op(
+        "authorization roleDefinitions.get",
+        "/providers/Microsoft.Management/managementGroups/{group}/providers/Microsoft.Authorization/roleDefinitions/{id}",
         "Microsoft.Authorization/roleDefinitions/read",
     ),
     op(
@@ -134,6 +158,22 @@ mod tests {
         assert_eq!(
             name("/subscriptions/s/providers/Microsoft.KeyVault/vaults"),
             None
+        );
+        assert_eq!(
+            find(
+                "GET",
+                "/providers/Microsoft.Management/managementGroups/mg-1/descendants"
+            )
+            .map(|o| o.action),
+            Some("Microsoft.Management/managementGroups/descendants/read")
+        );
+        assert_eq!(
+            name("/providers/Microsoft.Management/managementGroups/mg/providers/Microsoft.Authorization/roleDefinitions/r"),
+            Some("authorization roleDefinitions.get")
+        );
+        assert_eq!(
+            name("/subscriptions/s"),
+            Some("resources subscriptions.get")
         );
         assert_eq!(
             name("/subscriptions//providers/Microsoft.ContainerService/managedClusters"),

@@ -21,6 +21,9 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Pinned wheels tagged `py2.py3-none-any` (the others are `py3-none-any`).
+const PY2_WHEELS: &[&str] = &["azure-mgmt-managementgroups"];
+
 /// The pinned wheels: (file name, SHA-256) from the requirements file install-deps.sh uses.
 fn pins() -> Vec<(String, String)> {
     let text = std::fs::read_to_string(
@@ -33,8 +36,14 @@ fn pins() -> Vec<(String, String)> {
         .map(|l| {
             let (req, hash) = l.split_once(" --hash=sha256:").expect("a pinned hash");
             let (name, version) = req.split_once("==").expect("a pinned version");
+            // Wheels built for Python 2 and 3 carry the older tag.
+            let tag = if PY2_WHEELS.contains(&name) {
+                "py2.py3-none-any"
+            } else {
+                "py3-none-any"
+            };
             (
-                format!("{}-{version}-py3-none-any.whl", name.replace('-', "_")),
+                format!("{}-{version}-{tag}.whl", name.replace('-', "_")),
                 hash.trim().to_string(),
             )
         })
@@ -160,11 +169,15 @@ const MSI: &str = "managedidentity@2024-11-30";
 const INSIGHTS: &str = "insights@2021-05-01-preview";
 const COMPUTE: &str = "compute@2024-03-02";
 const RESOURCES: &str = "resources@2022-12-01";
+const MG: &str = "managementgroups@2021-04-01";
 
 fn table() -> Vec<Read> {
     use collect::*;
     vec![
         read::<Subscription>(RESOURCES, "Subscription", ""),
+        read::<Descendant>(MG, "DescendantInfo", ""),
+        read::<DescendantProperties>(MG, "DescendantInfo", "properties."),
+        read::<DescendantParent>(MG, "DescendantParentGroupInfo", ""),
         read::<ManagedCluster>(AKS, "ManagedCluster", ""),
         read::<ClusterProperties>(AKS, "ManagedCluster", "properties."),
         read::<ApiServerAccessProfile>(AKS, "ManagedClusterAPIServerAccessProfile", ""),
@@ -200,6 +213,12 @@ fn table() -> Vec<Read> {
 /// Nested reads: the key of a parent model whose spec type must be the child's model
 /// (`T`, `[T]` or `{T}`), so the table above compares each struct with the right model.
 const NESTED: &[(&str, &str, &str, &str)] = &[
+    (
+        MG,
+        "DescendantInfo",
+        "properties.parent",
+        "DescendantParentGroupInfo",
+    ),
     (
         AKS,
         "ManagedCluster",
@@ -483,6 +502,8 @@ fn check_object(
 #[test]
 fn the_bundled_scenarios_use_only_spec_keys() {
     let ops: &[(&str, &str, &str, bool)] = &[
+        ("descendants.list", MG, "DescendantInfo", true),
+        ("subscriptions.get", RESOURCES, "Subscription", false),
         ("managedClusters.list", AKS, "ManagedCluster", true),
         ("roleAssignments.list", AUTH, "RoleAssignment", true),
         ("denyAssignments.list", AUTH, "DenyAssignment", true),

@@ -16,7 +16,7 @@ import os
 import sys
 import zipfile
 
-# (shape set, wheel name prefix, version, models package inside the wheel)
+# (shape set, wheel name prefix, version, models package inside the wheel[, wheel tag])
 APIS = [
     ("containerservice@2025-07-01", "azure_mgmt_containerservice", "39.1.0",
      "azure/mgmt/containerservice/models/"),
@@ -30,6 +30,8 @@ APIS = [
      "azure/mgmt/compute/v2024_03_02/models/"),
     ("resources@2022-12-01", "azure_mgmt_resource", "23.3.0",
      "azure/mgmt/resource/subscriptions/v2022_12_01/models/"),
+    ("managementgroups@2021-04-01", "azure_mgmt_managementgroups", "1.0.0",
+     "azure/mgmt/managementgroups/models/", "py2.py3-none-any"),
 ]
 
 
@@ -88,8 +90,10 @@ def main():
     wheel_dir, out_path = sys.argv[1], sys.argv[2]
     doc = {"format": 1, "generated_by": "providers/azure/tests/spec/extract_azure_shapes.py",
            "packages": [], "apis": {}}
-    for api, prefix, version, models_dir in APIS:
-        name = "%s-%s-py3-none-any.whl" % (prefix, version)
+    for entry in APIS:
+        api, prefix, version, models_dir = entry[:4]
+        tag = entry[4] if len(entry) > 4 else "py3-none-any"
+        name = "%s-%s-%s.whl" % (prefix, version, tag)
         path = os.path.join(wheel_dir, name)
         with open(path, "rb") as f:
             digest = hashlib.sha256(f.read()).hexdigest()
