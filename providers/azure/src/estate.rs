@@ -4,9 +4,10 @@
 //! subscription below it, each with its parent group (the descendants list is flat and paged by
 //! `nextLink`, where `GET managementGroups/{id}?$expand=children&$recurse=true` returns the whole
 //! tree in one unpaged body). Each subscription's `state` is then read with `subscriptions.get`:
-//! only `Enabled` subscriptions are scanned; any other state (`Disabled`, `Warned`, `PastDue`,
-//! `Deleted`) is a failed `subscription` coverage entry that says so, as a suspended AWS account
-//! is. A group that cannot be read is a failed `management` coverage entry naming the action the
+//! `Enabled`, `Warned` and `PastDue` subscriptions are scanned (Azure keeps a warned or past-due
+//! subscription's resources running and usable: it is live estate), and `Disabled` or `Deleted`
+//! ones (resources deallocated) are a failed `subscription` coverage entry that says so, as a
+//! suspended AWS account is. A group that cannot be read is a failed `management` coverage entry naming the action the
 //! call needs; the other groups are still scanned.
 
 use crate::client::Arm;
@@ -17,8 +18,12 @@ use cloudscan_inventory::{Coverage, CoverageStatus};
 use futures::future::join_all;
 use std::collections::BTreeMap;
 
-/// The subscription state that is scanned (`SubscriptionState`).
+/// The subscription state assumed when `subscriptions.get` gives none (`SubscriptionState`).
 pub const ENABLED: &str = "Enabled";
+
+/// The subscription states whose resources run and are scanned: `Warned` and `PastDue` are
+/// billing states of a subscription that is still active.
+pub const SCANNED_STATES: [&str; 3] = [ENABLED, "Warned", "PastDue"];
 
 /// What the management groups hold.
 #[derive(Debug, Default)]
@@ -131,7 +136,7 @@ pub async fn below_groups(
         match state {
             Ok(s) => {
                 let state = s.state.clone().unwrap_or_else(|| ENABLED.to_string());
-                if state.eq_ignore_ascii_case(ENABLED) {
+                if SCANNED_STATES.iter().any(|x| state.eq_ignore_ascii_case(x)) {
                     below.names.insert(f.id.clone(), s.display_name.clone());
                     below.scan.push(f.id);
                     continue;
@@ -141,12 +146,13 @@ pub async fn below_groups(
                     "global",
                     CoverageStatus::Failed,
                     Some(format!(
-                        "not scanned: the subscription{} below management group {} is {state}, not {ENABLED} (resources subscriptions.get properties.state)",
+                        "not scanned: the subscription{} below management group {} is {state}, not {} (resources subscriptions.get properties.state)",
                         s.display_name
                             .as_deref()
                             .map(|n| format!(" `{n}`"))
                             .unwrap_or_default(),
-                        f.path
+                        f.path,
+                        SCANNED_STATES.join(", ")
                     )),
                 );
             }
