@@ -2,13 +2,15 @@
 //!
 //! [`Spec`] sizes an estate (AWS accounts with IAM roles, EKS clusters, node groups, instances,
 //! volumes, trails and an organization; Azure subscriptions with AKS clusters, managed
-//! identities and role assignments). Every fact is a pure function of the seed and its indexes.
+//! identities and role assignments; GCP projects in an organization's folders with GKE clusters,
+//! node pools, service accounts and allow policies). Every fact is a pure function of the seed and its indexes.
 //! [`Server`] serves the estate on 127.0.0.1 in the protocols the adapters speak, so the real AWS
 //! SDK and the real REST clients run unchanged; it can add latency and throttle.
 //! [`minimum`] counts the API calls the collected facts need at the least.
 
 pub mod aws;
 pub mod azure;
+pub mod gcp;
 pub mod http;
 pub mod server;
 pub mod spec;
@@ -151,6 +153,42 @@ pub fn minimum_azure(spec: &Spec, subscriptions: u32, discover: bool) -> BTreeMa
         });
     }
     add("azure:roleDefinitions.get", subs * roles.len() as u64);
+    m
+}
+
+/// The fewest GCP calls for a scan of every project, discovered with `projects.search`
+/// (largest page sizes; each folder's and the organization's policy read once, however many
+/// projects sit under them).
+pub fn minimum_gcp(spec: &Spec) -> BTreeMap<String, u64> {
+    let mut m: BTreeMap<String, u64> = BTreeMap::new();
+    let mut add = |k: &str, n: u64| *m.entry(k.to_string()).or_insert(0) += n;
+    let projects = u64::from(spec.projects);
+    add(
+        "gcp:projects.search",
+        ceil_div(projects, gcp::CRM_PAGE_MAX as u64).max(1),
+    );
+    if projects == 0 {
+        return m;
+    }
+    add("gcp:projects.getIamPolicy", projects);
+    let folders = gcp::used_folders(spec);
+    add("gcp:folders.get", folders);
+    add("gcp:folders.getIamPolicy", folders);
+    add("gcp:organizations.getIamPolicy", 1);
+    add("gcp:clusters.list", projects);
+    let sas = gcp::service_accounts_per_project(spec);
+    add(
+        "gcp:serviceAccounts.list",
+        projects * ceil_div(sas, gcp::SA_PAGE_MAX as u64).max(1),
+    );
+    add("gcp:serviceAccounts.getIamPolicy", projects * sas);
+    let (predefined, custom) = gcp::bound_roles(spec);
+    add("gcp:roles.get", predefined);
+    add("gcp:projects.roles.get", custom);
+    add(
+        "gcp:disks.aggregatedList",
+        projects * ceil_div(gcp::disks_per_project(spec), gcp::DISK_PAGE_MAX as u64).max(1),
+    );
     m
 }
 
