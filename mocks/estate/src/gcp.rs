@@ -239,18 +239,17 @@ pub fn operation(req: &Req) -> String {
     format!("gcp:{name}")
 }
 
-/// The throttling bucket of a request: per project (or the organization) and service.
-pub fn bucket(spec: &Spec, req: &Req) -> String {
-    let segs: Vec<&str> = req.path.trim_matches('/').split('/').collect();
-    let service = segs.first().copied().unwrap_or("token");
-    let project = segs
-        .iter()
-        .position(|s| *s == "projects")
-        .and_then(|i| segs.get(i + 1))
-        .map(|p| p.split(':').next().unwrap_or(p))
-        .and_then(|p| spec.project_index(p))
-        .map_or_else(|| "org".to_string(), |p| p.to_string());
-    format!("gcp/{project}/{service}")
+/// The throttling bucket of a request: per service. Google charges API quotas to the caller's
+/// (quota) project per API, not to the project a call reads, so one scanner shares one bucket
+/// per service over every project it reads.
+pub fn bucket(req: &Req) -> String {
+    let service = req
+        .path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or("token");
+    format!("gcp/{service}")
 }
 
 /// A `google.rpc.Status` error.
@@ -971,4 +970,148 @@ pub fn disks_per_project(spec: &Spec) -> u64 {
 /// Service accounts per project (default compute, node, application ones).
 pub fn service_accounts_per_project(spec: &Spec) -> u64 {
     u64::from(sa_count(spec))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(path: &str, query: &[(&str, &str)]) -> Req {
+        Req {
+            method: "GET".into(),
+            path: path.into(),
+            raw_path: path.into(),
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            headers: vec![("authorization".into(), "Bearer t.t.t".into())],
+            body: Vec::new(),
+        }
+    }
+
+    fn call(spec: &Spec, req: &Req) -> (u16, Value) {
+        let op = operation(req);
+        let r = handle(spec, req, &op);
+        (
+            r.status,
+            serde_json::from_str(&r.body).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Every page of a list, following `nextPageToken`.
+    fn list(spec: &Spec, path: &str, parent: &str, field: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut token = String::new();
+        loop {
+            let mut q = vec![("parent", parent), ("pageSize", "2")];
+            if !token.is_empty() {
+                q.push(("pageToken", token.as_str()));
+            }
+            let (status, v) = call(spec, &get(path, &q));
+            assert_eq!(status, 200, "{path} {parent}: {v}");
+            for item in v[field].as_array().into_iter().flatten() {
+                out.push(item["name"].as_str().unwrap_or_default().to_string());
+            }
+            match v["nextPageToken"].as_str() {
+                Some(t) => token = t.to_string(),
+                None => return out,
+            }
+        }
+    }
+
+    #[test]
+    fn walking_folders_list_and_projects_list_finds_every_project_once() {
+        let spec = Spec {
+            projects: 23,
+            folders: 3,
+            ..Default::default()
+        }
+        .normalized();
+        let org = format!("organizations/{}", spec.gcp_org());
+        let mut parents = vec![org];
+        let mut projects = Vec::new();
+        let mut folders = 0;
+        while let Some(parent) = parents.pop() {
+            for f in list(
+                &spec,
+                "/cloudresourcemanager/v3/folders",
+                &parent,
+                "folders",
+            ) {
+                folders += 1;
+                parents.push(f);
+            }
+            projects.extend(list(
+                &spec,
+                "/cloudresourcemanager/v3/projects",
+                &parent,
+                "projects",
+            ));
+        }
+        assert_eq!(folders, 6);
+        projects.sort();
+        let mut want: Vec<String> = (0..23)
+            .map(|p| format!("projects/{}", spec.project_number(p)))
+            .collect();
+        want.sort();
+        assert_eq!(projects, want);
+        // A made-up page token or parent is refused.
+        let (status, _) = call(
+            &spec,
+            &get(
+                "/cloudresourcemanager/v3/projects",
+                &[("parent", "folders/1"), ("pageToken", "x")],
+            ),
+        );
+        assert_eq!(status, 403);
+        let (status, _) = call(
+            &spec,
+            &get(
+                "/cloudresourcemanager/v3/projects:search",
+                &[("pageToken", "o999")],
+            ),
+        );
+        assert_eq!(status, 400);
+    }
+
+    #[test]
+    fn requests_are_named_and_ids_read_back() {
+        let spec = Spec {
+            projects: 5,
+            ..Default::default()
+        }
+        .normalized();
+        for p in 0..5 {
+            assert_eq!(spec.project_index(&spec.project_id(p)), Some(p));
+            assert_eq!(spec.project_index(&spec.project_number(p)), Some(p));
+        }
+        assert_eq!(spec.project_index("estate-p000005"), None);
+        for f in 0..spec.folder_count() {
+            assert_eq!(spec.folder_index(&spec.folder_id(f)), Some(f));
+        }
+        let mut post = get(
+            "/iam/v1/projects/estate-p000001/serviceAccounts/app-0000@estate-p000001.iam.gserviceaccount.com:getIamPolicy",
+            &[],
+        );
+        post.method = "POST".into();
+        assert_eq!(operation(&post), "gcp:serviceAccounts.getIamPolicy");
+        let (status, v) = call(&spec, &post);
+        assert_eq!(status, 200);
+        assert_eq!(v["bindings"][0]["role"], "roles/iam.workloadIdentityUser");
+        let disks = get(
+            "/compute/compute/v1/projects/estate-p000002/aggregated/disks",
+            &[("maxResults", "3")],
+        );
+        assert_eq!(operation(&disks), "gcp:disks.aggregatedList");
+        let (status, v) = call(&spec, &disks);
+        assert_eq!(status, 200);
+        assert_eq!(v["nextPageToken"], "o3");
+        let mut anonymous = get(
+            "/container/v1/projects/estate-p000000/locations/-/clusters",
+            &[],
+        );
+        anonymous.headers.clear();
+        assert_eq!(call(&spec, &anonymous).0, 401);
+    }
 }

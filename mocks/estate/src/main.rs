@@ -26,7 +26,7 @@ enum Command {
         /// Added to every answer, in milliseconds.
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
-        /// Service-side rate limit per account/subscription and service (calls a second).
+        /// Service-side rate limit per account/subscription and service (GCP: per service) (calls a second).
         #[arg(long)]
         rate_limit: Option<f64>,
         /// Throttle every N-th call of each service (a throttling storm).

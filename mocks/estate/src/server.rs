@@ -21,8 +21,8 @@ use tokio::net::TcpListener;
 pub struct Behaviour {
     /// Added to every answer.
     pub latency: Duration,
-    /// Service-side rate limit per (account or subscription, service): calls over it get the
-    /// service's throttling error with `Retry-After: 1`.
+    /// Service-side rate limit per (account or subscription, service; GCP: per service): calls
+    /// over it get the service's throttling error with `Retry-After: 1`.
     pub rate_limit: Option<f64>,
     /// A throttling storm: every `n`-th call of each service is throttled, whatever the rate.
     pub throttle_every: Option<u64>,
@@ -225,7 +225,7 @@ async fn answer(state: &State, req: &Req) -> Resp {
     let spec = &state.spec;
     if gcp::is_gcp(req) {
         let op = gcp::operation(req);
-        let throttled = op != "gcp:token" && state.throttled(&gcp::bucket(spec, req));
+        let throttled = op != "gcp:token" && state.throttled(&gcp::bucket(req));
         state.count(&op, throttled);
         if throttled {
             return gcp::throttle();
