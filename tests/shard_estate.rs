@@ -146,9 +146,7 @@ fn shards_merged_equal_one_run() {
 
 #[test]
 fn gcp_projects_sharded_3_ways_merge_to_one_run() {
-    let want: Vec<String> = (0..spec().projects)
-        .map(|p| spec().project_id(p))
-        .collect();
+    let want: Vec<String> = (0..spec().projects).map(|p| spec().project_id(p)).collect();
     sharded_equals_one_run(gcp, want, false);
 }
 

@@ -1016,6 +1016,9 @@ fn describe_trails(spec: &Spec, a: u32) -> Resp {
 /// Organizational units: account `a` is in OU `a % OUS` under the root.
 pub const OUS: u32 = 4;
 
+/// The organization's policies: `FullAWSAccess` on the root, the deny guardrail on OU 0.
+pub const ORG_POLICIES: [&str; 2] = ["p-FullAWSAccess", "p-estatedeny"];
+
 fn org_id(spec: &Spec) -> String {
     format!("o-estate{:04}", spec.seed % 10_000)
 }

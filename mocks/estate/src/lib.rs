@@ -34,7 +34,16 @@ pub fn minimum_aws(spec: &Spec, accounts: u32) -> BTreeMap<String, u64> {
     let clusters = u64::from(spec.clusters);
     let ngs = u64::from(spec.nodegroups);
     add("sts:GetCallerIdentity", 1);
-    add("ec2:DescribeRegions", accounts);
+    // The enabled regions are read once, in the caller's account.
+    add("ec2:DescribeRegions", 1);
+    if accounts > 1 {
+        // An organization scan: the management account reads the organization, then assumes a
+        // role in every member account.
+        for (op, n) in minimum_organization(accounts) {
+            add(op, n);
+        }
+        add("sts:AssumeRole", accounts - 1);
+    }
     // GAAD: 1,000 items a page at most (roles and customer-managed policies).
     add(
         "iam:GetAccountAuthorizationDetails",
@@ -93,6 +102,36 @@ pub fn minimum_aws(spec: &Spec, accounts: u32) -> BTreeMap<String, u64> {
     add("cloudtrail:GetTrailStatus", trails);
     add("cloudtrail:GetEventSelectors", trails);
     m
+}
+
+/// The fewest Organizations calls that read what an organization scan collects: every account
+/// with its parent, the OU names, and the service and resource control policies attached to the
+/// root, every OU and every account, with their documents. The cheapest route lists the tree
+/// (`ListOrganizationalUnitsForParent` on the root, `ListAccountsForParent` on the root and each
+/// OU, 20 accounts a page, which also gives each account's parent and makes `ListAccounts`,
+/// `ListParents` and `DescribeOrganizationalUnit` unnecessary) and each policy's targets
+/// (`ListPolicies` per enabled policy type, `ListTargetsForPolicy` per policy; the estate enables
+/// only service control policies), then `DescribePolicy` per policy.
+pub fn minimum_organization(accounts: u64) -> Vec<(&'static str, u64)> {
+    let ous = u64::from(aws::OUS);
+    let mut per_ou = vec![0u64; aws::OUS as usize];
+    for a in 0..accounts {
+        if let Some(n) = per_ou.get_mut((a % ous) as usize) {
+            *n += 1;
+        }
+    }
+    // The root holds no account directly; asking still takes one call.
+    let account_pages: u64 = 1 + per_ou.iter().map(|n| ceil_div(*n, 20).max(1)).sum::<u64>();
+    let policies = aws::ORG_POLICIES.len() as u64;
+    vec![
+        ("organizations:DescribeOrganization", 1),
+        ("organizations:ListRoots", 1),
+        ("organizations:ListOrganizationalUnitsForParent", 1 + ous),
+        ("organizations:ListAccountsForParent", account_pages),
+        ("organizations:ListPolicies", 1),
+        ("organizations:ListTargetsForPolicy", policies),
+        ("organizations:DescribePolicy", policies),
+    ]
 }
 
 fn used_aws_managed(spec: &Spec) -> u64 {
