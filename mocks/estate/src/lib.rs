@@ -43,6 +43,13 @@ pub fn minimum_aws(spec: &Spec, accounts: u32) -> BTreeMap<String, u64> {
             add(op, n);
         }
         add("sts:AssumeRole", accounts - 1);
+        // Resource policies (organization scans only): the buckets and the account's Block
+        // Public Access, the KMS keys and secrets of every region (none listed by the estate
+        // beyond one page).
+        add("s3:ListBuckets", accounts);
+        add("s3:GetPublicAccessBlock", accounts);
+        add("kms:ListKeys", accounts * regions);
+        add("secretsmanager:ListSecrets", accounts * regions);
     }
     // GAAD: 1,000 items a page at most (roles and customer-managed policies).
     add(
