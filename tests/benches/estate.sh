@@ -45,8 +45,23 @@ run() {
   start_ns=$(date +%s%N)
   set +e
   /usr/bin/time -v "$BIN" "$@" --no-progress --format json -o "$OUT/$name.report.json" \
-    --save-inventory "$OUT/$name.inventory.json" 2> "$OUT/$name.time" > /dev/null
+    --save-inventory "$OUT/$name.inventory.json" 2> "$OUT/$name.time" > /dev/null &
+  local timer=$!
+  # RSS and API calls so far, once a second: where the memory grows (collection or analysis).
+  ( printf 'seconds\trss_mib\tcalls\n'
+    local t=0 pid=""
+    while kill -0 "$timer" 2>/dev/null; do
+      [ -n "$pid" ] || pid=$(pgrep -P "$timer" | head -1)
+      if [ -n "$pid" ]; then
+        printf '%s\t%s\t%s\n' "$t" "$(( $(ps -o rss= -p "$pid" 2>/dev/null || echo 0) / 1024 ))" \
+          "$(curl -s "$URL/_estate/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total_calls"])' 2>/dev/null)"
+      fi
+      sleep 1; t=$((t + 1))
+    done ) > "$OUT/$name.rss.tsv" &
+  local sampler=$!
+  wait "$timer"
   local rc=$?
+  wait "$sampler" 2>/dev/null || true
   set -e
   end_ns=$(date +%s%N)
   load_after=$(cut -d' ' -f1 /proc/loadavg)
