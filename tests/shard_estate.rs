@@ -1,9 +1,10 @@
 //! Sharding and throttling over the synthetic estate (`mocks/estate`), with the real binary and
 //! the real HTTP clients: N shard processes (`--shard auto/N` with `JOB_COMPLETION_INDEX` set, as
 //! in a Kubernetes Indexed Job) each save their inventory; `cloudscan scan --inventory DIR`
-//! merges them; the merged report has exactly the findings of one unsharded run. A throttling
-//! storm (every sixth call of each service refused with 429 / `Throttling`) costs time, never
-//! data: the inventory equals the unthrottled one.
+//! merges them; the merged report has exactly the findings of one unsharded run (Azure
+//! subscriptions and GCP projects). A throttling storm (every sixth call of each service refused
+//! with 429 / `Throttling` / `RESOURCE_EXHAUSTED`, `Retry-After: 1`) costs time, never data: the
+//! AWS, Azure and GCP inventories equal the unthrottled ones.
 
 use cloudscan_estate::{Behaviour, Server, Spec};
 use serde_json::Value;
@@ -31,6 +32,10 @@ fn spec() -> Spec {
         subscriptions: 6,
         aks_clusters: 3,
         identities: 5,
+        projects: 7,
+        gke_clusters: 3,
+        service_accounts: 4,
+        folders: 2,
     }
     .normalized()
 }
@@ -47,6 +52,33 @@ fn azure(base: &str) -> Command {
         .env("AZURE_AUTHORITY_HOST", base)
         .env("CLOUDSCAN_AZURE_ARM_URL", base)
         .args(["azure", "--all-subscriptions", "--no-progress"]);
+    cmd
+}
+
+/// A throw-away service-account key file for `base` (google-cloud-auth signs its JWTs with
+/// it), kept for the test process.
+fn gcp_key(base: &str) -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| tempfile::tempdir().expect("tempdir"));
+    let name: String = base.chars().filter(char::is_ascii_digit).collect();
+    let path = dir.path().join(format!("sa-{name}.json"));
+    if !path.exists() {
+        let key = cloudscan_gcp::throwaway_service_account_key(&format!("{base}/token"))
+            .expect("service-account key");
+        std::fs::write(&path, key.to_string()).expect("write key");
+    }
+    path
+}
+
+/// `cloudscan gcp --all-projects` with only the estate's service-account key and base URL.
+fn gcp(base: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloudscan"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .env("GOOGLE_APPLICATION_CREDENTIALS", gcp_key(base))
+        .env("CLOUDSCAN_GCP_BASE_URL", base)
+        .args(["gcp", "--all-projects", "--no-progress"]);
     cmd
 }
 
@@ -106,6 +138,23 @@ fn findings(report: &Value) -> Vec<String> {
 
 #[test]
 fn shards_merged_equal_one_run() {
+    let want: Vec<String> = (0..spec().subscriptions)
+        .map(|s| spec().subscription_id(s))
+        .collect();
+    sharded_equals_one_run(azure, want, true);
+}
+
+#[test]
+fn gcp_projects_sharded_3_ways_merge_to_one_run() {
+    let want: Vec<String> = (0..spec().projects).map(|p| spec().project_id(p)).collect();
+    sharded_equals_one_run(gcp, want, false);
+}
+
+/// Runs one unsharded scan and 3 shard processes (`--shard auto/3`, `JOB_COMPLETION_INDEX`)
+/// against one estate server; every scope must be in exactly one shard, and the merged
+/// inventories must give the single run's findings. With `conflicts`, also checks that a
+/// conflicting duplicate is an error naming both files.
+fn sharded_equals_one_run(cloud: fn(&str) -> Command, want_scopes: Vec<String>, conflicts: bool) {
     let rt = runtime();
     let server = rt
         .block_on(Server::start(spec(), Behaviour::default(), 0))
@@ -113,7 +162,7 @@ fn shards_merged_equal_one_run() {
     let base = server.base_url().to_string();
     let dir = tempfile::tempdir().expect("tempdir");
     let single = dir.path().join("single.json");
-    let out = azure(&base)
+    let out = cloud(&base)
         .args(["--format", "json", "-o"])
         .arg(&single)
         .output()
@@ -125,7 +174,7 @@ fn shards_merged_equal_one_run() {
     let n = 3;
     let children: Vec<_> = (0..n)
         .map(|i| {
-            azure(&base)
+            cloud(&base)
                 .env("JOB_COMPLETION_INDEX", i.to_string())
                 .args(["--shard", &format!("auto/{n}"), "--format", "json", "-o"])
                 .arg(dir.path().join(format!("report-{i}.json")))
@@ -139,18 +188,18 @@ fn shards_merged_equal_one_run() {
         let out = child.wait_with_output().expect("wait");
         ok(&out, &format!("shard {i}"));
     }
-    // Every subscription is in exactly one shard.
+    // Every scope is in exactly one shard, and no shard is empty here.
     let mut scopes: Vec<String> = Vec::new();
     for i in 0..n {
         let inv = read(&shards.join(format!("shard-{i}.json")));
-        for s in inv["scopes"].as_array().cloned().unwrap_or_default() {
+        let mine = inv["scopes"].as_array().cloned().unwrap_or_default();
+        assert!(!mine.is_empty(), "shard {i} has no scope");
+        for s in mine {
             scopes.push(s["id"].as_str().unwrap_or_default().to_string());
         }
     }
     scopes.sort();
-    let mut want: Vec<String> = (0..spec().subscriptions)
-        .map(|s| spec().subscription_id(s))
-        .collect();
+    let mut want = want_scopes;
     want.sort();
     assert_eq!(scopes, want);
 
@@ -171,6 +220,9 @@ fn shards_merged_equal_one_run() {
         one.len()
     );
     assert_eq!(one, all, "merged shards differ from one run");
+    if !conflicts {
+        return;
+    }
 
     // A file and a folder mix; a conflicting duplicate is an error naming both files.
     let mut inv = read(&shards.join("shard-0.json"));
@@ -225,6 +277,8 @@ fn inventory_under(
         subscriptions: 2,
         regions: 1,
         clusters: 2,
+        projects: 3,
+        gke_clusters: 2,
         ..spec()
     }
     .normalized();
@@ -270,7 +324,11 @@ fn a_throttling_storm_costs_time_not_data() {
         rate_limit: None,
         throttle_every: Some(6),
     };
-    for (cloud, name) in [(azure as fn(&str) -> Command, "azure"), (aws, "aws")] {
+    for (cloud, name) in [
+        (azure as fn(&str) -> Command, "azure"),
+        (aws, "aws"),
+        (gcp, "gcp"),
+    ] {
         let started = std::time::Instant::now();
         let (calm, calm_stats) = inventory_under(
             Behaviour::default(),

@@ -75,9 +75,26 @@ pub fn operation(req: &Req, c: &Caller) -> String {
             .unwrap_or_default()
             .to_string(),
         Protocol::RestJson => eks_operation(req).to_string(),
-        Protocol::RestXml => "ListBuckets".to_string(),
+        Protocol::RestXml => rest_xml_operation(req).to_string(),
     };
     format!("{}:{name}", c.service)
+}
+
+/// S3 (`GET /`: ListBuckets) and S3 Control (`GET /v20180820/configuration/publicAccessBlock`:
+/// the account's Block Public Access), both signed as `s3`.
+fn rest_xml_operation(req: &Req) -> &'static str {
+    if req.path.ends_with("/configuration/publicAccessBlock") {
+        "GetPublicAccessBlock"
+    } else if req.path == "/" || req.path.is_empty() {
+        "ListBuckets"
+    } else {
+        "unknown"
+    }
+}
+
+/// Whether account `a` blocks public access account-wide (four accounts in five).
+pub fn blocks_public_access(spec: &Spec, a: u32) -> bool {
+    !mix(spec.seed, &[40, u64::from(a)]).is_multiple_of(5)
 }
 
 /// An error in the service's protocol.
@@ -165,7 +182,13 @@ pub fn handle(spec: &Spec, req: &Req, c: &Caller, op: &str) -> Resp {
         ("kms", "DescribeKey") => describe_key(spec, c, &req.json()),
         ("kms", "ListKeys") => Resp::amz_json(&json!({"Keys": [], "Truncated": false})),
         ("secretsmanager", "ListSecrets") => Resp::amz_json(&json!({"SecretList": []})),
-        ("s3", _) => Resp::xml("<ListAllMyBucketsResult><Owner><ID>estate</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>".to_string()),
+        ("s3", "ListBuckets") => Resp::xml("<ListAllMyBucketsResult><Owner><ID>estate</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>".to_string()),
+        ("s3", "GetPublicAccessBlock") => {
+            let on = blocks_public_access(spec, a);
+            Resp::xml(format!(
+                "<PublicAccessBlockConfiguration xmlns=\"http://awss3control.amazonaws.com/doc/2018-08-20/\"><BlockPublicAcls>{on}</BlockPublicAcls><IgnorePublicAcls>{on}</IgnorePublicAcls><BlockPublicPolicy>{on}</BlockPublicPolicy><RestrictPublicBuckets>true</RestrictPublicBuckets></PublicAccessBlockConfiguration>"
+            ))
+        }
         ("cloudtrail", "DescribeTrails") => describe_trails(spec, a),
         ("cloudtrail", "GetTrailStatus") => Resp::amz_json(&json!({"IsLogging": true})),
         ("cloudtrail", "GetEventSelectors") => {
@@ -1015,6 +1038,9 @@ fn describe_trails(spec: &Spec, a: u32) -> Resp {
 
 /// Organizational units: account `a` is in OU `a % OUS` under the root.
 pub const OUS: u32 = 4;
+
+/// The organization's policies: `FullAWSAccess` on the root, the deny guardrail on OU 0.
+pub const ORG_POLICIES: [&str; 2] = ["p-FullAWSAccess", "p-estatedeny"];
 
 fn org_id(spec: &Spec) -> String {
     format!("o-estate{:04}", spec.seed % 10_000)

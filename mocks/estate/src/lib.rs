@@ -2,13 +2,15 @@
 //!
 //! [`Spec`] sizes an estate (AWS accounts with IAM roles, EKS clusters, node groups, instances,
 //! volumes, trails and an organization; Azure subscriptions with AKS clusters, managed
-//! identities and role assignments). Every fact is a pure function of the seed and its indexes.
+//! identities and role assignments; GCP projects in an organization's folders with GKE clusters,
+//! node pools, service accounts and allow policies). Every fact is a pure function of the seed and its indexes.
 //! [`Server`] serves the estate on 127.0.0.1 in the protocols the adapters speak, so the real AWS
 //! SDK and the real REST clients run unchanged; it can add latency and throttle.
 //! [`minimum`] counts the API calls the collected facts need at the least.
 
 pub mod aws;
 pub mod azure;
+pub mod gcp;
 pub mod http;
 pub mod server;
 pub mod spec;
@@ -32,7 +34,23 @@ pub fn minimum_aws(spec: &Spec, accounts: u32) -> BTreeMap<String, u64> {
     let clusters = u64::from(spec.clusters);
     let ngs = u64::from(spec.nodegroups);
     add("sts:GetCallerIdentity", 1);
-    add("ec2:DescribeRegions", accounts);
+    // The enabled regions are read once, in the caller's account.
+    add("ec2:DescribeRegions", 1);
+    if accounts > 1 {
+        // An organization scan: the management account reads the organization, then assumes a
+        // role in every member account.
+        for (op, n) in minimum_organization(accounts) {
+            add(op, n);
+        }
+        add("sts:AssumeRole", accounts - 1);
+        // Resource policies (organization scans only): the buckets and the account's Block
+        // Public Access, the KMS keys and secrets of every region (none listed by the estate
+        // beyond one page).
+        add("s3:ListBuckets", accounts);
+        add("s3:GetPublicAccessBlock", accounts);
+        add("kms:ListKeys", accounts * regions);
+        add("secretsmanager:ListSecrets", accounts * regions);
+    }
     // GAAD: 1,000 items a page at most (roles and customer-managed policies).
     add(
         "iam:GetAccountAuthorizationDetails",
@@ -93,6 +111,36 @@ pub fn minimum_aws(spec: &Spec, accounts: u32) -> BTreeMap<String, u64> {
     m
 }
 
+/// The fewest Organizations calls that read what an organization scan collects: every account
+/// with its parent, the OU names, and the service and resource control policies attached to the
+/// root, every OU and every account, with their documents. The cheapest route lists the tree
+/// (`ListOrganizationalUnitsForParent` on the root, `ListAccountsForParent` on the root and each
+/// OU, 20 accounts a page, which also gives each account's parent and makes `ListAccounts`,
+/// `ListParents` and `DescribeOrganizationalUnit` unnecessary) and each policy's targets
+/// (`ListPolicies` per enabled policy type, `ListTargetsForPolicy` per policy; the estate enables
+/// only service control policies), then `DescribePolicy` per policy.
+pub fn minimum_organization(accounts: u64) -> Vec<(&'static str, u64)> {
+    let ous = u64::from(aws::OUS);
+    let mut per_ou = vec![0u64; aws::OUS as usize];
+    for a in 0..accounts {
+        if let Some(n) = per_ou.get_mut((a % ous) as usize) {
+            *n += 1;
+        }
+    }
+    // The root holds no account directly; asking still takes one call.
+    let account_pages: u64 = 1 + per_ou.iter().map(|n| ceil_div(*n, 20).max(1)).sum::<u64>();
+    let policies = aws::ORG_POLICIES.len() as u64;
+    vec![
+        ("organizations:DescribeOrganization", 1),
+        ("organizations:ListRoots", 1),
+        ("organizations:ListOrganizationalUnitsForParent", 1 + ous),
+        ("organizations:ListAccountsForParent", account_pages),
+        ("organizations:ListPolicies", 1),
+        ("organizations:ListTargetsForPolicy", policies),
+        ("organizations:DescribePolicy", policies),
+    ]
+}
+
 fn used_aws_managed(spec: &Spec) -> u64 {
     let mut used = [false; aws::AWS_MANAGED.len()];
     for i in 0..spec.roles {
@@ -151,6 +199,42 @@ pub fn minimum_azure(spec: &Spec, subscriptions: u32, discover: bool) -> BTreeMa
         });
     }
     add("azure:roleDefinitions.get", subs * roles.len() as u64);
+    m
+}
+
+/// The fewest GCP calls for a scan of every project, discovered with `projects.search`
+/// (largest page sizes; each folder's and the organization's policy read once, however many
+/// projects sit under them).
+pub fn minimum_gcp(spec: &Spec) -> BTreeMap<String, u64> {
+    let mut m: BTreeMap<String, u64> = BTreeMap::new();
+    let mut add = |k: &str, n: u64| *m.entry(k.to_string()).or_insert(0) += n;
+    let projects = u64::from(spec.projects);
+    add(
+        "gcp:projects.search",
+        ceil_div(projects, gcp::CRM_PAGE_MAX as u64).max(1),
+    );
+    if projects == 0 {
+        return m;
+    }
+    add("gcp:projects.getIamPolicy", projects);
+    let folders = gcp::used_folders(spec);
+    add("gcp:folders.get", folders);
+    add("gcp:folders.getIamPolicy", folders);
+    add("gcp:organizations.getIamPolicy", 1);
+    add("gcp:clusters.list", projects);
+    let sas = gcp::service_accounts_per_project(spec);
+    add(
+        "gcp:serviceAccounts.list",
+        projects * ceil_div(sas, gcp::SA_PAGE_MAX as u64).max(1),
+    );
+    add("gcp:serviceAccounts.getIamPolicy", projects * sas);
+    let (predefined, custom) = gcp::bound_roles(spec);
+    add("gcp:roles.get", predefined);
+    add("gcp:projects.roles.get", custom);
+    add(
+        "gcp:disks.aggregatedList",
+        projects * ceil_div(gcp::disks_per_project(spec), gcp::DISK_PAGE_MAX as u64).max(1),
+    );
     m
 }
 

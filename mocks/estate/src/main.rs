@@ -26,7 +26,7 @@ enum Command {
         /// Added to every answer, in milliseconds.
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
-        /// Service-side rate limit per account/subscription and service (calls a second).
+        /// Service-side rate limit per account/subscription and service (GCP: per service) (calls a second).
         #[arg(long)]
         rate_limit: Option<f64>,
         /// Throttle every N-th call of each service (a throttling storm).
@@ -46,7 +46,7 @@ enum Command {
     Minimum {
         #[command(flatten)]
         spec: SpecArgs,
-        /// aws or azure.
+        /// aws, azure or gcp.
         #[arg(long, default_value = "aws")]
         cloud: String,
     },
@@ -79,6 +79,18 @@ struct SpecArgs {
     /// Managed identities per subscription.
     #[arg(long, default_value_t = 4)]
     identities: u32,
+    /// GCP projects.
+    #[arg(long, default_value_t = 2)]
+    projects: u32,
+    /// GKE clusters per project.
+    #[arg(long, default_value_t = 2)]
+    gke_clusters: u32,
+    /// User-managed service accounts per project.
+    #[arg(long, default_value_t = 4)]
+    service_accounts: u32,
+    /// Top-level GCP folders (each with one subfolder).
+    #[arg(long, default_value_t = 2)]
+    folders: u32,
 }
 
 impl SpecArgs {
@@ -94,6 +106,10 @@ impl SpecArgs {
             subscriptions: self.subscriptions,
             aks_clusters: self.aks_clusters,
             identities: self.identities,
+            projects: self.projects,
+            gke_clusters: self.gke_clusters,
+            service_accounts: self.service_accounts,
+            folders: self.folders,
         }
         .normalized()
     }
@@ -107,8 +123,9 @@ fn main() {
             let m = match cloud.as_str() {
                 "aws" => cloudscan_estate::minimum_aws(&spec, spec.accounts),
                 "azure" => cloudscan_estate::minimum_azure(&spec, spec.subscriptions, true),
+                "gcp" => cloudscan_estate::minimum_gcp(&spec),
                 other => {
-                    eprintln!("--cloud {other:?}: expected aws or azure");
+                    eprintln!("--cloud {other:?}: expected aws, azure or gcp");
                     std::process::exit(2);
                 }
             };

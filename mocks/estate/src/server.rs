@@ -4,7 +4,7 @@
 
 use crate::http::{Req, Resp};
 use crate::spec::Spec;
-use crate::{aws, azure};
+use crate::{aws, azure, gcp};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -21,8 +21,8 @@ use tokio::net::TcpListener;
 pub struct Behaviour {
     /// Added to every answer.
     pub latency: Duration,
-    /// Service-side rate limit per (account or subscription, service): calls over it get the
-    /// service's throttling error with `Retry-After: 1`.
+    /// Service-side rate limit per (account or subscription, service; GCP: per service): calls
+    /// over it get the service's throttling error with `Retry-After: 1`.
     pub rate_limit: Option<f64>,
     /// A throttling storm: every `n`-th call of each service is throttled, whatever the rate.
     pub throttle_every: Option<u64>,
@@ -69,6 +69,15 @@ struct State {
 }
 
 impl State {
+    /// Counts one call of `op`.
+    fn count(&self, op: &str, throttled: bool) {
+        let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        *stats.calls.entry(op.to_string()).or_insert(0) += 1;
+        if throttled {
+            *stats.throttled.entry(op.to_string()).or_insert(0) += 1;
+        }
+    }
+
     /// Whether this call is throttled (and counts it).
     fn throttled(&self, key: &str) -> bool {
         if let Some(n) = self.behaviour.throttle_every.filter(|n| *n > 0) {
@@ -214,6 +223,15 @@ async fn answer(state: &State, req: &Req) -> Resp {
         tokio::time::sleep(state.behaviour.latency).await;
     }
     let spec = &state.spec;
+    if gcp::is_gcp(req) {
+        let op = gcp::operation(req);
+        let throttled = op != "gcp:token" && state.throttled(&gcp::bucket(req));
+        state.count(&op, throttled);
+        if throttled {
+            return gcp::throttle();
+        }
+        return gcp::handle(spec, req, &op);
+    }
     let is_azure =
         req.path.starts_with("/subscriptions") || req.path.ends_with("/oauth2/v2.0/token");
     let (op, bucket_key) = if is_azure {
@@ -234,13 +252,7 @@ async fn answer(state: &State, req: &Req) -> Resp {
     };
     let token_call = op == "azure:token";
     let throttled = !token_call && state.throttled(&bucket_key);
-    {
-        let mut stats = state.stats.lock().unwrap_or_else(|e| e.into_inner());
-        *stats.calls.entry(op.clone()).or_insert(0) += 1;
-        if throttled {
-            *stats.throttled.entry(op.clone()).or_insert(0) += 1;
-        }
-    }
+    state.count(&op, throttled);
     if is_azure {
         if throttled {
             return azure::throttle();

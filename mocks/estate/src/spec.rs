@@ -47,6 +47,14 @@ pub struct Spec {
     pub aks_clusters: u32,
     /// User-assigned managed identities per subscription (besides each cluster's kubelet identity).
     pub identities: u32,
+    /// GCP projects (under the organization, or in its folders).
+    pub projects: u32,
+    /// GKE clusters per project.
+    pub gke_clusters: u32,
+    /// User-managed service accounts per project (besides the default compute and node ones).
+    pub service_accounts: u32,
+    /// Top-level GCP folders under the organization; each has one subfolder.
+    pub folders: u32,
 }
 
 impl Default for Spec {
@@ -62,6 +70,10 @@ impl Default for Spec {
             subscriptions: 2,
             aks_clusters: 2,
             identities: 4,
+            projects: 2,
+            gke_clusters: 2,
+            service_accounts: 4,
+            folders: 2,
         }
     }
 }
@@ -216,6 +228,74 @@ impl Spec {
     pub fn aks_location(&self, k: u32) -> &'static str {
         AZURE_LOCATIONS[k as usize % AZURE_LOCATIONS.len()]
     }
+
+    // --- GCP ---
+
+    /// The organization's number.
+    pub fn gcp_org(&self) -> String {
+        format!("{}", 700_000_000_000u64 + self.seed % 1_000)
+    }
+
+    fn gcp_base(&self, kind: u64) -> u64 {
+        kind * 100_000_000_000 + (self.seed % 1_000) * 1_000_000
+    }
+
+    /// Every folder: `2 * folders` (folder `f < folders` sits under the organization, folder
+    /// `folders + f` under folder `f`).
+    pub fn folder_count(&self) -> u32 {
+        self.folders * 2
+    }
+
+    pub fn folder_id(&self, f: u32) -> String {
+        format!("{}", self.gcp_base(4) + u64::from(f))
+    }
+
+    pub fn folder_index(&self, id: &str) -> Option<u32> {
+        let n: u64 = id.parse().ok()?;
+        let f = u32::try_from(n.checked_sub(self.gcp_base(4))?).ok()?;
+        (f < self.folder_count() && self.folder_id(f) == id).then_some(f)
+    }
+
+    /// `organizations/N` or `folders/N`: where folder `f` sits.
+    pub fn folder_parent(&self, f: u32) -> String {
+        if f < self.folders {
+            format!("organizations/{}", self.gcp_org())
+        } else {
+            format!("folders/{}", self.folder_id(f - self.folders))
+        }
+    }
+
+    /// The project id of project `p`.
+    pub fn project_id(&self, p: u32) -> String {
+        format!("estate-p{p:06}")
+    }
+
+    pub fn project_number(&self, p: u32) -> String {
+        format!("{}", self.gcp_base(5) + u64::from(p))
+    }
+
+    /// The project index of a project id or number.
+    pub fn project_index(&self, id_or_number: &str) -> Option<u32> {
+        let p = if let Some(n) = id_or_number.strip_prefix("estate-p") {
+            n.parse::<u32>().ok()?
+        } else {
+            let n: u64 = id_or_number.parse().ok()?;
+            u32::try_from(n.checked_sub(self.gcp_base(5))?).ok()?
+        };
+        let back = (self.project_id(p) == id_or_number || self.project_number(p) == id_or_number)
+            && p < self.projects;
+        back.then_some(p)
+    }
+
+    /// Where project `p` sits: one project in four directly under the organization, the rest
+    /// round-robin over every folder (top-level and subfolders).
+    pub fn project_parent(&self, p: u32) -> String {
+        if self.folders == 0 || p.is_multiple_of(4) {
+            format!("organizations/{}", self.gcp_org())
+        } else {
+            format!("folders/{}", self.folder_id(p % self.folder_count()))
+        }
+    }
 }
 
 impl Spec {
@@ -229,6 +309,10 @@ impl Spec {
         self.nodegroups = self.nodegroups.min(0xfff);
         self.nodes = self.nodes.min(0xffff);
         self.roles = self.roles.max(2 * self.clusters + 1);
+        self.projects = self.projects.min(999_999);
+        self.gke_clusters = self.gke_clusters.min(999);
+        self.service_accounts = self.service_accounts.min(9_999);
+        self.folders = self.folders.min(499_999);
         self
     }
 }

@@ -13,18 +13,33 @@ use tokio::sync::Semaphore;
 
 /// Bounds how many API calls run at once across the whole scan, and spaces them by the
 /// per-service token buckets of [`cloudscan_collect::ratelimit`] (`--max-rps`, adaptive backoff).
+/// A member account of an organization scan has buckets of its own ([`Limiter::for_account`]):
+/// AWS's limits are per account (and Region), so accounts scanned at once do not share one.
 #[derive(Clone)]
-pub struct Limiter(Arc<Semaphore>);
+pub struct Limiter(Arc<Semaphore>, Option<Arc<str>>);
 
 impl Limiter {
     pub fn new(n: usize) -> Self {
-        Limiter(Arc::new(Semaphore::new(n.max(1))))
+        Limiter(Arc::new(Semaphore::new(n.max(1))), None)
+    }
+
+    /// The same scan-wide call slots, with the token buckets of `account`.
+    pub fn for_account(&self, account: &str) -> Self {
+        Limiter(self.0.clone(), Some(Arc::from(account)))
+    }
+
+    fn key(&self, op: &str) -> String {
+        let key = cloudscan_collect::ratelimit::aws_key(op);
+        match &self.1 {
+            Some(account) => format!("{key}/{account}"),
+            None => key,
+        }
     }
 
     /// Waits for the bucket of `op`'s service (`iam:GetPolicy` -> `aws:iam`), then for a slot.
     pub(crate) async fn permit(&self, op: &str) -> Option<tokio::sync::SemaphorePermit<'_>> {
         cloudscan_collect::ratelimit::global()
-            .acquire(&cloudscan_collect::ratelimit::aws_key(op))
+            .acquire(&self.key(op))
             .await;
         self.0.acquire().await.ok()
     }
@@ -33,7 +48,7 @@ impl Limiter {
     /// lowers its rate, a success raises it slowly.
     pub(crate) fn observe(&self, op: &str, error: Option<&CollectError>) {
         let limits = cloudscan_collect::ratelimit::global();
-        let key = cloudscan_collect::ratelimit::aws_key(op);
+        let key = self.key(op);
         match error {
             Some(e) if e.kind == cloudscan_collect::FailureKind::Throttled => {
                 limits.throttled(&key)

@@ -166,10 +166,11 @@ async fn scan_member(
         caller: caller.caller.clone(),
         home_region: caller.home_region,
     };
+    // The member's own token buckets: AWS limits calls per account.
     let inventory = scan_account(
         &target,
         regions,
-        limiter,
+        &limiter.for_account(&account),
         &silent,
         true,
         CoverageLog::new(&account),

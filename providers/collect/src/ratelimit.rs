@@ -1,6 +1,7 @@
-//! Client-side rate limits: one token bucket per service (AWS: per service, `aws:ec2`; GCP and
-//! Azure: per API host, `container.googleapis.com`, `management.azure.com`), an optional overall
-//! cap (`--max-rps`), and adaptive backoff: a throttling answer halves the bucket's rate, each
+//! Client-side rate limits: one token bucket per service (AWS: per service, `aws:ec2`, and per
+//! member account in an organization scan, `aws:ec2/123456789012`; GCP and Azure: per API
+//! host, `container.googleapis.com`, `management.azure.com`), an optional overall cap
+//! (`--max-rps`), and adaptive backoff: a throttling answer halves the bucket's rate, each
 //! success wins back 1% of its ceiling. A throttling storm thus slows a scan down; the retries
 //! (`--max-attempts`, `Retry-After`) keep it from losing data.
 //!
@@ -38,6 +39,12 @@ const fn limit(rate: f64, burst: f64) -> Limit {
 ///   the reads cloudscan makes (Google's quotas are per minute and per project): conservative
 ///   values, lowered further by throttling answers if they are still too high.
 pub fn default_limit(key: &str) -> Limit {
+    // `aws:iam/123456789012`: a member account's own bucket has its service's default.
+    let key = if key.starts_with("aws:") {
+        key.split('/').next().unwrap_or(key)
+    } else {
+        key
+    };
     match key {
         "aws:ec2" => limit(20.0, 100.0),
         "aws:sts" => limit(100.0, 100.0),
@@ -301,6 +308,10 @@ mod tests {
                 rate: 20.0,
                 burst: 100.0
             }
+        );
+        assert_eq!(
+            default_limit("aws:iam/210000000001"),
+            default_limit("aws:iam")
         );
     }
 }
