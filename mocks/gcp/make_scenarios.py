@@ -637,7 +637,9 @@ def organization():
         s.service_accounts(pid, [[]])
         s.disks(pid, [{}])
 
-    # acme-prod: a hardened cluster whose only problem is the node SA's inherited Editor.
+    # acme-prod: a hardened cluster except that its pool exposes the node metadata server
+    # (GCE_METADATA) with the cloud-platform scope, so every pod can use the node SA and the
+    # Editor it inherits from `platform`.
     pid, num = prod_p[0], prod_p[1]
     pool = f"{pid}.svc.id.goog"
     key = f"projects/{pid}/locations/us-central1/keyRings/gke/cryptoKeys/etcd"
@@ -665,8 +667,8 @@ def organization():
         "loggingConfig": {"componentConfig": {"enableComponents": [
             "SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]}},
         "nodePools": [node_pool(pid, "us-central1", "prod", "apps", {
-            "machineType": "e2-standard-4", "diskSizeGb": 100, "oauthScopes": NODE_SCOPES,
-            "serviceAccount": nodes_sa, "workloadMetadataConfig": {"mode": "GKE_METADATA"},
+            "machineType": "e2-standard-4", "diskSizeGb": 100, "oauthScopes": [CLOUD_PLATFORM],
+            "serviceAccount": nodes_sa, "workloadMetadataConfig": {"mode": "GCE_METADATA"},
             "bootDiskKmsKey": disk_key, "imageType": "COS_CONTAINERD"}, "us-central1-a", "0a1b2c3d")],
     })
     s.clusters(pid, [c])
