@@ -391,7 +391,9 @@ fn operations() -> Vec<Op> {
             )
         },
         Op {
-            not_recorded: Some("`--organization` / `--folder` only; the recording names its project"),
+            not_recorded: Some(
+                "`--organization` / `--folder` only; the recording names its project",
+            ),
             ..op(
                 Gcp,
                 "cloudresourcemanager",
@@ -402,7 +404,9 @@ fn operations() -> Vec<Op> {
             )
         },
         Op {
-            not_recorded: Some("`--organization` / `--folder` only; the recording names its project"),
+            not_recorded: Some(
+                "`--organization` / `--folder` only; the recording names its project",
+            ),
             ..op(
                 Gcp,
                 "cloudresourcemanager",

@@ -32,7 +32,10 @@ fn replay(dir: &Path, extra: &[&str]) -> (i32, Value, Value) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let inventory = tmp.path().join("inventory.json");
     let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-    args.extend(["--save-inventory".to_string(), inventory.display().to_string()]);
+    args.extend([
+        "--save-inventory".to_string(),
+        inventory.display().to_string(),
+    ]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (code, report) = support::replay_report("gcp", dir, &args);
     let inv: Value = serde_json::from_str(
@@ -81,7 +84,12 @@ fn account<'a>(inv: &'a Value, id: &str) -> &'a Value {
     inv["organization"]["accounts"]
         .as_array()
         .and_then(|a| a.iter().find(|x| x["id"] == id))
-        .unwrap_or_else(|| panic!("{id} is not in the organization tree: {:#}", inv["organization"]))
+        .unwrap_or_else(|| {
+            panic!(
+                "{id} is not in the organization tree: {:#}",
+                inv["organization"]
+            )
+        })
 }
 
 fn path_of(inv: &Value, id: &str) -> Vec<(String, String)> {
@@ -355,12 +363,7 @@ async fn a_recorded_organization_scan_replays_to_the_same_findings() {
     let key_of = |r: &Value| -> BTreeSet<String> {
         findings(r)
             .iter()
-            .map(|f| {
-                format!(
-                    "{} {} {}",
-                    f["rule_id"], f["resource"], f["evidence"]
-                )
-            })
+            .map(|f| format!("{} {} {}", f["rule_id"], f["resource"], f["evidence"]))
             .collect()
     };
     assert!(!key_of(&live).is_empty());

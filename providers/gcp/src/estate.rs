@@ -137,11 +137,7 @@ pub async fn walk(roots: &[String], list: &Lister<'_>) -> Walk {
                     ));
                     continue;
                 }
-                if folder
-                    .state
-                    .as_deref()
-                    .is_some_and(|s| s != FOLDER_ACTIVE)
-                {
+                if folder.state.as_deref().is_some_and(|s| s != FOLDER_ACTIVE) {
                     // Only listed with showDeleted, which the walk does not ask for; its projects
                     // are pending deletion with it.
                     continue;
@@ -314,7 +310,9 @@ mod tests {
                 (
                     // folders/1 again, below its own child.
                     vec![json!({"folders": [folder("1", "folders/2"), folder("2", "folders/2")]})],
-                    vec![json!({"projects": [project("a", "folders/2", "ACTIVE"), project("b", "folders/2", "ACTIVE")]})],
+                    vec![
+                        json!({"projects": [project("a", "folders/2", "ACTIVE"), project("b", "folders/2", "ACTIVE")]}),
+                    ],
                 ),
             ),
         ]);
@@ -323,14 +321,16 @@ mod tests {
         assert_eq!(w.nodes, 2);
         assert_eq!(w.failures.len(), 1);
         assert_eq!(w.failures[0].node, "folders/2");
-        let text: Vec<String> = w.failures[0]
-            .errors
-            .iter()
-            .map(|e| e.to_string())
-            .collect();
+        let text: Vec<String> = w.failures[0].errors.iter().map(|e| e.to_string()).collect();
         assert_eq!(text.len(), 2, "{text:?}");
-        assert!(text[0].contains("folders/1 is listed below itself"), "{text:?}");
-        assert!(text[1].contains("folders/2 is listed below itself"), "{text:?}");
+        assert!(
+            text[0].contains("folders/1 is listed below itself"),
+            "{text:?}"
+        );
+        assert!(
+            text[1].contains("folders/2 is listed below itself"),
+            "{text:?}"
+        );
         // The project listed under both folders keeps the first path.
         assert_eq!(w.projects[0].path.len(), 1);
     }
@@ -400,16 +400,15 @@ mod tests {
         assert_eq!(ids(&w), ["ok", "three"]);
         let failed: Vec<&str> = w.failures.iter().map(|f| f.node.as_str()).collect();
         assert_eq!(failed, ["folders/2", "organizations/1"]);
-        let org: Vec<String> = w.failures[1]
-            .errors
-            .iter()
-            .map(|e| e.to_string())
-            .collect();
+        let org: Vec<String> = w.failures[1].errors.iter().map(|e| e.to_string()).collect();
         assert_eq!(org.len(), 5, "{org:?}");
         assert!(org.iter().any(|e| e.contains("has no `name`")), "{org:?}");
         assert!(org.iter().any(|e| e.contains("not folders/ID")), "{org:?}");
         assert!(org.iter().any(|e| e.contains("is not a list")), "{org:?}");
-        assert!(org.iter().any(|e| e.contains("not a JSON object")), "{org:?}");
+        assert!(
+            org.iter().any(|e| e.contains("not a JSON object")),
+            "{org:?}"
+        );
         assert!(org.iter().any(|e| e.contains("no `projectId`")), "{org:?}");
     }
 

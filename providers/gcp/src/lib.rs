@@ -639,7 +639,10 @@ async fn walk_tree(
     for found in walk.projects {
         let active = found.active();
         let p = found.project;
-        let excluded = opts.exclude_projects.iter().any(|x| x.trim() == p.project_id);
+        let excluded = opts
+            .exclude_projects
+            .iter()
+            .any(|x| x.trim() == p.project_id);
         let reason = if !active {
             let state = p.state.clone().unwrap_or_default();
             progress(Progress::Warning(format!(
