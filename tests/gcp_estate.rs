@@ -321,21 +321,18 @@ async fn a_recorded_organization_scan_replays_to_the_same_findings() {
         ),
         ("CLOUDSCAN_GCP_BASE_URL", server.base_url().to_string()),
     ];
-    let args: Vec<String> = [
-        "gcp",
-        "--organization",
-        "555000000001",
-        "--record",
-        &recording.display().to_string(),
-        "--no-progress",
-        "--format",
-        "json",
-        "-o",
-        &live_report.display().to_string(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args: Vec<String> = vec![
+        "gcp".to_string(),
+        "--organization".to_string(),
+        "555000000001".to_string(),
+        "--record".to_string(),
+        recording.display().to_string(),
+        "--no-progress".to_string(),
+        "--format".to_string(),
+        "json".to_string(),
+        "-o".to_string(),
+        live_report.display().to_string(),
+    ];
     let home = work.path().to_path_buf();
     let (code, stderr) = tokio::task::spawn_blocking(move || {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
