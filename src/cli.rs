@@ -31,6 +31,7 @@ Examples:
   cloudscan aws --profile prod --record ./rec      record a scrubbed copy of a live scan
   cloudscan gcp --project my-project               scan GKE in one project (application default credentials)
   cloudscan gcp --replay mocks/gcp/insecure        the same, on recorded fixtures
+  cloudscan gcp --organization 123456789012        every ACTIVE project below an organization (--folder ID: below a folder)
   cloudscan azure --subscription SUB               scan AKS in one subscription
   cloudscan azure --replay mocks/azure/insecure    the same, on recorded fixtures
   cloudscan azure --management-group mg-platform,mg-workloads
@@ -153,12 +154,39 @@ pub struct AwsArgs {
 #[command(after_help = AFTER_HELP)]
 pub struct GcpArgs {
     /// Project id to scan; repeat or comma-separate
-    #[arg(long = "project", value_name = "PROJECT", value_delimiter = ',', required_unless_present_any = ["all_projects", "replay"])]
+    #[arg(long = "project", value_name = "PROJECT", value_delimiter = ',', required_unless_present_any = ["all_projects", "organizations", "folders", "replay"])]
     pub projects: Vec<String>,
 
     /// Scan every project the credentials can list
     #[arg(long, conflicts_with = "projects")]
     pub all_projects: bool,
+
+    /// Scan every ACTIVE project below this organization, recursively through its folders
+    /// (`folders.list`, `projects.list`; a node that cannot be listed leaves the scan incomplete,
+    /// exit 3); ID or organizations/ID; repeat or comma-separate.
+    /// Example: cloudscan gcp --organization 123456789012 --exclude-projects sandbox-1
+    #[arg(
+        long = "organization",
+        value_name = "ID",
+        value_delimiter = ',',
+        conflicts_with_all = ["projects", "all_projects"]
+    )]
+    pub organizations: Vec<String>,
+
+    /// Scan every ACTIVE project below this folder, recursively; ID or folders/ID; repeat or
+    /// comma-separate. Example: cloudscan gcp --folder 456789012345 --shard 0/4
+    #[arg(
+        long = "folder",
+        value_name = "ID",
+        value_delimiter = ',',
+        conflicts_with_all = ["projects", "all_projects"]
+    )]
+    pub folders: Vec<String>,
+
+    /// Never scan these projects (project ids) of --organization, --folder or --all-projects;
+    /// repeat or comma-separate
+    #[arg(long, value_name = "PROJECT", value_delimiter = ',')]
+    pub exclude_projects: Vec<String>,
 
     #[command(flatten)]
     pub collect: CollectArgs,

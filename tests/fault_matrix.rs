@@ -390,6 +390,32 @@ fn operations() -> Vec<Op> {
                 Missing::NotApplicable(""),
             )
         },
+        Op {
+            not_recorded: Some(
+                "`--organization` / `--folder` only; the recording names its project",
+            ),
+            ..op(
+                Gcp,
+                "cloudresourcemanager",
+                "folders.list",
+                Google,
+                Some(GOOGLE_TOKEN),
+                Missing::NotApplicable(""),
+            )
+        },
+        Op {
+            not_recorded: Some(
+                "`--organization` / `--folder` only; the recording names its project",
+            ),
+            ..op(
+                Gcp,
+                "cloudresourcemanager",
+                "projects.list",
+                Google,
+                Some(GOOGLE_TOKEN),
+                Missing::NotApplicable(""),
+            )
+        },
         op(
             Gcp,
             "cloudresourcemanager",

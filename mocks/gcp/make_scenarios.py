@@ -518,7 +518,178 @@ def documented():
              kms=key.replace("etcd", "disks"))]}}])
 
 
+class OrgScenario(Scenario):
+    """A scenario recorded with `--organization` / `--folder`: scenario.json names the roots to
+    walk instead of projects, and the tree listings are part of the exchanges."""
+
+    def __init__(self, name, description, organizations=(), folders=()):
+        super().__init__(name, description, None)
+        meta = {"description": description, "projects": None,
+                "recorded_with": "hand-written (mocks/gcp/make_scenarios.py)"}
+        if organizations:
+            meta["organizations"] = list(organizations)
+        if folders:
+            meta["folders"] = list(folders)
+        with open(os.path.join(self.dir, "scenario.json"), "w") as f:
+            json.dump(meta, f, indent=2)
+            f.write("\n")
+
+    def list_folders(self, parent, pages=None, denied=False):
+        """folders.list (ListFoldersResponse), one file per page; ACTIVE folders only (no
+        showDeleted)."""
+        if denied:
+            self.add("cloudresourcemanager", "folders.list", "GET", "/v3/folders",
+                     [forbidden("resourcemanager.folders.list", parent)], params={"parent": parent})
+            return
+        token = None
+        for i, folders in enumerate(pages):
+            params = {"parent": parent}
+            if token:
+                params["pageToken"] = token
+            body = {"folders": folders} if folders else {}
+            token = f"folders-page-{i + 2}" if i + 1 < len(pages) else None
+            if token:
+                body["nextPageToken"] = token
+            self.add("cloudresourcemanager", "folders.list", "GET", "/v3/folders", [ok(body)],
+                     params=params)
+
+    def list_projects(self, parent, projects):
+        """projects.list (ListProjectsResponse) with showDeleted=true, one page."""
+        body = {"projects": projects} if projects else {}
+        self.add("cloudresourcemanager", "projects.list", "GET", "/v3/projects", [ok(body)],
+                 params={"parent": parent, "showDeleted": "true"})
+
+
+def forbidden(permission, resource):
+    return {"status": 403, "headers": {"content-type": "application/json; charset=UTF-8"},
+            "json": {"error": {"code": 403, "status": "PERMISSION_DENIED",
+                               "message": f"Permission '{permission}' denied on resource '{resource}' (or it may not exist).",
+                               "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                            "reason": "IAM_PERMISSION_DENIED", "domain": "cloudresourcemanager.googleapis.com",
+                                            "metadata": {"permission": permission}}]}}}
+
+
+def folder_res(fid, parent, display):
+    """google.cloud.resourcemanager.v3.Folder as folders.list and folders.get return it."""
+    return {"name": f"folders/{fid}", "parent": parent, "displayName": display, "state": "ACTIVE",
+            "createTime": "2023-01-10T09:00:00.000Z", "updateTime": "2023-01-10T09:00:00.000Z",
+            "etag": "W/\"1b2c3d4e5f60718a\""}
+
+
+def project_res(pid, number, display, parent, state="ACTIVE"):
+    """google.cloud.resourcemanager.v3.Project as projects.list returns it."""
+    out = {"name": f"projects/{number}", "parent": parent, "projectId": pid, "state": state,
+           "displayName": display, "createTime": "2024-03-01T10:00:00.000Z",
+           "updateTime": "2024-03-01T10:00:00.000Z", "etag": "W/\"6c9c0b3a0f2e1d4b\""}
+    if state == "DELETE_REQUESTED":
+        out["deleteTime"] = "2026-11-20T08:00:00.000Z"
+    return out
+
+
+def organization():
+    """`cloudscan gcp --organization 555000000001`: an organization with two folders, a nested
+    sub-folder and four projects. `platform` grants roles/editor to the GKE node service account
+    of `acme-prod` (two levels down), so the inherited grant shows in that project's findings;
+    `acme-old` is DELETE_REQUESTED (not scanned); `sandbox` denies folders.list (its sub-folders
+    are unknown: the scan is incomplete) but lists its project, which is scanned."""
+    org = "organizations/555000000001"
+    platform, sandbox, prod = "410000000001", "410000000002", "410000000003"
+    s = OrgScenario("organization", "GCP organization scan: two folders, a nested sub-folder, "
+                    "four projects (one DELETE_REQUESTED), folders.list denied on one folder, "
+                    "and a folder-level roles/editor grant to a GKE node service account",
+                    organizations=[org])
+    shared = ("acme-shared", "500000000001", "ACME shared", org)
+    prod_p = ("acme-prod", "500000000002", "ACME prod", f"folders/{prod}")
+    old = ("acme-old", "500000000003", "ACME old", f"folders/{platform}")
+    sandbox_p = ("acme-sandbox", "500000000004", "ACME sandbox", f"folders/{sandbox}")
+    nodes_sa = f"gke-nodes@{prod_p[0]}.iam.gserviceaccount.com"
+    orders_sa = f"orders@{prod_p[0]}.iam.gserviceaccount.com"
+
+    # The tree: the organization's folders come in two pages.
+    s.list_folders(org, [[folder_res(platform, org, "platform")], [folder_res(sandbox, org, "sandbox")]])
+    s.list_projects(org, [project_res(*shared)])
+    s.list_folders(f"folders/{platform}", [[folder_res(prod, f"folders/{platform}", "prod")]])
+    s.list_projects(f"folders/{platform}", [project_res(*old, state="DELETE_REQUESTED")])
+    s.list_folders(f"folders/{prod}", [[]])
+    s.list_projects(f"folders/{prod}", [project_res(*prod_p)])
+    s.list_folders(f"folders/{sandbox}", denied=True)
+    s.list_projects(f"folders/{sandbox}", [project_res(*sandbox_p)])
+
+    # Each scanned project's ancestry (folders.get, then the inherited policies).
+    s.folder(platform, org, "platform")
+    s.folder(sandbox, org, "sandbox")
+    s.folder(prod, f"folders/{platform}", "prod")
+    s.ancestor_policy(org, {"version": 1, "etag": "BwYbOrg05=", "bindings": [
+        {"role": "roles/resourcemanager.organizationAdmin", "members": ["group:gcp-admins@example.com"]}],
+        "auditConfigs": [{"service": "allServices", "auditLogConfigs": [
+            {"logType": "ADMIN_READ"}, {"logType": "DATA_READ"}, {"logType": "DATA_WRITE"}]}]})
+    s.ancestor_policy(f"folders/{platform}", {"version": 1, "etag": "BwYbFold5=", "bindings": [
+        {"role": "roles/editor", "members": [f"serviceAccount:{nodes_sa}"]}]})
+    s.ancestor_policy(f"folders/{prod}", {"etag": "ACAB"})
+    s.ancestor_policy(f"folders/{sandbox}", {"version": 1, "etag": "BwYbFold6=", "bindings": [
+        {"role": "roles/resourcemanager.folderViewer", "members": ["group:auditors@example.com"]}]})
+
+    # acme-shared and acme-sandbox: no cluster, nothing to find.
+    for pid, _, _, _ in [shared, sandbox_p]:
+        s.policy(pid, {"version": 1, "etag": "BwYb2H8kLm5=", "bindings": [
+            {"role": "roles/container.admin", "members": ["group:platform@example.com"]}]})
+        s.clusters(pid, [])
+        s.service_accounts(pid, [[]])
+        s.disks(pid, [{}])
+
+    # acme-prod: a hardened cluster except that its pool exposes the node metadata server
+    # (GCE_METADATA) with the cloud-platform scope, so every pod can use the node SA and the
+    # Editor it inherits from `platform`.
+    pid, num = prod_p[0], prod_p[1]
+    pool = f"{pid}.svc.id.goog"
+    key = f"projects/{pid}/locations/us-central1/keyRings/gke/cryptoKeys/etcd"
+    disk_key = f"projects/{pid}/locations/us-central1/keyRings/gke/cryptoKeys/disks"
+    s.policy(pid, {"version": 1, "etag": "BwYb2H8kLm6=", "bindings": [
+        {"role": "roles/container.defaultNodeServiceAccount", "members": [f"serviceAccount:{nodes_sa}"]}]})
+    c = cluster_base(pid, "us-central1", "prod")
+    c.update({
+        "privateClusterConfig": {"enablePrivateNodes": True, "enablePrivateEndpoint": True,
+                                 "masterIpv4CidrBlock": "172.16.0.0/28", "privateEndpoint": "10.10.0.2"},
+        "masterAuthorizedNetworksConfig": {"enabled": True, "cidrBlocks": [
+            {"displayName": "corp", "cidrBlock": "10.10.0.0/16"}], "privateEndpointEnforcementEnabled": True},
+        "controlPlaneEndpointsConfig": {
+            "dnsEndpointConfig": {"endpoint": f"gke-5a4b3c2d1e0f-{num}.us-central1.gke.goog"},
+            "ipEndpointsConfig": {"enabled": True, "enablePublicEndpoint": False, "globalAccess": False,
+                                  "authorizedNetworksConfig": {"enabled": True, "cidrBlocks": [
+                                      {"displayName": "corp", "cidrBlock": "10.10.0.0/16"}],
+                                      "privateEndpointEnforcementEnabled": True},
+                                  "privateEndpoint": "10.10.0.2"}},
+        "masterAuth": {"clusterCaCertificate": CA, "clientCertificateConfig": {}},
+        "legacyAbac": {},
+        "databaseEncryption": {"state": "ENCRYPTED", "keyName": key, "currentState": "CURRENT_STATE_ENCRYPTED"},
+        "workloadIdentityConfig": {"workloadPool": pool},
+        "loggingService": "logging.googleapis.com/kubernetes",
+        "loggingConfig": {"componentConfig": {"enableComponents": [
+            "SYSTEM_COMPONENTS", "APISERVER", "CONTROLLER_MANAGER", "SCHEDULER", "WORKLOADS"]}},
+        "nodePools": [node_pool(pid, "us-central1", "prod", "apps", {
+            "machineType": "e2-standard-4", "diskSizeGb": 100, "oauthScopes": [CLOUD_PLATFORM],
+            "serviceAccount": nodes_sa, "workloadMetadataConfig": {"mode": "GCE_METADATA"},
+            "bootDiskKmsKey": disk_key, "imageType": "COS_CONTAINERD"}, "us-central1-a", "0a1b2c3d")],
+    })
+    s.clusters(pid, [c])
+    s.service_accounts(pid, [[sa(pid, nodes_sa, "GKE nodes", "107000000000000000001"),
+                              sa(pid, orders_sa, "orders API", "107000000000000000002")]])
+    s.sa_policy(pid, nodes_sa, {"etag": "ACAB"})
+    s.sa_policy(pid, orders_sa, {"version": 1, "etag": "BwYb2H9aQ1K=", "bindings": [
+        {"role": "roles/iam.workloadIdentityUser", "members": [f"serviceAccount:{pool}[orders/api]"]}]})
+    s.disks(pid, [{"zones/us-central1-a": {"disks": [
+        disk(pid, "us-central1-a", "gke-prod-apps-0a1b2c3d-m3n4", ["gke-prod-apps-0a1b2c3d-m3n4"],
+             {"goog-gke-node": "", "goog-k8s-cluster-name": "prod", "goog-k8s-node-pool-name": "apps"},
+             kms=disk_key)]}}])
+
+    for r in ["roles/editor", "roles/container.admin", "roles/container.defaultNodeServiceAccount",
+              "roles/iam.workloadIdentityUser", "roles/resourcemanager.organizationAdmin",
+              "roles/resourcemanager.folderViewer"]:
+        s.role(r)
+
+
 if __name__ == "__main__":
     insecure()
     hardened()
     documented()
+    organization()

@@ -54,6 +54,9 @@ pub(super) fn gcp(args: &GcpArgs) -> ScanFn<'static> {
     let opts = cloudscan_gcp::ScanOptions {
         projects: args.projects.clone(),
         all_projects: args.all_projects,
+        organizations: args.organizations.clone(),
+        folders: args.folders.clone(),
+        exclude_projects: args.exclude_projects.clone(),
         collect: collect_options(&args.collect),
     };
     rate_limits(&args.collect);

@@ -173,6 +173,103 @@ pub async fn search_projects(api: &Api) -> (Vec<RawProject>, Vec<CollectError>) 
     (out, errors)
 }
 
+/// What one `folders.list` + `projects.list` pair returned for a parent (an organization or a
+/// folder): its direct child folders and projects, and the errors of either listing.
+#[derive(Debug, Clone, Default)]
+pub struct Children {
+    pub folders: Vec<RawFolder>,
+    pub projects: Vec<RawProject>,
+    pub errors: Vec<CollectError>,
+}
+
+/// Decodes the pages of `folders.list` (`folders[]`) under `parent`.
+pub fn folders_of_pages(
+    pages: &[serde_json::Value],
+    parent: &str,
+    errors: &mut Vec<CollectError>,
+) -> Vec<RawFolder> {
+    let mut out = Vec::new();
+    for page in pages {
+        if !page.is_object() {
+            errors.push(CollectError::new(
+                "cloudresourcemanager folders.list",
+                parent,
+                FailureKind::Malformed,
+                "a page is not a JSON object",
+            ));
+            continue;
+        }
+        out.extend(decode_each::<RawFolder>(
+            page.get("folders"),
+            "cloudresourcemanager folders.list",
+            parent,
+            "folder",
+            errors,
+        ));
+    }
+    out
+}
+
+/// Decodes the pages of `projects.list` (`projects[]`) under `parent`.
+pub fn projects_of_pages(
+    pages: &[serde_json::Value],
+    parent: &str,
+    errors: &mut Vec<CollectError>,
+) -> Vec<RawProject> {
+    let mut out = Vec::new();
+    for page in pages {
+        if !page.is_object() {
+            errors.push(CollectError::new(
+                "cloudresourcemanager projects.list",
+                parent,
+                FailureKind::Malformed,
+                "a page is not a JSON object",
+            ));
+            continue;
+        }
+        out.extend(decode_each::<RawProject>(
+            page.get("projects"),
+            "cloudresourcemanager projects.list",
+            parent,
+            "project",
+            errors,
+        ));
+    }
+    out
+}
+
+/// The direct children of `parent` (`organizations/ID` or `folders/ID`): `folders.list` (ACTIVE
+/// folders only, the default) and `projects.list` with `showDeleted=true`, so that projects
+/// pending deletion are seen (and reported as not scanned) rather than silently missing. Both
+/// listings run concurrently and follow every page.
+pub async fn children(api: &Api, parent: &str) -> Children {
+    let folder_params = [("parent", parent)];
+    let project_params = [("parent", parent), ("showDeleted", "true")];
+    let ((folder_pages, folder_error), (project_pages, project_error)) = tokio::join!(
+        api.pages(
+            Service::ResourceManager,
+            "/v3/folders",
+            &folder_params,
+            parent
+        ),
+        api.pages(
+            Service::ResourceManager,
+            "/v3/projects",
+            &project_params,
+            parent
+        ),
+    );
+    let mut errors: Vec<CollectError> = folder_error.into_iter().collect();
+    errors.extend(project_error);
+    let folders = folders_of_pages(&folder_pages, parent, &mut errors);
+    let projects = projects_of_pages(&project_pages, parent, &mut errors);
+    Children {
+        folders,
+        projects,
+        errors,
+    }
+}
+
 /// `google.iam.v1.Policy`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, rename_all = "camelCase")]

@@ -26,6 +26,13 @@ pub struct GcpParams {
     /// they were discovered with `projects.search` (`--all-projects`, then part of the recording).
     #[serde(default)]
     pub projects: Option<Vec<String>>,
+    /// The organizations (`--organization`) the recorded scan walked; their tree (`folders.list`,
+    /// `projects.list`) is part of the recording.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub organizations: Vec<String>,
+    /// The folders (`--folder`) the recorded scan walked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub folders: Vec<String>,
 }
 
 /// The metadata of a GCP fixture directory.
@@ -111,6 +118,8 @@ pub fn describe(service: &str, method: &str, path: &str) -> (String, String) {
         ("cloudresourcemanager", "GET", ["v3", "projects:search"]) => {
             named("projects.search", global())
         }
+        ("cloudresourcemanager", "GET", ["v3", "projects"]) => named("projects.list", global()),
+        ("cloudresourcemanager", "GET", ["v3", "folders"]) => named("folders.list", global()),
         ("cloudresourcemanager", "GET", ["v3", "projects", _]) => named("projects.get", global()),
         ("cloudresourcemanager", "POST", ["v3", kind, id])
             if id.ends_with(":getIamPolicy") && !kind.is_empty() =>
@@ -172,6 +181,14 @@ mod tests {
         assert_eq!(
             describe("compute", "GET", "/compute/v1/projects/p/aggregated/disks").0,
             "disks.aggregatedList"
+        );
+        assert_eq!(
+            describe("cloudresourcemanager", "GET", "/v3/folders").0,
+            "folders.list"
+        );
+        assert_eq!(
+            describe("cloudresourcemanager", "GET", "/v3/projects").0,
+            "projects.list"
         );
     }
 }

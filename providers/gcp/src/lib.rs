@@ -4,7 +4,8 @@
 //!
 //! Only read-only calls are made: `clusters.list`, `projects.get`, `projects.search`,
 //! `projects.getIamPolicy`, `serviceAccounts.list`, `serviceAccounts.getIamPolicy`,
-//! `roles.get`, `disks.aggregatedList`.
+//! `roles.get`, `disks.aggregatedList`; with `--organization` / `--folder` also `folders.list` and
+//! `projects.list` (the tree below, see [`estate`]).
 //!
 //! Base URLs can be overridden for local servers: `CLOUDSCAN_GCP_BASE_URL` (every service under
 //! `{base}/{service}`), or per service `CLOUDSCAN_GCP_CONTAINER_URL`, `CLOUDSCAN_GCP_CRM_URL`,
@@ -13,6 +14,7 @@
 pub mod client;
 pub mod collect;
 pub mod error;
+pub mod estate;
 pub mod fixture;
 pub mod normalize;
 pub mod operations;
@@ -40,6 +42,13 @@ pub struct ScanOptions {
     pub projects: Vec<String>,
     /// Scan every active project the credentials can see (`projects.search`).
     pub all_projects: bool,
+    /// Scan every ACTIVE project below these organizations (`--organization`, `ID` or
+    /// `organizations/ID`), recursively through their folders.
+    pub organizations: Vec<String>,
+    /// Scan every ACTIVE project below these folders (`--folder`, `ID` or `folders/ID`).
+    pub folders: Vec<String>,
+    /// Never scan these projects (`--exclude-projects`), however they were found.
+    pub exclude_projects: Vec<String>,
     /// Replay or record, limits.
     pub collect: CollectOptions,
 }
@@ -451,7 +460,14 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
         .scenario
         .as_ref()
         .and_then(|s| s.params.projects.clone());
-    if opts.all_projects {
+    let tree = tree_roots(opts, session.scenario.as_ref())?;
+    let mut organization = None;
+    if !tree.is_empty() {
+        let (found, org, entries) = walk_tree(api, &tree, opts, &progress).await;
+        coverage.extend(entries);
+        organization = Some(org);
+        known.extend(found.into_iter().map(|p| (p.project_id.clone(), Some(p))));
+    } else if opts.all_projects {
         let (found, errors) = collect::search_projects(api).await;
         progress(Progress::Done {
             task: "cloudresourcemanager projects.search".to_string(),
@@ -474,7 +490,8 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
     }
     let mut seen = BTreeSet::new();
     known.retain(|(p, _)| !p.trim().is_empty() && seen.insert(p.clone()));
-    if known.is_empty() {
+    known.retain(|(p, _)| !opts.exclude_projects.iter().any(|x| x.trim() == p));
+    if known.is_empty() && tree.is_empty() {
         return Err(GcpError::NoProjects);
     }
     // `--shard I/N`: only this shard's projects (possibly none: an empty inventory).
@@ -509,17 +526,35 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
         .map(|(k, v)| (k, v.map_err(|e| e.to_string())))
         .collect();
     raw.coverage = coverage;
-    let inventory = normalize::normalize(raw);
+    let mut inventory = normalize::normalize(raw);
+    inventory.organization = organization;
 
     let recorded = match (&session.recorder, &opts.collect.record) {
         (Some(recorder), Some(dir)) => {
             let scenario = fixture::GcpScenario::recorded(
-                format!(
-                    "recorded scan of project(s) {} by cloudscan",
-                    projects.join(", ")
-                ),
+                if tree.is_empty() {
+                    format!(
+                        "recorded scan of project(s) {} by cloudscan",
+                        projects.join(", ")
+                    )
+                } else {
+                    format!(
+                        "recorded scan of every project below {} by cloudscan",
+                        tree.join(", ")
+                    )
+                },
                 fixture::GcpParams {
-                    projects: (!opts.all_projects).then(|| projects.clone()),
+                    projects: (!opts.all_projects && tree.is_empty()).then(|| projects.clone()),
+                    organizations: tree
+                        .iter()
+                        .filter(|r| r.starts_with("organizations/"))
+                        .cloned()
+                        .collect(),
+                    folders: tree
+                        .iter()
+                        .filter(|r| r.starts_with("folders/"))
+                        .cloned()
+                        .collect(),
                 },
             );
             Some(recorder.write(dir, &scenario)?)
@@ -530,6 +565,136 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
         inventory,
         recorded,
     })
+}
+
+/// The organizations and folders to walk: `--organization` / `--folder`, or in a replay without
+/// a scope on the command line, the ones the recording walked.
+fn tree_roots(
+    opts: &ScanOptions,
+    scenario: Option<&fixture::GcpScenario>,
+) -> Result<Vec<String>, GcpError> {
+    let mut roots = Vec::new();
+    for id in opts.organizations.iter().filter(|i| !i.trim().is_empty()) {
+        roots.push(estate::root_name("organizations", id).map_err(GcpError::Usage)?);
+    }
+    for id in opts.folders.iter().filter(|i| !i.trim().is_empty()) {
+        roots.push(estate::root_name("folders", id).map_err(GcpError::Usage)?);
+    }
+    if !roots.is_empty() && (opts.all_projects || !opts.projects.is_empty()) {
+        return Err(GcpError::Usage(
+            "--organization / --folder choose the projects: they cannot be combined with \
+             --project or --all-projects"
+                .to_string(),
+        ));
+    }
+    if roots.is_empty() && !opts.all_projects && opts.projects.is_empty() {
+        if let Some(s) = scenario {
+            roots.extend(s.params.organizations.iter().cloned());
+            roots.extend(s.params.folders.iter().cloned());
+        }
+    }
+    let mut seen = BTreeSet::new();
+    roots.retain(|r| seen.insert(r.clone()));
+    Ok(roots)
+}
+
+/// Walks the tree below `roots`: the ACTIVE, not excluded projects to scan (with the metadata
+/// the listing returned, so no `projects.get` is needed), the tree for the inventory (every
+/// project found, each with its path and whether it is scanned), and a failed coverage entry
+/// for each node that could not be listed.
+async fn walk_tree(
+    api: &Api,
+    roots: &[String],
+    opts: &ScanOptions,
+    progress: &ProgressFn,
+) -> (
+    Vec<collect::RawProject>,
+    cloudscan_inventory::Organization,
+    Vec<Coverage>,
+) {
+    let list = |node: String| -> futures::future::BoxFuture<'_, collect::Children> {
+        Box::pin(async move { collect::children(api, &node).await })
+    };
+    let walk = estate::walk(roots, &list).await;
+    progress(Progress::Done {
+        task: format!(
+            "cloudresourcemanager folders.list/projects.list below {}",
+            roots.join(", ")
+        ),
+        ok: walk.failures.is_empty(),
+    });
+    let mut coverage = Vec::new();
+    for failure in &walk.failures {
+        let mut log = CoverageLog::new(&failure.node);
+        log.record(
+            "cloudresourcemanager/tree",
+            "global",
+            &failure.errors,
+            false,
+        );
+        coverage.extend(log.into_entries());
+    }
+    let mut scan = Vec::new();
+    let mut accounts = Vec::new();
+    for found in walk.projects {
+        let active = found.active();
+        let p = found.project;
+        let excluded = opts
+            .exclude_projects
+            .iter()
+            .any(|x| x.trim() == p.project_id);
+        let reason = if !active {
+            let state = p.state.clone().unwrap_or_default();
+            progress(Progress::Warning(format!(
+                "project {} is {state}, not ACTIVE: not scanned",
+                p.project_id
+            )));
+            Some(format!("the project is {state}, not ACTIVE"))
+        } else if excluded {
+            Some("excluded with --exclude-projects".to_string())
+        } else {
+            None
+        };
+        let mut path: Vec<cloudscan_inventory::OrgNode> = found
+            .path
+            .iter()
+            .map(|n| cloudscan_inventory::OrgNode {
+                id: n.name.clone(),
+                name: n.display_name.clone(),
+                kind: n
+                    .name
+                    .split('/')
+                    .next()
+                    .unwrap_or_default()
+                    .trim_end_matches('s')
+                    .to_string(),
+            })
+            .collect();
+        path.push(cloudscan_inventory::OrgNode {
+            id: p.project_id.clone(),
+            name: p.display_name.clone(),
+            kind: "project".to_string(),
+        });
+        accounts.push(cloudscan_inventory::OrgAccount {
+            id: p.project_id.clone(),
+            name: p.display_name.clone(),
+            status: p.state.clone(),
+            path,
+            scps: None,
+            rcps: None,
+            scanned: reason.is_none(),
+            not_scanned_reason: reason.clone(),
+        });
+        if reason.is_none() {
+            scan.push(p);
+        }
+    }
+    let organization = cloudscan_inventory::Organization {
+        id: roots.join(","),
+        accounts,
+        ..Default::default()
+    };
+    (scan, organization, coverage)
 }
 
 /// The services a scan covers, for documentation and progress displays.

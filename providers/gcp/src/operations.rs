@@ -55,6 +55,22 @@ pub const OPERATIONS: &[Operation] = &[
         "/v3/projects:search",
         Some("resourcemanager.projects.get"),
     ),
+    // `--organization` / `--folder`: the tree below, one level at a time (each method checks
+    // its permission on the parent).
+    op(
+        "cloudresourcemanager",
+        "folders.list",
+        "GET",
+        "/v3/folders",
+        Some("resourcemanager.folders.list"),
+    ),
+    op(
+        "cloudresourcemanager",
+        "projects.list",
+        "GET",
+        "/v3/projects",
+        Some("resourcemanager.projects.list"),
+    ),
     op(
         "cloudresourcemanager",
         "projects.getIamPolicy",
@@ -185,6 +201,14 @@ mod tests {
         assert_eq!(
             find_name("cloudresourcemanager", "GET", "/v3/projects:search"),
             Some("projects.search")
+        );
+        assert_eq!(
+            find_name("cloudresourcemanager", "GET", "/v3/projects"),
+            Some("projects.list")
+        );
+        assert_eq!(
+            find_name("cloudresourcemanager", "GET", "/v3/folders"),
+            Some("folders.list")
         );
         assert_eq!(
             find_name("cloudresourcemanager", "GET", "/v3/projects/p:getIamPolicy"),

@@ -52,6 +52,8 @@ pub const LOG_COMPONENTS: &[&str] = &[
 pub const DATA_ACCESS_LOG_TYPES: &[&str] = &["ADMIN_READ", "DATA_READ", "DATA_WRITE"];
 /// `Project.state` of a project that is not being deleted.
 pub const PROJECT_ACTIVE: &str = "ACTIVE";
+/// `Folder.state` of a folder that is not being deleted.
+pub const FOLDER_ACTIVE: &str = "ACTIVE";
 /// The per-scope warning of an aggregated list that only means "nothing here".
 pub const NO_RESULTS_ON_PAGE: &str = "NO_RESULTS_ON_PAGE";
 
@@ -105,6 +107,12 @@ pub const ENUM_READS: &[EnumRead] = &[
         values: &[PROJECT_ACTIVE],
     },
     EnumRead {
+        api: "cloudresourcemanager.v3",
+        schema: "Folder",
+        field: "state",
+        values: &[FOLDER_ACTIVE],
+    },
+    EnumRead {
         api: "compute.v1",
         schema: "DiskAggregatedList",
         field: "items{}.warning.code",
@@ -132,6 +140,26 @@ pub const FIELD_READS: &[FieldRead] = &[
     FieldRead {
         api: "cloudresourcemanager.v3",
         schema: "SearchProjectsResponse",
+        field: "nextPageToken",
+    },
+    FieldRead {
+        api: "cloudresourcemanager.v3",
+        schema: "ListFoldersResponse",
+        field: "folders[]",
+    },
+    FieldRead {
+        api: "cloudresourcemanager.v3",
+        schema: "ListFoldersResponse",
+        field: "nextPageToken",
+    },
+    FieldRead {
+        api: "cloudresourcemanager.v3",
+        schema: "ListProjectsResponse",
+        field: "projects[]",
+    },
+    FieldRead {
+        api: "cloudresourcemanager.v3",
+        schema: "ListProjectsResponse",
         field: "nextPageToken",
     },
     FieldRead {
