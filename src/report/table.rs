@@ -671,7 +671,6 @@ roles/iam.serviceAccountViewer role or a custom role granting it to the scanning
             id: id.to_string(),
             name: Some(id.to_string()),
             kind: kind.to_string(),
-            ..Default::default()
         };
         let account = |id: &str, scanned: bool| OrgAccount {
             id: id.to_string(),

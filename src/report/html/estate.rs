@@ -72,7 +72,7 @@ pub fn section(doc: &ReportDocument) -> String {
         return String::new();
     }
     let mut out = String::new();
-    let count = |f: &dyn Fn(&ScopeSummary) -> bool| scopes.iter().filter(|s| f(*s)).count();
+    let count = |f: &dyn Fn(&ScopeSummary) -> bool| scopes.iter().filter(|s| f(s)).count();
     let with_findings = count(&|s| s.open() > 0);
     let incomplete = count(&|s| s.coverage == ScopeCoverage::Incomplete);
     let not_scanned = count(&|s| s.coverage == ScopeCoverage::NotScanned);
@@ -152,10 +152,10 @@ pub fn section(doc: &ReportDocument) -> String {
 fn scope_block(out: &mut String, doc: &ReportDocument, index: usize, s: &ScopeSummary) {
     let mut open: Vec<&FindingEntry> = doc.open().filter(|f| f.scope == s.id).collect();
     open.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<details class=\"scope\" id=\"{}\" data-scope=\"{}\"><summary>{}: {} open finding(s), \
-         {} waived; coverage {}</summary>\n",
+         {} waived; coverage {}</summary>",
         anchor(index, &s.id),
         escape_html(&s.id),
         escape_html(&label(s)),
