@@ -155,7 +155,8 @@ fn scan_and_report(source: Source<'_>, options: &Options) -> Result<u8, String> 
             )
         }
         Source::Collect(collector) => {
-            // Bad configuration, an unknown framework or an unusable store fail before a scan.
+            // Bad configuration or an unknown framework fail before a scan (an unusable store
+            // fails after it: see `Prepared::new`).
             let prepared = Prepared::new(options)?;
             let mode = if collector.replay {
                 Mode::Replay
@@ -438,6 +439,9 @@ pub struct Prepared {
     framework: Option<&'static Framework>,
     config: Config,
     store: Option<Store>,
+    /// Why the history database (`--store`) could not be opened: the scan still runs and its
+    /// report is written, then this error ends the run with [`exit::ERROR`].
+    store_error: Option<String>,
 }
 
 impl Prepared {
@@ -449,17 +453,26 @@ impl Prepared {
             .map(crate::frameworks::find)
             .transpose()?;
         let config = load_config(options.config.as_deref(), options.allow_broad_waivers)?;
-        let store = match options.store.as_deref() {
-            Some(store) => {
-                Some(Store::open(&crate::history::resolve(store)?).map_err(|e| e.to_string())?)
+        // A history database that cannot be opened (a directory in its place, a damaged file,
+        // no permission) does not stop the scan: it is announced now and is the run's error
+        // after the report is written.
+        let (store, store_error) = match options.store.as_deref().map(|store| {
+            crate::history::resolve(store)
+                .and_then(|path| Store::open(&path).map_err(|e| e.to_string()))
+        }) {
+            Some(Ok(store)) => (Some(store), None),
+            Some(Err(e)) => {
+                eprintln!("warning: {e}: the scan goes on, but it will not be stored in the history (exit code {})", exit::ERROR);
+                (None, Some(e))
             }
-            None => None,
+            None => (None, None),
         };
         Ok(Prepared {
             options: options.clone(),
             framework,
             config,
             store,
+            store_error,
         })
     }
 
@@ -475,10 +488,11 @@ impl Prepared {
         doc.frameworks = crate::frameworks::assess(&doc, None);
         // The report is written whatever happens to the history: a database error (a full
         // volume, a locked or damaged file) is reported after it, with exit code 2.
-        let history_error = self
-            .store
-            .as_mut()
-            .and_then(|store| record_history(store, &mut doc, self.options.keep).err());
+        let history_error = self.store_error.take().or_else(|| {
+            self.store
+                .as_mut()
+                .and_then(|store| record_history(store, &mut doc, self.options.keep).err())
+        });
         for note in doc.waivers.expired.iter().chain(&doc.waivers.stale) {
             eprintln!("warning: {}", note.message);
         }

@@ -533,6 +533,7 @@ mod tests {
             diff: None,
             frameworks: Vec::new(),
             trend: Vec::new(),
+            scopes: Vec::new(),
         };
         doc.recount();
         doc

@@ -596,3 +596,146 @@ fn unreadable_organization_scans_the_caller_and_says_guardrails_are_unknown() {
         "{detail}"
     );
 }
+
+/// The report of an organization scan summarizes each account (issue 12, item 5): counts per
+/// severity, coverage state and OU path, worst first, in JSON, table, Markdown and HTML.
+#[test]
+fn the_organization_report_summarizes_each_account() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let fixture = organization_fixture();
+    let org = ["--organization", "--member-role", MEMBER_ROLE];
+    let (code, report) = support::replay_report("aws", &fixture, &org);
+    assert_eq!(code, EXIT_INCOMPLETE, "{report:#}");
+    let summaries = arr(&report["scopes"], "scopes");
+    // management, prod, shared scanned; sandbox (role denied) and closed (suspended) not.
+    assert_eq!(summaries.len(), 5, "{summaries:#?}");
+    let by_name = |name: &str| {
+        summaries
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no scope named {name}: {summaries:#?}"))
+    };
+    let sandbox = by_name("sandbox");
+    assert_eq!(sandbox["coverage"], "not_scanned");
+    assert_eq!(sandbox["path"], "Root/Workloads/Restricted");
+    assert!(sandbox["reason"]
+        .as_str()
+        .is_some_and(|r| r.contains("sts:AssumeRole")));
+    let closed = by_name("closed");
+    assert_eq!(closed["coverage"], "not_scanned");
+    assert!(closed["reason"]
+        .as_str()
+        .is_some_and(|r| r.contains("SUSPENDED")));
+    assert_eq!(by_name("prod")["path"], "Root/Workloads");
+    // moto lacks two EKS APIs in prod: incomplete, with the number of calls.
+    assert_eq!(by_name("prod")["coverage"], "incomplete");
+    assert_eq!(by_name("prod")["incomplete_calls"], 2);
+    assert_eq!(by_name("shared")["coverage"], "complete");
+    // The per-scope counts add up to the summary and to the findings of each scope.
+    for key in ["critical", "high", "medium", "low", "info", "waived"] {
+        let sum: u64 = summaries.iter().map(|s| s[key].as_u64().unwrap_or(0)).sum();
+        assert_eq!(Some(sum), report["summary"][key].as_u64(), "{key}");
+    }
+    for s in summaries {
+        let n = arr(&report["findings"], "findings")
+            .iter()
+            .filter(|f| f["scope"] == s["id"])
+            .count() as u64;
+        let open: u64 = ["critical", "high", "medium", "low", "info"]
+            .iter()
+            .map(|k| s[*k].as_u64().unwrap_or(0))
+            .sum();
+        assert_eq!(n, open + s["waived"].as_u64().unwrap_or(0), "{s}");
+    }
+    // Worst first: no scope has more findings of a higher severity than the one before it.
+    let key = |s: &Value| {
+        ["critical", "high", "medium", "low", "info"].map(|k| s[k].as_u64().unwrap_or(0))
+    };
+    for pair in summaries.windows(2) {
+        assert!(key(&pair[0]) >= key(&pair[1]), "{pair:#?}");
+    }
+
+    // The table: the summary block, then findings grouped by scope.
+    let table = tmp.path().join("report.txt");
+    let mut args = vec![
+        "aws",
+        "--replay",
+        fixture.to_str().expect("utf-8"),
+        "--no-progress",
+        "-o",
+        table.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(&org);
+    let (code, stderr) = cloudscan(&args, &[], tmp.path());
+    assert_eq!(code, EXIT_INCOMPLETE, "{stderr}");
+    let text = std::fs::read_to_string(&table).expect("table report");
+    assert!(
+        text.contains(
+            "SCOPES (5): 3 with open findings, 2 incomplete, 2 not scanned, 0 clean and complete"
+        ),
+        "{text}"
+    );
+    let sandbox_id = sandbox["id"].as_str().expect("id");
+    let row = |id: &str| {
+        text.lines()
+            .position(|l| l.starts_with(&format!("│ {id} ")))
+            .unwrap_or_else(|| panic!("no summary row for {id}:\n{text}"))
+    };
+    let first = summaries[0]["id"].as_str().expect("id");
+    assert!(row(first) < row(sandbox_id));
+    assert!(
+        text.contains("NOT SCANNED: cannot assume the member role"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("== SCOPE {first} (")), "{text}");
+    assert!(!text.contains(&format!("== SCOPE {sandbox_id}")), "{text}");
+
+    // Markdown and HTML carry the same summary.
+    for (format, file) in [("markdown", "report.md"), ("html", "report.html")] {
+        let path = tmp.path().join(file);
+        let mut args = vec![
+            "aws",
+            "--replay",
+            fixture.to_str().expect("utf-8"),
+            "--no-progress",
+            "--format",
+            format,
+            "-o",
+            path.to_str().expect("utf-8"),
+        ];
+        args.extend_from_slice(&org);
+        let (code, stderr) = cloudscan(&args, &[], tmp.path());
+        assert_eq!(code, EXIT_INCOMPLETE, "{stderr}");
+        let text = std::fs::read_to_string(&path).expect("report");
+        match format {
+            "markdown" => {
+                assert!(text.contains("## Scopes\n"), "{text}");
+                assert!(
+                    text.contains(&format!(
+                        "| {sandbox_id} | sandbox, Root/Workloads/Restricted |"
+                    )),
+                    "{text}"
+                );
+            }
+            _ => {
+                assert!(text.contains("<section id=\"scopes\""), "{text}");
+                // Every summary row links to a <details> block of that scope.
+                for s in summaries {
+                    let id = s["id"].as_str().expect("id");
+                    let block = format!("data-scope=\"{id}\"");
+                    let at = text
+                        .find(&block)
+                        .unwrap_or_else(|| panic!("no block for {id}"));
+                    let open = text[..at].rfind("<details").expect("details");
+                    let anchor_start = text[open..].find("id=\"").expect("id") + open + 4;
+                    let anchor_len = text[anchor_start..].find('"').expect("end");
+                    let anchor = &text[anchor_start..anchor_start + anchor_len];
+                    assert!(
+                        text.contains(&format!("<a href=\"#{anchor}\">{id}</a>")),
+                        "{id}"
+                    );
+                }
+            }
+        }
+    }
+}

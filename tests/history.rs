@@ -781,3 +781,360 @@ fn a_new_history_database_is_private_and_never_a_symlink() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(mode(&db), 0o600);
 }
+
+// --- The estate: several scopes in one scan -------------------------------------------------
+
+const OTHER: &str = "210987654321";
+
+/// The bundled insecure account as a second account: every id rewritten to `OTHER`.
+fn other_account(base: &Value) -> Value {
+    let text = serde_json::to_string(base).unwrap().replace(ACCOUNT, OTHER);
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Scans several inventories as one estate (`scan --inventory A B ...`) with the history store;
+/// (exit code, report, stderr).
+fn estate_scan(dir: &Path, invs: &[&Value], name: &str, extra: &[&str]) -> (i32, Value, String) {
+    let store = dir.join("history.db");
+    let paths: Vec<String> = invs
+        .iter()
+        .enumerate()
+        .map(|(i, inv)| {
+            let path = dir.join(format!("{name}-{i}.json"));
+            std::fs::write(&path, serde_json::to_string(inv).unwrap()).unwrap();
+            path.to_str().unwrap().to_string()
+        })
+        .collect();
+    let mut args = vec!["scan", "--inventory"];
+    args.extend(paths.iter().map(String::as_str));
+    args.extend_from_slice(&["--store", store.to_str().unwrap(), "--format", "json"]);
+    args.extend_from_slice(extra);
+    let out = run(&args, dir);
+    (code(&out), json(&out), stderr(&out))
+}
+
+/// The report's per-scope summary entry of `scope`.
+fn scope_summary<'a>(report: &'a Value, scope: &str) -> &'a Value {
+    report["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == scope)
+        .unwrap_or_else(|| panic!("no scope {scope} in {}", report["scopes"]))
+}
+
+fn findings_of<'a>(report: &'a Value, scope: &str) -> Vec<&'a Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["scope"] == scope)
+        .collect()
+}
+
+fn fail_eks(inv: &mut Value) {
+    for c in inv["coverage"].as_array_mut().unwrap() {
+        if c["service"] == "eks" && c["region"] == "us-east-1" {
+            c["status"] = "failed".into();
+            c["detail"] = "eks:ListClusters: AccessDeniedException".into();
+        }
+    }
+}
+
+#[test]
+fn history_of_a_two_account_estate_is_kept_per_scope() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = base_inventory(dir.path());
+    let b = other_account(&a);
+
+    // Scan 1: both accounts; each is a first scan of its scope.
+    let (rc, r1, err) = estate_scan(dir.path(), &[&a, &b], "s1", &[]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(r1["summary"]["findings"], 48, "24 findings per account");
+    let baselines = r1["diff"]["baselines"].as_array().unwrap();
+    assert_eq!(baselines.len(), 2);
+    assert!(baselines.iter().all(|b| b["scan_id"].is_null()));
+    for scope in [ACCOUNT, OTHER] {
+        let s = scope_summary(&r1, scope);
+        assert_eq!(s["coverage"], "complete");
+        assert_eq!(findings_of(&r1, scope).len(), 24);
+        let open: u64 = ["critical", "high", "medium", "low", "info"]
+            .iter()
+            .map(|k| s[*k].as_u64().unwrap())
+            .sum();
+        assert_eq!(open, 24, "{s}");
+    }
+
+    // Scan 2: account B is missing from the scan (not scanned tonight). Its findings are not
+    // "fixed": the diff compares the scopes this scan covered, and only A was covered.
+    let (rc, r2, err) = estate_scan(dir.path(), &[&a], "s2", &[]);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(r2["summary"]["fixed"], 0, "{}", r2["diff"]);
+    assert_eq!(r2["diff"]["unverified"].as_array().unwrap().len(), 0);
+    assert_eq!(r2["diff"]["open"], 24);
+    assert_eq!(r2["diff"]["baselines"][0]["scan_id"], 1);
+
+    // Scan 3: both again. A: prod-public made private (fixed, A read completely). B: EKS could
+    // not be read and prod-public's finding is gone too, so it is not re-assessed, not fixed.
+    let mut a3 = a.clone();
+    cluster(&mut a3, "prod-public")["endpoint"]["public_access"] = Value::Bool(false);
+    let mut b3 = b.clone();
+    cluster(&mut b3, "prod-public")["endpoint"]["public_access"] = Value::Bool(false);
+    fail_eks(&mut b3);
+    let (rc, r3, err) = estate_scan(dir.path(), &[&a3, &b3], "s3", &[]);
+    assert_eq!(
+        rc, 3,
+        "one scope incomplete: the estate is incomplete: {err}"
+    );
+    // Each scope is compared with its own previous scan: A with scan 2, B with scan 1.
+    let base_of = |scope: &str| {
+        r3["diff"]["baselines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["scope"] == scope)
+            .map(|b| b["scan_id"].clone())
+            .unwrap()
+    };
+    assert_eq!(base_of(ACCOUNT), 2);
+    assert_eq!(base_of(OTHER), 1);
+    let fixed = r3["diff"]["fixed"].as_array().unwrap();
+    assert_eq!(fixed.len(), 1, "{fixed:?}");
+    assert_eq!(fixed[0]["scope"], ACCOUNT);
+    assert_eq!(fixed[0]["rule_id"], "api-endpoint-public");
+    let unverified = r3["diff"]["unverified"].as_array().unwrap();
+    assert!(!unverified.is_empty());
+    assert!(
+        unverified.iter().all(|f| f["scope"] == OTHER),
+        "{unverified:?}"
+    );
+    assert!(has(
+        &r3["diff"]["unverified"],
+        "api-endpoint-public",
+        "cluster/prod-public"
+    ));
+    assert_eq!(scope_summary(&r3, ACCOUNT)["coverage"], "complete");
+    let b_summary = scope_summary(&r3, OTHER);
+    assert_eq!(b_summary["coverage"], "incomplete");
+    assert!(b_summary["incomplete_calls"].as_u64().unwrap() >= 1);
+
+    // `cloudscan diff` of the stored scans says the same, per scope, and the table names the
+    // gone finding of B as not re-assessed.
+    let store = dir.path().join("history.db");
+    let out = run(
+        &[
+            "diff",
+            "--store",
+            store.to_str().unwrap(),
+            "--from",
+            "1",
+            "--to",
+            "3",
+            "--format",
+            "json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let d = json(&out);
+    assert_eq!(d["diff"]["fixed"].as_array().unwrap().len(), 1, "{d}");
+    assert_eq!(d["diff"]["fixed"][0]["scope"], ACCOUNT);
+    assert!(d["diff"]["unverified"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["scope"] == OTHER));
+    let out = run(
+        &[
+            "diff",
+            "--store",
+            store.to_str().unwrap(),
+            "--from",
+            "1",
+            "--to",
+            "3",
+        ],
+        dir.path(),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 fixed"), "{text}");
+    assert!(text.contains("not re-assessed"), "{text}");
+
+    // `history --scope` lists the scans of one scope: B was not in scan 2.
+    let ids = |scope: &str| -> Vec<i64> {
+        let out = run(
+            &[
+                "history",
+                "--store",
+                store.to_str().unwrap(),
+                "--scope",
+                scope,
+                "--format",
+                "json",
+            ],
+            dir.path(),
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        json(&out)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(ids(ACCOUNT), vec![3, 2, 1]);
+    assert_eq!(ids(OTHER), vec![3, 1]);
+
+    // A stored estate report renders again with its per-scope summary.
+    let out = run(
+        &[
+            "report",
+            "--store",
+            store.to_str().unwrap(),
+            "--scan",
+            "3",
+            "--format",
+            "table",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("SCOPES (2)"), "{text}");
+    assert!(text.contains(&format!("== SCOPE {OTHER}")), "{text}");
+}
+
+#[test]
+fn fail_on_gates_the_whole_estate() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = base_inventory(dir.path());
+    let b = other_account(&a);
+    // The gate looks at every scope's findings.
+    let high = ["--fail-on", "high"];
+    let (rc, r, err) = estate_scan(dir.path(), &[&a, &b], "g1", &high);
+    assert_eq!(rc, 1, "{err}");
+    assert!(scope_summary(&r, OTHER)["high"].as_u64().unwrap() > 0);
+
+    // Only B has a finding at the threshold: the estate still fails. The one critical finding
+    // of the account is the admin role ci-deployer; A without that role has none.
+    let mut a_clean = a.clone();
+    a_clean["identities"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|i| !i["id"].as_str().unwrap().ends_with(":role/ci-deployer"));
+    let critical = ["--fail-on", "critical"];
+    let (rc, r, err) = estate_scan(dir.path(), &[&a_clean], "only-a", &critical);
+    assert_eq!(rc, 0, "A alone passes a critical gate: {err}");
+    assert_eq!(r["summary"]["critical"], 0);
+    let (rc, r, err) = estate_scan(dir.path(), &[&a_clean, &b], "g2", &critical);
+    assert_eq!(rc, 1, "B's critical finding fails the estate: {err}");
+    assert_eq!(scope_summary(&r, ACCOUNT)["critical"], 0);
+    assert_eq!(scope_summary(&r, OTHER)["critical"], 1);
+    // Worst first: B leads the summary.
+    assert_eq!(r["scopes"][0]["id"], OTHER);
+
+    // One scope incomplete: 3 wins over 1, unless --allow-incomplete.
+    let mut b_gap = b.clone();
+    fail_eks(&mut b_gap);
+    let (rc, r, err) = estate_scan(dir.path(), &[&a, &b_gap], "g3", &high);
+    assert_eq!(rc, 3, "{err}");
+    assert_eq!(scope_summary(&r, OTHER)["coverage"], "incomplete");
+    assert_eq!(scope_summary(&r, ACCOUNT)["coverage"], "complete");
+    let mut allow = high.to_vec();
+    allow.push("--allow-incomplete");
+    let (rc, _, err) = estate_scan(dir.path(), &[&a, &b_gap], "g4", &allow);
+    assert_eq!(rc, 1, "{err}");
+    let (rc, _, err) = estate_scan(
+        dir.path(),
+        &[&a, &b_gap],
+        "g5",
+        &["--fail-on", "never", "--allow-incomplete"],
+    );
+    assert_eq!(rc, 0, "{err}");
+}
+
+#[test]
+fn new_only_gates_each_scope_against_its_own_previous_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = base_inventory(dir.path());
+    let b = other_account(&a);
+    let gate = ["--fail-on", "high", "--new-only"];
+    // First scan of both scopes: everything is new.
+    let (rc, _, err) = estate_scan(dir.path(), &[&a, &b], "n1", &gate);
+    assert_eq!(rc, 1, "{err}");
+    // Same again: nothing new in either scope.
+    let (rc, r, err) = estate_scan(dir.path(), &[&a, &b], "n2", &gate);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(r["summary"]["new"], 0);
+    // A new high finding in B only (prod-private's endpoint opened to the internet): exit 1,
+    // and the one new finding is B's.
+    let mut b3 = b.clone();
+    cluster(&mut b3, "prod-private")["endpoint"] = serde_json::json!({"public_access": true, "private_access": false, "public_cidrs": ["0.0.0.0/0"], "source": "test"});
+    let (rc, r, err) = estate_scan(dir.path(), &[&a, &b3], "n3", &gate);
+    assert_eq!(rc, 1, "{err}");
+    let new: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["change"] == "new")
+        .collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert_eq!(new[0]["scope"], OTHER);
+    // A scope seen for the first time brings only new findings: a third account added to the
+    // estate trips the gate although A and B are unchanged.
+    let c = serde_json::from_str::<Value>(
+        &serde_json::to_string(&a)
+            .unwrap()
+            .replace(ACCOUNT, "333333333333"),
+    )
+    .unwrap();
+    let (rc, r, err) = estate_scan(dir.path(), &[&a, &b3, &c], "n4", &gate);
+    assert_eq!(rc, 1, "{err}");
+    assert!(r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["change"] == "new")
+        .all(|f| f["scope"] == "333333333333"));
+}
+
+#[test]
+fn a_history_database_that_cannot_be_opened_does_not_stop_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = base_inventory(dir.path());
+    let inv = dir.path().join("i.json");
+    std::fs::write(&inv, serde_json::to_string(&base).unwrap()).unwrap();
+    // A directory where the database should be, and a file that is not a database.
+    let as_dir = dir.path().join("dir.db");
+    std::fs::create_dir(&as_dir).unwrap();
+    let corrupt = dir.path().join("corrupt.db");
+    std::fs::write(&corrupt, vec![0x5au8; 8192]).unwrap();
+    for (store, name) in [(&as_dir, "dir.db"), (&corrupt, "corrupt.db")] {
+        let report = dir.path().join(format!("report-{name}.json"));
+        let out = run(
+            &[
+                "scan",
+                "--inventory",
+                inv.to_str().unwrap(),
+                "--store",
+                store.to_str().unwrap(),
+                "--format",
+                "json",
+                "-o",
+                report.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        let err = stderr(&out);
+        assert_eq!(code(&out), 2, "the history error is the run's error: {err}");
+        assert!(err.contains(name), "the error names the database: {err}");
+        assert!(err.contains("the report was written"), "{err}");
+        // The scan ran and its report is complete, just not stored.
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        assert_eq!(doc["summary"]["findings"], 24);
+        assert_eq!(doc["scan"]["id"], Value::Null);
+        assert_eq!(doc["diff"], Value::Null);
+    }
+    // The corrupt file is left as it was.
+    assert_eq!(std::fs::read(&corrupt).unwrap(), vec![0x5au8; 8192]);
+}

@@ -14,6 +14,8 @@
 //! memory (with lowercase search keys computed once), so reports with tens of thousands of
 //! findings stay usable.
 
+mod estate;
+
 use super::model::ReportDocument;
 // Text for HTML element content and attribute values.
 use super::markdown::html as escape_html;
@@ -102,7 +104,11 @@ pub fn render(doc: &ReportDocument) -> String {
     out.push_str("</title>\n<style>");
     out.push_str(&style_text());
     out.push_str("</style>\n</head>\n<body>\n");
-    out.push_str(BODY);
+    out.push_str(
+        &BODY
+            .replace("<!--scopes-nav-->", estate::nav(doc))
+            .replace("<!--scopes-->", &estate::section(doc)),
+    );
     out.push_str("<script type=\"application/json\" id=\"report-data\">");
     out.push_str(&data);
     out.push_str("</script>\n<script>");

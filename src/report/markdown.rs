@@ -11,7 +11,8 @@
 //! raw-HTML `<summary>` lines, [`code`] makes a code span that no backtick inside can close.
 
 use super::model::{
-    Change, ControlStatus, FindingEntry, FindingStatus, GoneFinding, ReportDocument, WaiverRef,
+    Change, ControlStatus, FindingEntry, FindingStatus, GoneFinding, ReportDocument, ScopeCoverage,
+    ScopeSummary, WaiverRef,
 };
 use super::resource::short;
 use crate::finding::{Evidence, Severity};
@@ -241,6 +242,76 @@ fn gone_table(out: &mut String, gone: &[GoneFinding]) {
     out.push('\n');
 }
 
+/// The `## Scopes` section of a report that covers several scopes.
+fn scopes_table(out: &mut String, scopes: &[ScopeSummary]) {
+    let clean = scopes.iter().filter(|s| s.clean()).count();
+    let _ = writeln!(out, "## Scopes\n");
+    let _ = writeln!(
+        out,
+        "{} scopes: {} with open findings, {} incomplete, {} not scanned, {clean} clean and complete.\n",
+        scopes.len(),
+        scopes.iter().filter(|s| s.open() > 0).count(),
+        scopes
+            .iter()
+            .filter(|s| s.coverage == ScopeCoverage::Incomplete)
+            .count(),
+        scopes
+            .iter()
+            .filter(|s| s.coverage == ScopeCoverage::NotScanned)
+            .count(),
+    );
+    let listed: Vec<&ScopeSummary> = scopes.iter().filter(|s| !s.clean()).collect();
+    if !listed.is_empty() {
+        out.push_str(&header(&[
+            "scope",
+            "name / path",
+            "critical",
+            "high",
+            "medium",
+            "low",
+            "info",
+            "waived",
+            "coverage",
+        ]));
+        for s in listed {
+            let names: Vec<String> = [s.name.as_deref(), s.path.as_deref()]
+                .into_iter()
+                .flatten()
+                .map(escape)
+                .collect();
+            let coverage = match s.coverage {
+                ScopeCoverage::Complete => "complete".to_string(),
+                ScopeCoverage::Incomplete => format!(
+                    "**incomplete**: {} call(s) not read fully",
+                    s.incomplete_calls
+                ),
+                ScopeCoverage::NotScanned => format!(
+                    "**not scanned**: {}",
+                    escape(s.reason.as_deref().unwrap_or("no reason recorded"))
+                ),
+            };
+            out.push_str(&row(&[
+                escape(&s.id),
+                or_dash(names.join(", ")),
+                s.critical.to_string(),
+                s.high.to_string(),
+                s.medium.to_string(),
+                s.low.to_string(),
+                s.info.to_string(),
+                s.waived.to_string(),
+                coverage,
+            ]));
+        }
+        out.push('\n');
+    }
+    if clean > 0 {
+        let _ = writeln!(
+            out,
+            "{clean} scope(s) clean and complete: no finding, every call read.\n"
+        );
+    }
+}
+
 pub fn render(doc: &ReportDocument) -> String {
     let mut out = String::new();
     let scan = &doc.scan;
@@ -326,6 +397,11 @@ findings there proves nothing; see [Coverage gaps](#coverage-gaps).\n",
         ),
     ]));
     out.push('\n');
+
+    // An estate: one row per scope that has findings or was not read completely, worst first.
+    if doc.scopes.len() > 1 {
+        scopes_table(&mut out, &doc.scopes);
+    }
 
     // Since the previous scan.
     if let Some(diff) = &doc.diff {

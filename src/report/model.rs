@@ -9,11 +9,16 @@
 //! v2 (over v1): findings carry `status` (open or waived), `waiver` and `change` (new or open
 //! since the previous scan); severity counts in `summary` count open findings only; new
 //! top-level `waivers`, `diff`, `frameworks`, `trend` and `scan.clusters`, `scan.id`.
+//!
+//! Later additions within v2 are additive and default when absent (documents stored before them
+//! still load): `frameworks[].waived`, and `scopes` (per scope of the estate: open findings by
+//! severity, waived findings and coverage state, worst first).
 
 use super::Mode;
 use crate::finding::{Evidence, Finding, Severity};
 use cloudscan_inventory::{CoverageStatus, Inventory, Provider};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 pub const REPORT_SCHEMA: &str = "cloudscan.report/v2";
@@ -39,6 +44,11 @@ pub struct ReportDocument {
     /// (including this scan); empty when no history was used.
     #[serde(default)]
     pub trend: Vec<TrendPoint>,
+    /// Per scope (account, project, subscription): open findings per severity, waived
+    /// findings and whether it was read completely; worst first. Absent from documents stored
+    /// before it existed (they get it when they are recounted).
+    #[serde(default)]
+    pub scopes: Vec<ScopeSummary>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -74,6 +84,76 @@ pub struct ScopeEntry {
     pub id: String,
     pub name: Option<String>,
     pub partition: Option<String>,
+}
+
+/// How completely a scope was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeCoverage {
+    /// Nothing was read: the scope could not be entered (a member role that cannot be
+    /// assumed, a suspended account); `reason` says why.
+    NotScanned,
+    /// Some calls failed or are unsupported: an absence of findings proves nothing.
+    Incomplete,
+    Complete,
+}
+
+impl ScopeCoverage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScopeCoverage::NotScanned => "not scanned",
+            ScopeCoverage::Incomplete => "incomplete",
+            ScopeCoverage::Complete => "complete",
+        }
+    }
+}
+
+/// One scope of the report: what the summary of an estate shows per account, project or
+/// subscription.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScopeSummary {
+    pub id: String,
+    pub name: Option<String>,
+    /// Where the scope sits in its organization, root first (`Root/Workloads/Restricted`), when
+    /// the inventory has it.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Open (not waived) findings per severity.
+    pub critical: usize,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+    pub info: usize,
+    pub waived: usize,
+    pub coverage: ScopeCoverage,
+    /// Coverage entries of the scope that are not complete (failed, partial or unsupported
+    /// calls), scope-wide ones included.
+    pub incomplete_calls: usize,
+    /// Why the scope was not scanned (`coverage` is `not_scanned`).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl ScopeSummary {
+    /// Open findings of every severity.
+    pub fn open(&self) -> usize {
+        self.critical + self.high + self.medium + self.low + self.info
+    }
+
+    /// No open or waived finding, and read completely: nothing to say about it.
+    pub fn clean(&self) -> bool {
+        self.open() == 0 && self.waived == 0 && self.coverage == ScopeCoverage::Complete
+    }
+
+    /// Sort key, worst first: more findings of a higher severity, then worse coverage, then id.
+    fn rank(&self) -> impl Ord + '_ {
+        (
+            std::cmp::Reverse((self.critical, self.high, self.medium, self.low, self.info)),
+            self.coverage,
+            std::cmp::Reverse(self.incomplete_calls),
+            &self.id,
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -349,6 +429,7 @@ impl ReportDocument {
             diff: None,
             frameworks: Vec::new(),
             trend: Vec::new(),
+            scopes: scope_entries(inv),
         };
         doc.summary.coverage_complete = inv.coverage.len() - incomplete;
         doc.summary.coverage_incomplete = incomplete;
@@ -384,6 +465,91 @@ impl ReportDocument {
             }
         }
         s.fixed = self.diff.as_ref().map(|d| d.fixed.len()).unwrap_or(0);
+        self.recount_scopes();
+    }
+
+    /// Recomputes `scopes`: every scope of the scan, of a coverage entry or of a finding gets
+    /// an entry (names, paths and not-scanned reasons already known are kept), with its counts
+    /// and coverage state; sorted worst first.
+    fn recount_scopes(&mut self) {
+        let mut by_id: BTreeMap<String, ScopeSummary> = std::mem::take(&mut self.scopes)
+            .into_iter()
+            .map(|s| (s.id.clone(), s))
+            .collect();
+        let names = self
+            .scan
+            .scopes
+            .iter()
+            .map(|s| (s.id.as_str(), s.name.as_ref()));
+        for (id, name) in names {
+            let entry = by_id
+                .entry(id.to_string())
+                .or_insert_with(|| ScopeSummary::empty(id));
+            if entry.name.is_none() {
+                entry.name = name.cloned();
+            }
+        }
+        let ids = self
+            .coverage
+            .iter()
+            .map(|c| c.scope.as_str())
+            .chain(self.findings.iter().map(|f| f.scope.as_str()));
+        for id in ids.filter(|id| !id.is_empty()) {
+            by_id
+                .entry(id.to_string())
+                .or_insert_with(|| ScopeSummary::empty(id));
+        }
+        // Scope-wide coverage (no scope) concerns every scope: it is counted in each.
+        let everywhere = self
+            .coverage
+            .iter()
+            .filter(|c| c.scope.is_empty() && c.status != CoverageStatus::Complete)
+            .count();
+        for entry in by_id.values_mut() {
+            entry.critical = 0;
+            entry.high = 0;
+            entry.medium = 0;
+            entry.low = 0;
+            entry.info = 0;
+            entry.waived = 0;
+            entry.incomplete_calls = everywhere;
+        }
+        for c in &self.coverage {
+            if c.status == CoverageStatus::Complete {
+                continue;
+            }
+            if let Some(entry) = by_id.get_mut(&c.scope) {
+                entry.incomplete_calls += 1;
+            }
+        }
+        for f in &self.findings {
+            let Some(entry) = by_id.get_mut(&f.scope) else {
+                continue;
+            };
+            if f.status == FindingStatus::Waived {
+                entry.waived += 1;
+                continue;
+            }
+            match f.severity {
+                Severity::Critical => entry.critical += 1,
+                Severity::High => entry.high += 1,
+                Severity::Medium => entry.medium += 1,
+                Severity::Low => entry.low += 1,
+                Severity::Info => entry.info += 1,
+            }
+        }
+        for entry in by_id.values_mut() {
+            entry.coverage = if entry.reason.is_some() {
+                ScopeCoverage::NotScanned
+            } else if entry.incomplete_calls > 0 {
+                ScopeCoverage::Incomplete
+            } else {
+                ScopeCoverage::Complete
+            };
+        }
+        let mut scopes: Vec<ScopeSummary> = by_id.into_values().collect();
+        scopes.sort_by(|a, b| a.rank().cmp(&b.rank()));
+        self.scopes = scopes;
     }
 
     /// The open (not waived) findings.
@@ -408,8 +574,85 @@ impl ReportDocument {
                 doc.schema_version
             ));
         }
+        let mut doc = doc;
+        if doc.scopes.is_empty() {
+            // Stored before the per-scope summary existed: derived from the scan, coverage and
+            // findings (without organization paths or not-scanned reasons).
+            doc.recount_scopes();
+        }
         Ok(doc)
     }
+}
+
+impl ScopeSummary {
+    fn empty(id: &str) -> ScopeSummary {
+        ScopeSummary {
+            id: id.to_string(),
+            name: None,
+            path: None,
+            critical: 0,
+            high: 0,
+            medium: 0,
+            low: 0,
+            info: 0,
+            waived: 0,
+            coverage: ScopeCoverage::Complete,
+            incomplete_calls: 0,
+            reason: None,
+        }
+    }
+}
+
+/// The scopes an inventory knows, before counting: the scanned ones with their names, and the
+/// members of its organization, with their OU path and, when they were not scanned, why.
+fn scope_entries(inv: &Inventory) -> Vec<ScopeSummary> {
+    let mut entries: Vec<ScopeSummary> = inv
+        .scopes
+        .iter()
+        .map(|s| ScopeSummary {
+            name: s.name.clone(),
+            ..ScopeSummary::empty(&s.id)
+        })
+        .collect();
+    let Some(org) = &inv.organization else {
+        return entries;
+    };
+    for account in &org.accounts {
+        // The levels above the account: the root and each OU.
+        let path: Vec<&str> = account
+            .path
+            .iter()
+            .filter(|n| n.kind != "account")
+            .map(|n| n.name.as_deref().unwrap_or(n.id.as_str()))
+            .collect();
+        let path = (!path.is_empty()).then(|| path.join("/"));
+        let reason = if account.scanned {
+            None
+        } else {
+            Some(
+                account
+                    .not_scanned_reason
+                    .clone()
+                    .unwrap_or_else(|| "not scanned (no reason recorded)".to_string()),
+            )
+        };
+        match entries.iter_mut().find(|e| e.id == account.id) {
+            Some(entry) => {
+                entry.path = path;
+                if entry.name.is_none() {
+                    entry.name = account.name.clone();
+                }
+                entry.reason = reason;
+            }
+            None => entries.push(ScopeSummary {
+                name: account.name.clone(),
+                path,
+                reason,
+                ..ScopeSummary::empty(&account.id)
+            }),
+        }
+    }
+    entries
 }
 
 impl From<&Finding> for FindingEntry {

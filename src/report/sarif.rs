@@ -437,6 +437,8 @@ pub fn render(doc: &ReportDocument) -> String {
             "clusters": scan.clusters,
             "complete": scan.complete,
             "summary": doc.summary,
+            // Per scope: open findings by severity, waived, coverage (the JSON report's `scopes`).
+            "scopeSummary": doc.scopes,
         },
     });
     if let (Some(diff), Some(obj)) = (&doc.diff, run.as_object_mut()) {

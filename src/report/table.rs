@@ -1,6 +1,8 @@
 //! The human report: findings grouped by severity, then coverage, then a summary.
 
-use super::model::{Change, FindingEntry, FindingStatus, ReportDocument};
+use super::model::{
+    Change, FindingEntry, FindingStatus, ReportDocument, ScopeCoverage, ScopeSummary,
+};
 use super::resource::short;
 use crate::finding::Severity;
 use cloudscan_inventory::CoverageStatus;
@@ -30,6 +32,31 @@ struct CoverageLine {
     #[tabled(rename = "not complete (status: why)")]
     problems: String,
 }
+
+#[derive(Tabled)]
+struct ScopeLine {
+    #[tabled(rename = "scope")]
+    id: String,
+    #[tabled(rename = "name / path")]
+    name: String,
+    #[tabled(rename = "crit")]
+    critical: usize,
+    #[tabled(rename = "high")]
+    high: usize,
+    #[tabled(rename = "med")]
+    medium: usize,
+    #[tabled(rename = "low")]
+    low: usize,
+    #[tabled(rename = "info")]
+    info: usize,
+    #[tabled(rename = "waived")]
+    waived: usize,
+    #[tabled(rename = "coverage")]
+    coverage: String,
+}
+
+/// How wide the coverage column of the scope summary is (a not-scanned reason wraps).
+const SCOPE_COVERAGE_WIDTH: usize = 60;
 
 /// How wide the prose columns are: finding messages and waiver reasons, coverage problems.
 const MESSAGE_WIDTH: usize = 70;
@@ -104,12 +131,23 @@ fn render_raw(doc: &ReportDocument) -> String {
     let mut out = String::new();
     let scan = &doc.scan;
     let scopes: Vec<&str> = scan.scopes.iter().map(|s| s.id.as_str()).collect();
+    // An estate (more than one scope): a summary per scope, then the findings of each scope.
+    let estate = doc.scopes.len() > 1;
+    let scope_list = if estate {
+        format!("{} (summary below)", doc.scopes.len())
+    } else {
+        scopes.join(", ")
+    };
     let _ = writeln!(
         out,
         "cloudscan {} report: {} {} ({} mode), {} region(s), {} cluster(s){}",
         scan.provider.as_str(),
-        if scopes.len() == 1 { "scope" } else { "scopes" },
-        scopes.join(", "),
+        if scopes.len() == 1 && !estate {
+            "scope"
+        } else {
+            "scopes"
+        },
+        scope_list,
         scan.mode,
         scan.regions.len(),
         scan.clusters.len(),
@@ -122,30 +160,24 @@ fn render_raw(doc: &ReportDocument) -> String {
     }
     let _ = writeln!(out);
 
-    for severity in Severity::ALL {
-        let rows: Vec<FindingLine> = doc
-            .open()
-            .filter(|f| f.severity == severity)
-            .map(|f| FindingLine {
-                rule: match f.change {
-                    Some(Change::New) => format!("{}\n(new)", f.rule_id),
-                    _ => f.rule_id.clone(),
-                },
-                resource: short(&f.resource).to_string(),
-                location: location(f),
-                message: wrap_words(&f.message, MESSAGE_WIDTH),
-            })
-            .collect();
-        if rows.is_empty() {
-            continue;
+    if estate {
+        scope_summary(&mut out, &doc.scopes);
+        for scope in &doc.scopes {
+            let open: Vec<&FindingEntry> = doc.open().filter(|f| f.scope == scope.id).collect();
+            if open.is_empty() {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "== SCOPE {}: {} open finding(s) ==",
+                scope_label(scope),
+                open.len()
+            );
+            severity_tables(&mut out, &open, "  ");
         }
-        let _ = writeln!(
-            out,
-            "{} ({})",
-            severity.as_str().to_ascii_uppercase(),
-            rows.len()
-        );
-        let _ = writeln!(out, "{}\n", finding_table(rows));
+    } else {
+        let open: Vec<&FindingEntry> = doc.open().collect();
+        severity_tables(&mut out, &open, "");
     }
     if doc.open().next().is_none() {
         let _ = writeln!(out, "No open findings.\n");
@@ -160,7 +192,11 @@ fn render_raw(doc: &ReportDocument) -> String {
             FindingLine {
                 rule: format!("{}\n({})", f.rule_id, f.severity),
                 resource: short(&f.resource).to_string(),
-                location: location(f),
+                location: if estate {
+                    scoped_location(f)
+                } else {
+                    location(f)
+                },
                 message: w
                     .map(|w| {
                         wrap_words(
@@ -243,7 +279,12 @@ fn render_raw(doc: &ReportDocument) -> String {
             entry.0 += 1;
         } else {
             entry.2.push(format!(
-                "{}: {}{}",
+                "{}{}: {}{}",
+                if estate && !c.scope.is_empty() {
+                    format!("{} ", c.scope)
+                } else {
+                    String::new()
+                },
                 c.region,
                 c.status.as_str(),
                 c.detail
@@ -345,6 +386,124 @@ fn render_diff_raw(doc: &ReportDocument, from: i64, to: i64) -> String {
         ));
     }
     s
+}
+
+/// One table per severity (highest first) of these open findings, each under a heading
+/// (`HIGH (3)`) indented by `indent`.
+fn severity_tables(out: &mut String, findings: &[&FindingEntry], indent: &str) {
+    for severity in Severity::ALL {
+        let rows: Vec<FindingLine> = findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .map(|f| FindingLine {
+                rule: match f.change {
+                    Some(Change::New) => format!("{}\n(new)", f.rule_id),
+                    _ => f.rule_id.clone(),
+                },
+                resource: short(&f.resource).to_string(),
+                location: location(f),
+                message: wrap_words(&f.message, MESSAGE_WIDTH),
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{indent}{} ({})",
+            severity.as_str().to_ascii_uppercase(),
+            rows.len()
+        );
+        let _ = writeln!(out, "{}\n", finding_table(rows));
+    }
+}
+
+/// `ID (name, Root/OU)`, or as much of it as is known.
+fn scope_label(scope: &ScopeSummary) -> String {
+    let extra: Vec<&str> = [scope.name.as_deref(), scope.path.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if extra.is_empty() {
+        scope.id.clone()
+    } else {
+        format!("{} ({})", scope.id, extra.join(", "))
+    }
+}
+
+/// The summary of an estate: one line per scope that has findings or was not read completely,
+/// worst first; the clean and complete ones folded into one line.
+fn scope_summary(out: &mut String, scopes: &[ScopeSummary]) {
+    let with_findings = scopes.iter().filter(|s| s.open() > 0).count();
+    let incomplete = scopes
+        .iter()
+        .filter(|s| s.coverage == ScopeCoverage::Incomplete)
+        .count();
+    let not_scanned = scopes
+        .iter()
+        .filter(|s| s.coverage == ScopeCoverage::NotScanned)
+        .count();
+    let clean = scopes.iter().filter(|s| s.clean()).count();
+    let _ = writeln!(
+        out,
+        "SCOPES ({}): {with_findings} with open findings, {incomplete} incomplete, {not_scanned} not scanned, {clean} clean and complete",
+        scopes.len()
+    );
+    let rows: Vec<ScopeLine> = scopes
+        .iter()
+        .filter(|s| !s.clean())
+        .map(|s| ScopeLine {
+            id: s.id.clone(),
+            name: [s.name.as_deref(), s.path.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("\n"),
+            critical: s.critical,
+            high: s.high,
+            medium: s.medium,
+            low: s.low,
+            info: s.info,
+            waived: s.waived,
+            coverage: wrap_words(
+                &match s.coverage {
+                    ScopeCoverage::Complete => "complete".to_string(),
+                    ScopeCoverage::Incomplete => {
+                        format!("INCOMPLETE: {} call(s) not read fully", s.incomplete_calls)
+                    }
+                    ScopeCoverage::NotScanned => format!(
+                        "NOT SCANNED: {}",
+                        s.reason.as_deref().unwrap_or("no reason recorded")
+                    ),
+                },
+                SCOPE_COVERAGE_WIDTH,
+            ),
+        })
+        .collect();
+    if !rows.is_empty() {
+        let mut table = Table::new(rows);
+        table.with(Style::rounded()).with(
+            Modify::new(Columns::one(8)).with(Width::wrap(SCOPE_COVERAGE_WIDTH).keep_words(true)),
+        );
+        let _ = writeln!(out, "{table}");
+    }
+    if clean > 0 {
+        let _ = writeln!(
+            out,
+            "{clean} scope(s) clean and complete: no finding, every call read"
+        );
+    }
+    let _ = writeln!(out);
+}
+
+/// The scope, then where in it.
+fn scoped_location(f: &FindingEntry) -> String {
+    let rest = location(f);
+    if rest.is_empty() {
+        f.scope.clone()
+    } else {
+        format!("{} / {rest}", f.scope)
+    }
 }
 
 fn location(f: &FindingEntry) -> String {
@@ -473,6 +632,166 @@ roles/iam.serviceAccountViewer role or a custom role granting it to the scanning
         assert!(out.contains('\u{FFFD}'));
         assert!(out.contains("by policy"));
         assert_eq!(printable("plain\ntext".to_string()), "plain\ntext");
+    }
+
+    /// An estate of five AWS accounts: `b` with a high finding, `c` with a medium one and a
+    /// failed call, `d` a member that could not be scanned, `a` and `e` clean and complete.
+    fn estate() -> ReportDocument {
+        use cloudscan_inventory::{OrgAccount, OrgNode, Organization, Scope};
+        let mut inventory = Inventory::new(Provider::Aws);
+        for id in ["a", "b", "c", "e"] {
+            inventory.scopes.push(Scope {
+                id: id.to_string(),
+                name: Some(format!("name-{id}")),
+                partition: Some("aws".to_string()),
+            });
+            inventory.coverage.push(Coverage {
+                scope: id.to_string(),
+                service: "eks".to_string(),
+                region: "us-east-1".to_string(),
+                status: CoverageStatus::Complete,
+                detail: None,
+            });
+        }
+        inventory.coverage.push(Coverage {
+            scope: "c".to_string(),
+            service: "iam".to_string(),
+            region: "global".to_string(),
+            status: CoverageStatus::Failed,
+            detail: Some("iam:GetAccountAuthorizationDetails: AccessDenied".to_string()),
+        });
+        inventory.coverage.push(Coverage {
+            scope: "d".to_string(),
+            service: "account".to_string(),
+            region: "global".to_string(),
+            status: CoverageStatus::Failed,
+            detail: Some("not scanned: cannot assume the member role".to_string()),
+        });
+        let node = |id: &str, kind: &str| OrgNode {
+            id: id.to_string(),
+            name: Some(id.to_string()),
+            kind: kind.to_string(),
+        };
+        let account = |id: &str, scanned: bool| OrgAccount {
+            id: id.to_string(),
+            name: Some(format!("name-{id}")),
+            status: Some("ACTIVE".to_string()),
+            path: vec![
+                node("Root", "root"),
+                node("Workloads", "ou"),
+                node(id, "account"),
+            ],
+            scanned,
+            not_scanned_reason: (!scanned)
+                .then(|| "cannot assume the member role: AccessDenied".to_string()),
+            ..Default::default()
+        };
+        inventory.organization = Some(Organization {
+            id: "o-1".to_string(),
+            accounts: vec![
+                account("a", true),
+                account("b", true),
+                account("c", true),
+                account("d", false),
+                account("e", true),
+            ],
+            ..Default::default()
+        });
+        let finding = |scope: &str, severity: Severity, n: usize| Finding {
+            rule_id: "api-endpoint-public".to_string(),
+            title: String::new(),
+            severity,
+            resource: format!("arn:aws:eks:us-east-1:{scope}:cluster/c{n}"),
+            scope: scope.to_string(),
+            region: Some("us-east-1".to_string()),
+            cluster: Some(format!("c{n}")),
+            node_pool: None,
+            message: format!("finding {n} of {scope}"),
+            evidence: Vec::new(),
+            remediation: String::new(),
+            compliance: Vec::new(),
+            fingerprint: format!("{scope}{n}"),
+        };
+        let now = SystemTime::now();
+        ReportDocument::new(
+            &inventory,
+            &[
+                finding("c", Severity::Medium, 1),
+                finding("b", Severity::High, 2),
+            ],
+            Mode::Replay,
+            now,
+            now,
+        )
+    }
+
+    #[test]
+    fn an_estate_gets_a_summary_per_scope_worst_first() {
+        let doc = estate();
+        let order: Vec<&str> = doc.scopes.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(order, ["b", "c", "d", "a", "e"]);
+        let d = doc.scopes.iter().find(|s| s.id == "d").unwrap();
+        assert_eq!(d.coverage, ScopeCoverage::NotScanned);
+        assert_eq!(d.path.as_deref(), Some("Root/Workloads"));
+        assert!(d.reason.as_deref().unwrap().contains("AccessDenied"));
+        let c = doc.scopes.iter().find(|s| s.id == "c").unwrap();
+        assert_eq!(
+            (c.medium, c.coverage, c.incomplete_calls),
+            (1, ScopeCoverage::Incomplete, 1)
+        );
+
+        let out = render(&doc);
+        assert!(out.contains("scopes 5 (summary below)"), "{out}");
+        assert!(
+            out.contains("SCOPES (5): 2 with open findings, 1 incomplete, 1 not scanned, 2 clean and complete"),
+            "{out}"
+        );
+        // One row per scope that has something to say, worst first; clean ones folded.
+        let row = |id: &str| {
+            out.lines()
+                .position(|l| l.starts_with(&format!("│ {id} ")))
+                .unwrap_or_else(|| panic!("no row for {id}:\n{out}"))
+        };
+        assert!(row("b") < row("c") && row("c") < row("d"), "{out}");
+        assert!(
+            !out.lines()
+                .any(|l| l.starts_with("│ a ") || l.starts_with("│ e ")),
+            "{out}"
+        );
+        assert!(out.contains("2 scope(s) clean and complete"), "{out}");
+        assert!(
+            out.contains("NOT SCANNED: cannot assume the member role"),
+            "{out}"
+        );
+        assert!(
+            out.contains("INCOMPLETE: 1 call(s) not read fully"),
+            "{out}"
+        );
+        // Findings grouped by scope, in the same order.
+        let b = out
+            .find("== SCOPE b (name-b, Root/Workloads): 1 open finding(s) ==")
+            .expect(&out);
+        let c = out
+            .find("== SCOPE c (name-c, Root/Workloads): 1 open finding(s) ==")
+            .expect(&out);
+        assert!(b < c);
+        assert!(out[b..c].contains("finding 2 of b") && out[c..].contains("finding 1 of c"));
+        assert!(!out.contains("== SCOPE a"), "no section for a clean scope");
+        // Coverage problems name their scope.
+        assert!(out.contains("c global: failed"), "{out}");
+    }
+
+    #[test]
+    fn one_scope_has_no_estate_summary() {
+        let out = render(&doc("m", "d"));
+        assert!(!out.contains("summary below"), "{out}");
+        assert!(
+            !out.contains("SCOPES") && !out.contains("== SCOPE"),
+            "{out}"
+        );
+        assert!(out.contains("HIGH (1)\n"), "{out}");
+        assert!(out.contains("global: failed"), "{out}");
+        assert!(!out.contains("p global: failed"), "{out}");
     }
 
     #[test]

@@ -19,7 +19,8 @@ organization with SCPs and RCPs enabled:
 
 Every member gets the member role `cloudscan-scan` (trusting the management account). moto does
 not check that a role exists when it is assumed, nor trust policies: the role is created for
-realism only. `--manifest` writes {"accounts": {name: id}, "ous": {name: id}, "policies": {name: id}}.
+realism only. `--manifest` writes {"organization": id, "accounts": {name: id}, "ous": {name: id},
+"policies": {name: id}, ...}.
 
 Credentials are moto's dummy `testing` pair; nothing secret is printed or written.
 """
@@ -74,7 +75,7 @@ def main():
     ep = args.endpoint
 
     org = client(ep, "organizations")
-    org.create_organization(FeatureSet="ALL")
+    org_id = org.create_organization(FeatureSet="ALL")["Organization"]["Id"]
     root = org.list_roots()["Roots"][0]["Id"]
     for kind in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"):
         org.enable_policy_type(RootId=root, PolicyType=kind)
@@ -106,7 +107,8 @@ def main():
                 "Principal": "*",
                 "Action": "s3:*",
                 "Resource": "*",
-                "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-placeholder"}},
+                # The organization's own id: its principals keep access, everyone else is denied.
+                "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": org_id}},
             }
         ]),
     )["Policy"]["PolicySummary"]["Id"]
@@ -236,6 +238,7 @@ def main():
     )
 
     manifest = {
+        "organization": org_id,
         "accounts": accounts,
         "ous": {"Root": root, "Workloads": workloads, "Restricted": restricted},
         "policies": {"deny-iam-users": scp, "deny-external-s3": rcp},
