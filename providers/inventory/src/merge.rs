@@ -73,7 +73,7 @@ pub fn merge(inventories: Vec<(String, Inventory)>) -> Result<Inventory, MergeEr
     let provider: Provider = first.provider;
     let mut out = Inventory::new(provider);
     out.schema_version = INVENTORY_SCHEMA.to_string();
-    let mut seen: [HashMap<String, (usize, usize)>; 12] = Default::default();
+    let mut seen: [HashMap<String, (usize, usize)>; 13] = Default::default();
     let mut regions = std::collections::BTreeSet::new();
     let mut organization: Option<(crate::Organization, usize)> = None;
     for (i, (_, inv)) in std::iter::once((0, (String::new(), first))).chain(iter) {
@@ -89,7 +89,7 @@ pub fn merge(inventories: Vec<(String, Inventory)>) -> Result<Inventory, MergeEr
             out.caller = inv.caller.clone();
         }
         regions.extend(inv.regions);
-        let [scopes, clusters, identities, oidc, enc, volumes, trails, coverage, roles, azure_roles, policies, blocks] =
+        let [scopes, clusters, identities, oidc, enc, volumes, trails, coverage, roles, azure_roles, policies, blocks, kube] =
             &mut seen;
         add(
             "scope",
@@ -200,6 +200,17 @@ pub fn merge(inventories: Vec<(String, Inventory)>) -> Result<Inventory, MergeEr
             i,
             &names,
             |x| x.scope.clone(),
+        )?;
+        // What each shard read from its clusters' Kubernetes APIs (one entry per cluster and
+        // context). Dropping it would leave the Kubernetes coverage complete with no facts.
+        add(
+            "Kubernetes cluster",
+            &mut out.kubernetes,
+            kube,
+            inv.kubernetes,
+            i,
+            &names,
+            |x| format!("{} {}", x.cluster_id, x.context),
         )?;
         if let Some(org) = inv.organization {
             match &organization {
