@@ -4,7 +4,9 @@
 //!
 //! Every list is deduplicated by its id: a fact two shards both saw (a predefined role, the
 //! organization, a tenant-level coverage entry) is kept once when both copies are equal; two
-//! different facts with the same id are an error that names both files.
+//! different facts with the same id are an error that names both files. The organization is the
+//! exception: the shards of an organization scan each record the whole organization, and an
+//! account is scanned in the merge when one shard scanned it.
 
 use crate::{Inventory, Provider, INVENTORY_SCHEMA};
 use std::collections::HashMap;
@@ -60,6 +62,43 @@ fn add<T: PartialEq>(
         }
     }
     Ok(())
+}
+
+/// How `cloudscan aws --organization --shard I/N` says an account is another shard's
+/// (`providers/aws/src/org.rs`, `select`).
+const OTHER_SHARD: &str = "scanned by another shard";
+
+/// Adds what `other` knows about the organization to `have`. The shards of one organization
+/// scan read the same organization and differ only in which accounts each scanned: an account
+/// is scanned when any shard scanned it, and otherwise keeps the reason of the shard it belonged
+/// to (not "scanned by another shard"). False when the two differ in anything else.
+fn combine_organizations(have: &mut crate::Organization, other: crate::Organization) -> bool {
+    let strip = |o: &crate::Organization| {
+        let mut o = o.clone();
+        for a in &mut o.accounts {
+            a.scanned = false;
+            a.not_scanned_reason = None;
+        }
+        o
+    };
+    if strip(have) != strip(&other) {
+        return false;
+    }
+    for (mine, theirs) in have.accounts.iter_mut().zip(other.accounts) {
+        if mine.scanned {
+            continue;
+        }
+        let other_shard =
+            |r: &Option<String>| r.as_deref().is_some_and(|r| r.starts_with(OTHER_SHARD));
+        if theirs.scanned {
+            mine.scanned = true;
+            mine.not_scanned_reason = None;
+        } else if other_shard(&mine.not_scanned_reason) && !other_shard(&theirs.not_scanned_reason)
+        {
+            mine.not_scanned_reason = theirs.not_scanned_reason;
+        }
+    }
+    true
 }
 
 /// Merges named inventories (the name is how errors refer to each, e.g. its file). One
@@ -213,17 +252,18 @@ pub fn merge(inventories: Vec<(String, Inventory)>) -> Result<Inventory, MergeEr
             |x| format!("{} {}", x.cluster_id, x.context),
         )?;
         if let Some(org) = inv.organization {
-            match &organization {
+            match &mut organization {
                 None => organization = Some((org, i)),
-                Some((have, from)) if *have != org => {
-                    return Err(MergeError::Conflict {
-                        what: "organization",
-                        id: org.id.clone(),
-                        first: names.get(*from).cloned().unwrap_or_default(),
-                        second: names.get(i).cloned().unwrap_or_default(),
-                    })
+                Some((have, from)) => {
+                    if !combine_organizations(have, org.clone()) {
+                        return Err(MergeError::Conflict {
+                            what: "organization",
+                            id: org.id.clone(),
+                            first: names.get(*from).cloned().unwrap_or_default(),
+                            second: names.get(i).cloned().unwrap_or_default(),
+                        });
+                    }
                 }
-                Some(_) => {}
             }
         }
     }

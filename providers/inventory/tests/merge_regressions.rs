@@ -78,3 +78,83 @@ fn merging_shards_keeps_their_kubernetes_facts() {
         "{text}"
     );
 }
+
+/// `cloudscan aws --organization --shard I/N`: each shard records the whole organization, with
+/// the accounts of the other shards as not scanned ("scanned by another shard than I/N"). The
+/// merge compared the organizations whole, so the shards of one organization scan could never
+/// be merged (`scan --inventory shard-*.json` failed: "disagree about organization").
+#[test]
+fn the_shards_of_an_organization_scan_merge_with_every_account_s_own_state() {
+    use cloudscan_inventory::{OrgAccount, Organization};
+    let account = |id: &str, scanned: bool, reason: Option<&str>| OrgAccount {
+        id: id.to_string(),
+        status: Some("ACTIVE".to_string()),
+        scanned,
+        not_scanned_reason: reason.map(str::to_string),
+        ..Default::default()
+    };
+    let org = |accounts: Vec<OrgAccount>| Organization {
+        id: "o-abc".to_string(),
+        management_account: Some("111111111111".to_string()),
+        accounts,
+        ..Default::default()
+    };
+    let other0 = Some("scanned by another shard than 0/2 (--shard)");
+    let other1 = Some("scanned by another shard than 1/2 (--shard)");
+    let denied = Some("cannot assume the member role: access denied");
+    let mut shard0 = Inventory::new(Provider::Aws);
+    shard0.organization = Some(org(vec![
+        account("111111111111", true, None),
+        account("222222222222", false, other0),
+        account("333333333333", false, denied),
+        account("444444444444", false, other0),
+    ]));
+    let mut shard1 = Inventory::new(Provider::Aws);
+    shard1.organization = Some(org(vec![
+        account("111111111111", false, other1),
+        account("222222222222", true, None),
+        account("333333333333", false, other1),
+        account(
+            "444444444444",
+            false,
+            Some("the account is SUSPENDED, not ACTIVE"),
+        ),
+    ]));
+    let merged = merge(vec![
+        ("shard-0.json".to_string(), shard0.clone()),
+        ("shard-1.json".to_string(), shard1.clone()),
+    ]);
+    let Ok(merged) = merged else {
+        panic!("{merged:?}");
+    };
+    let accounts = merged.organization.map(|o| o.accounts).unwrap_or_default();
+    let state: Vec<(bool, Option<&str>)> = accounts
+        .iter()
+        .map(|a| (a.scanned, a.not_scanned_reason.as_deref()))
+        .collect();
+    assert_eq!(
+        state,
+        [
+            (true, None),
+            (true, None),
+            (false, denied),
+            (false, Some("the account is SUSPENDED, not ACTIVE")),
+        ]
+    );
+
+    // Two different organizations (another account, another policy ...) still conflict.
+    let mut other = shard1;
+    if let Some(o) = other.organization.as_mut() {
+        o.accounts.push(account("555555555555", true, None));
+    }
+    let conflict = merge(vec![
+        ("shard-0.json".to_string(), shard0),
+        ("other.json".to_string(), other),
+    ]);
+    assert!(
+        conflict
+            .err()
+            .is_some_and(|e| e.to_string().contains("organization `o-abc`")),
+        "different organizations are a conflict"
+    );
+}
