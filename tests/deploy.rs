@@ -1065,8 +1065,15 @@ fn image_refs(value: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// The `images:` entries of a kustomization: name -> digest (None when it sets no digest).
-fn kustomize_images(kust: &Value) -> Vec<(String, Option<String>)> {
+/// `images:` entries of kustomizations: (name, digest), the digest None when one sets none.
+type ImageEntries = Vec<(String, Option<String>)>;
+
+/// A manifest file a kustomization builds: its path, its YAML documents, and the `images:`
+/// entries that apply to it.
+type Built = (PathBuf, Vec<Value>, ImageEntries);
+
+/// The `images:` entries of a kustomization.
+fn kustomize_images(kust: &Value) -> ImageEntries {
     kust["images"]
         .as_sequence()
         .into_iter()
@@ -1084,7 +1091,7 @@ fn kustomize_images(kust: &Value) -> Vec<(String, Option<String>)> {
 /// bases), each with the `images:` entries that apply to it: its own kustomization's and those
 /// of every kustomization that includes it on the way up to `dir`. Also every inline patch, as
 /// a manifest of the kustomization that holds it.
-fn kustomize_build(dir: &Path) -> Vec<(PathBuf, Vec<Value>, Vec<(String, Option<String>)>)> {
+fn kustomize_build(dir: &Path) -> Vec<Built> {
     let kust = documents(dir)
         .into_iter()
         .find(|(_, d)| d["kind"] == "Kustomization")
