@@ -114,8 +114,89 @@ def main():
             a.setdefault("encryptionSets", {"value": []})["value"].append(b)
     put("fuzz_azure_decode", json.dumps(a))
     # Inventories: written by the replay of every bundled scenario (run.sh saves them).
-    for path in glob.glob(f"{ROOT}/fuzz/target/inventories/*.json"):
-        put("fuzz_inventory_load", open(path, "rb").read())
+    inventories = {}
+    for path in sorted(glob.glob(f"{ROOT}/fuzz/target/inventories/*.json")):
+        data = open(path, "rb").read()
+        put("fuzz_inventory_load", data)
+        # Compact, so that pairs fit in run.sh's -max_len (a longer input is cut, and a cut
+        # inventory is not JSON).
+        inventories[os.path.basename(path)[:-5]] = json.dumps(
+            json.loads(data), separators=(",", ":")).encode()
+    # Merge: each inventory with itself, the two organization shards (they merge), and pairs of
+    # one cloud that conflict (insecure and hardened disagree about shared ids).
+    for name, data in inventories.items():
+        put("fuzz_inventory_merge", data + b"\0" + data)
+    pairs = [
+        ("aws-organization-shard-0", "aws-organization-shard-1"),
+        ("aws-insecure-kube", "aws-organization-shard-1"),
+        ("aws-insecure", "aws-hardened"),
+        ("gcp-insecure", "gcp-hardened"),
+        ("azure-insecure", "azure-hardened"),
+        ("aws-insecure", "gcp-insecure"),
+    ]
+    for a, b in pairs:
+        if a in inventories and b in inventories:
+            put("fuzz_inventory_merge", inventories[a] + b"\0" + inventories[b])
+    # The organization shards are too long for -max_len whole: their organization, scopes,
+    # coverage and clusters only (what the organization merge reads).
+    keep = ["schema_version", "provider", "caller", "scopes", "regions", "clusters", "coverage", "organization"]
+    small = []
+    for name in ["aws-organization-shard-0", "aws-organization-shard-1"]:
+        if name in inventories:
+            inv = json.loads(inventories[name])
+            small.append(json.dumps({k: inv[k] for k in keep if k in inv}, separators=(",", ":")).encode())
+    if len(small) == 2:
+        put("fuzz_inventory_merge", small[0] + b"\0" + small[1])
+        put("fuzz_inventory_merge", small[1] + b"\0" + small[0] + b"\0" + small[0])
+    # Kubernetes: every recorded response, behind its kind's selector byte.
+    kinds = ["serviceaccounts.list", "pods.list", "nodes.list", "networkpolicies.list", "configmaps.get"]
+    for path in sorted(glob.glob(f"{ROOT}/mocks/kube/*/exchanges/**/*.json", recursive=True)):
+        e = json.load(open(path))
+        op = e["request"]["operation"]
+        if op in kinds:
+            b = body(e)
+            text = b if isinstance(b, str) else json.dumps(b)
+            put("fuzz_kube_decode", bytes([kinds.index(op)]) + text.encode())
+    # Organizations: the records the collector reads, from the organization recording.
+    org = {"roots": [], "accounts": [], "parents": {}, "ou_names": {}, "attachments": [], "policies": []}
+    org_dir = f"{ROOT}/mocks/aws/organization/exchanges/organizations"
+    for path in sorted(glob.glob(f"{org_dir}/**/*.json", recursive=True)):
+        e = json.load(open(path))
+        op, req = e["request"]["operation"], e["request"].get("body") or {}
+        b = body(e)
+        try:
+            b = json.loads(b) if isinstance(b, str) else (b or {})
+        except ValueError:
+            continue
+        if op == "DescribeOrganization":
+            o = b.get("Organization", {})
+            org["id"] = o.get("Id", "")
+            org["management_account"] = o.get("MasterAccountId")
+        elif op == "ListRoots":
+            for r in b.get("Roots", []):
+                org["roots"].append({"id": r.get("Id", ""), "name": r.get("Name"), "enabled_types": [
+                    t.get("Type") for t in r.get("PolicyTypes", []) if t.get("Status") == "ENABLED"]})
+        elif op == "ListAccounts":
+            for a in b.get("Accounts", []):
+                org["accounts"].append({"id": a.get("Id", ""), "name": a.get("Name"), "status": a.get("Status")})
+        elif op == "ListParents":
+            for p in b.get("Parents", [])[:1]:
+                org["parents"][req.get("ChildId", "")] = [p.get("Id", ""), "root" if p.get("Type") == "ROOT" else "ou"]
+        elif op == "DescribeOrganizationalUnit":
+            org["ou_names"][req.get("OrganizationalUnitId", "")] = b.get("OrganizationalUnit", {}).get("Name")
+        elif op == "ListPoliciesForTarget":
+            org["attachments"].append([req.get("TargetId", ""), req.get("Filter", ""), [p.get("Id", "") for p in b.get("Policies", [])]])
+        elif op == "DescribePolicy":
+            p = b.get("Policy", {})
+            s_ = p.get("PolicySummary", {})
+            org["policies"].append({"id": s_.get("Id", ""), "arn": s_.get("Arn"), "name": s_.get("Name", ""),
+                "policy_type": s_.get("Type", ""), "aws_managed": bool(s_.get("AwsManaged")), "content": p.get("Content")})
+    if org["accounts"]:
+        doc = docs[0] if docs else None
+        put("fuzz_org_normalize", json.dumps(dict(org, identity_policy=doc)))
+        ids = [a["id"] for a in org["accounts"]]
+        put("fuzz_org_normalize", json.dumps(dict(org, only=ids[:1], exclude=ids[1:2], shard="0/2")))
+        put("fuzz_org_normalize", json.dumps(dict(org, shard="1/2", identity_policy=doc)))
     for t in sorted(os.listdir(OUT)):
         print(f"{t}: {len(os.listdir(os.path.join(OUT, t)))} seeds")
 

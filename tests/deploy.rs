@@ -9,7 +9,7 @@
 use serde::Deserialize;
 use serde_json::Value as Json;
 use serde_yaml::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -730,6 +730,92 @@ fn egress_allows(policies: &[&Value], addr: &str, port: u64) -> bool {
     })
 }
 
+/// What a NetworkPolicy's egress rules allow, by kind of rule.
+struct EgressShape {
+    /// UDP/TCP 53 to kube-dns in kube-system.
+    dns: bool,
+    /// Rules allowing TCP 443 to `0.0.0.0/0` / `::/0` (minus exceptions).
+    https: usize,
+    /// Single addresses (`/32`, `/128`, no exceptions) with their one TCP port.
+    endpoints: BTreeSet<(String, u64)>,
+}
+
+/// Sorts every egress rule of `policy` into DNS, public HTTPS or credential endpoints, and
+/// fails on any other rule (another port, a range that is not the whole internet, a rule
+/// without ports or peers, which would allow everything).
+fn egress_shape(policy: &Value) -> EgressShape {
+    let mut shape = EgressShape {
+        dns: false,
+        https: 0,
+        endpoints: BTreeSet::new(),
+    };
+    let rules = policy["spec"]["egress"]
+        .as_sequence()
+        .expect("egress rules");
+    for rule in rules {
+        let ports: Vec<(String, u64)> = rule["ports"]
+            .as_sequence()
+            .expect("every rule names its ports")
+            .iter()
+            .map(|p| {
+                assert!(p["endPort"].is_null(), "no port ranges: {p:?}");
+                (
+                    p["protocol"].as_str().unwrap_or("TCP").to_string(),
+                    p["port"].as_u64().expect("a numeric port"),
+                )
+            })
+            .collect();
+        let peers = rule["to"]
+            .as_sequence()
+            .expect("every rule names its peers");
+        assert!(!peers.is_empty(), "an empty `to` allows every destination");
+        if ports.iter().all(|(_, port)| *port == 53) {
+            let to = &rule["to"][0];
+            assert_eq!(peers.len(), 1);
+            assert_eq!(
+                to["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+                "kube-system"
+            );
+            assert_eq!(to["podSelector"]["matchLabels"]["k8s-app"], "kube-dns");
+            shape.dns = true;
+            continue;
+        }
+        assert!(
+            peers.iter().all(|p| p["ipBlock"]["cidr"].is_string()
+                && p["podSelector"].is_null()
+                && p["namespaceSelector"].is_null()),
+            "only DNS goes to pods: {rule:?}"
+        );
+        let cidrs: Vec<&str> = peers
+            .iter()
+            .filter_map(|p| p["ipBlock"]["cidr"].as_str())
+            .collect();
+        if cidrs.iter().all(|c| *c == "0.0.0.0/0" || *c == "::/0") {
+            assert_eq!(
+                ports,
+                vec![("TCP".to_string(), 443)],
+                "the public internet on HTTPS only"
+            );
+            shape.https += 1;
+            continue;
+        }
+        // Credential endpoints: single addresses, one TCP port.
+        assert_eq!(ports.len(), 1, "one port per credential endpoint: {rule:?}");
+        let (protocol, port) = &ports[0];
+        assert_eq!(protocol, "TCP");
+        for peer in peers {
+            let block = &peer["ipBlock"];
+            assert!(block["except"].is_null(), "{block:?}");
+            let cidr = block["cidr"].as_str().unwrap_or_default();
+            let (addr, bits) = cidr.split_once('/').expect("a CIDR");
+            let single = if addr.contains(':') { "128" } else { "32" };
+            assert_eq!(bits, single, "{cidr}: a credential endpoint is one address");
+            shape.endpoints.insert((addr.to_string(), *port));
+        }
+    }
+    shape
+}
+
 #[test]
 fn an_egress_policy_confines_the_scanner_to_dns_and_the_cloud_apis() {
     let docs = manifests();
@@ -763,40 +849,28 @@ fn an_egress_policy_confines_the_scanner_to_dns_and_the_cloud_apis() {
         "no ingress"
     );
 
-    // Every egress rule: DNS to kube-dns, or 443 only.
-    let rules = policy["spec"]["egress"]
-        .as_sequence()
-        .expect("egress rules");
-    let mut dns = false;
-    for rule in rules {
-        let ports: Vec<(String, u64)> = rule["ports"]
-            .as_sequence()
-            .expect("every rule names its ports")
-            .iter()
-            .map(|p| {
-                (
-                    p["protocol"].as_str().unwrap_or("TCP").to_string(),
-                    p["port"].as_u64().expect("a numeric port"),
-                )
-            })
-            .collect();
-        if ports.iter().all(|(_, port)| *port == 53) {
-            let to = &rule["to"][0];
-            assert_eq!(
-                to["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
-                "kube-system"
-            );
-            assert_eq!(to["podSelector"]["matchLabels"]["k8s-app"], "kube-dns");
-            dns = true;
-        } else {
-            assert_eq!(
-                ports,
-                vec![("TCP".to_string(), 443)],
-                "only HTTPS besides DNS"
-            );
-        }
-    }
-    assert!(dns, "DNS to kube-dns is allowed");
+    // Every egress rule is one of three kinds: DNS to kube-dns, HTTPS to the public internet,
+    // or one credential endpoint (single addresses, one port). The base allows exactly the EKS
+    // Pod Identity Agent (IPv4 and IPv6, HTTP on 80) as a credential endpoint.
+    let shape = egress_shape(policy);
+    assert!(shape.dns, "DNS to kube-dns is allowed");
+    assert!(shape.https >= 1, "HTTPS to the cloud APIs is allowed");
+    assert_eq!(
+        shape.endpoints,
+        BTreeSet::from([
+            ("169.254.170.23".to_string(), 80),
+            ("fd00:ec2::23".to_string(), 80),
+        ]),
+        "the base's credential endpoints are the EKS Pod Identity Agent's"
+    );
+    assert!(egress_allows(&[policy], "169.254.170.23", 80));
+    assert!(egress_allows(&[policy], "fd00:ec2::23", 80));
+    // Its port only, and not its neighbours (the ECS task credentials endpoint, IMDS).
+    assert!(!egress_allows(&[policy], "169.254.170.23", 443));
+    assert!(!egress_allows(&[policy], "169.254.170.23", 2703));
+    assert!(!egress_allows(&[policy], "169.254.170.2", 80));
+    assert!(!egress_allows(&[policy], "169.254.169.254", 80));
+    assert!(!egress_allows(&[policy], "fd00:ec2::254", 80));
 
     // Public addresses on 443: yes. Metadata, link-local, private, loopback: no, on any port.
     for public in [
@@ -830,6 +904,18 @@ fn an_egress_policy_confines_the_scanner_to_dns_and_the_cloud_apis() {
     let gke = documents(&root().join("deploy/overlays/gcp"));
     let gke_policies = of_kind(&gke, "NetworkPolicy");
     assert_eq!(gke_policies.len(), 1);
+    let gke_shape = egress_shape(gke_policies[0]);
+    assert!(
+        !gke_shape.dns && gke_shape.https == 0,
+        "the overlay only adds endpoints"
+    );
+    assert_eq!(
+        gke_shape.endpoints,
+        BTreeSet::from([
+            ("169.254.169.254".to_string(), 80),
+            ("169.254.169.252".to_string(), 988),
+        ])
+    );
     let mut all = vec![policy];
     all.extend(gke_policies.iter().copied());
     assert!(egress_allows(&all, "169.254.169.254", 80));
@@ -953,6 +1039,179 @@ fn workload_identity_is_declared_where_it_cannot_be_detected() {
         assert!(
             flag(&args, "--keep").is_some_and(|n| n.parse::<u32>().is_ok()),
             "{variant}: no --keep"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every image reference under deploy/, as each kustomization builds it
+
+/// Every string value of an `image` key anywhere in `value`.
+fn image_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Mapping(map) => {
+            for (k, v) in map {
+                if k.as_str() == Some("image") {
+                    if let Some(image) = v.as_str() {
+                        out.push(image.to_string());
+                    }
+                }
+                image_refs(v, out);
+            }
+        }
+        Value::Sequence(items) => items.iter().for_each(|v| image_refs(v, out)),
+        Value::Tagged(tagged) => image_refs(&tagged.value, out),
+        _ => {}
+    }
+}
+
+/// `images:` entries of kustomizations: (name, digest), the digest None when one sets none.
+type ImageEntries = Vec<(String, Option<String>)>;
+
+/// A manifest file a kustomization builds: its path, its YAML documents, and the `images:`
+/// entries that apply to it.
+type Built = (PathBuf, Vec<Value>, ImageEntries);
+
+/// The `images:` entries of a kustomization.
+fn kustomize_images(kust: &Value) -> ImageEntries {
+    kust["images"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            (
+                i["name"].as_str().unwrap_or_default().to_string(),
+                i["digest"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+/// The manifest files the kustomization in `dir` builds (following directory resources, i.e.
+/// bases), each with the `images:` entries that apply to it: its own kustomization's and those
+/// of every kustomization that includes it on the way up to `dir`. Also every inline patch, as
+/// a manifest of the kustomization that holds it.
+fn kustomize_build(dir: &Path) -> Vec<Built> {
+    let kust = documents(dir)
+        .into_iter()
+        .find(|(_, d)| d["kind"] == "Kustomization")
+        .unwrap_or_else(|| panic!("{}: no kustomization", dir.display()))
+        .1;
+    let own = kustomize_images(&kust);
+    let mut out = Vec::new();
+    for r in strings(&kust["resources"]) {
+        let path = dir.join(&r);
+        if path.is_dir() {
+            for (file, docs, mut images) in kustomize_build(&path) {
+                images.extend(own.iter().cloned());
+                out.push((file, docs, images));
+            }
+        } else {
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let docs: Vec<Value> = serde_yaml::Deserializer::from_str(&text)
+                .map(|d| Value::deserialize(d).expect("YAML"))
+                .collect();
+            let file = std::fs::canonicalize(&path).expect("canonical path");
+            out.push((file, docs, own.clone()));
+        }
+    }
+    let patches: Vec<Value> = kust["patches"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["patch"].as_str())
+        .map(|text| serde_yaml::from_str(text).expect("an inline patch is YAML"))
+        .collect();
+    if !patches.is_empty() {
+        let file = std::fs::canonicalize(dir.join("kustomization.yaml")).expect("path");
+        out.push((file, patches, own));
+    }
+    out
+}
+
+/// Every folder under `dir` holding a `kustomization.yaml`, and every `*.yaml` file.
+fn deploy_tree(dir: &Path, kustomizations: &mut Vec<PathBuf>, files: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read_dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            deploy_tree(&path, kustomizations, files);
+        } else if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            if path.file_name().is_some_and(|n| n == "kustomization.yaml") {
+                kustomizations.push(dir.to_path_buf());
+            }
+            files.push(std::fs::canonicalize(&path).expect("canonical path"));
+        }
+    }
+}
+
+#[test]
+fn every_image_reference_under_deploy_is_pinned_by_a_sha256_digest() {
+    let mut kustomizations = Vec::new();
+    let mut files = Vec::new();
+    deploy_tree(&root().join("deploy"), &mut kustomizations, &mut files);
+    kustomizations.sort();
+    assert!(kustomizations.len() >= 5, "{kustomizations:?}");
+
+    let mut built = BTreeSet::new();
+    let mut checked = 0;
+    for dir in &kustomizations {
+        for (file, docs, images) in kustomize_build(dir) {
+            built.insert(file.clone());
+            let mut refs = Vec::new();
+            docs.iter().for_each(|d| image_refs(d, &mut refs));
+            for image in refs {
+                checked += 1;
+                let pinned = match image.split_once('@') {
+                    // Pinned in the manifest itself.
+                    Some((_, digest)) => is_digest(digest),
+                    // Pinned by an `images:` entry of a kustomization that builds the file (the
+                    // last one applied wins; each must pin it, so any is enough to check all).
+                    None => {
+                        let name = image.rsplit_once(':').map_or(image.as_str(), |(n, t)| {
+                            if t.contains('/') {
+                                image.as_str()
+                            } else {
+                                n
+                            }
+                        });
+                        let entries: Vec<&Option<String>> = images
+                            .iter()
+                            .filter(|(n, _)| n == name)
+                            .map(|(_, d)| d)
+                            .collect();
+                        !entries.is_empty()
+                            && entries.iter().all(|d| d.as_deref().is_some_and(is_digest))
+                    }
+                };
+                assert!(
+                    pinned,
+                    "`kubectl apply -k {}` deploys {image} from {} without a sha256 digest \
+                     (name it with @sha256:<64 hex digits>, or under `images:` with `digest:` in \
+                     a kustomization that builds the file)",
+                    dir.display(),
+                    file.display()
+                );
+            }
+        }
+    }
+    assert!(checked >= 5, "only {checked} image references found");
+
+    // No manifest with an image is left out of every kustomization (it would be deployed with
+    // `kubectl apply -f`, unpinned).
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read");
+        let mut refs = Vec::new();
+        for doc in serde_yaml::Deserializer::from_str(&text) {
+            image_refs(&Value::deserialize(doc).expect("YAML"), &mut refs);
+        }
+        let literal = refs
+            .iter()
+            .all(|r| r.split_once('@').is_some_and(|(_, d)| is_digest(d)));
+        assert!(
+            literal || built.contains(file),
+            "{}: images {refs:?} are pinned by no kustomization",
+            file.display()
         );
     }
 }

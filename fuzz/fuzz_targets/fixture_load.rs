@@ -6,11 +6,24 @@ use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
 /// One fixture directory for the whole run (a new one per input would make the file system, not
-/// the loader, the bottleneck).
+/// the loader, the bottleneck), in a RAM file system when the machine has one: `/dev/shm`
+/// (tmpfs on Linux), else `$TMPDIR`. Each input is still written there and read back through
+/// the real loader (`Cassette::load` walks the directory, checks each file's size and reads
+/// it), so nothing of the loader is bypassed; only the disk under it is gone. On a disk the
+/// target ran at about 430 inputs/s, file-system bound.
 fn dir() -> Option<&'static std::path::Path> {
     static DIR: OnceLock<Option<tempfile::TempDir>> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().ok()?;
+        let shm = std::path::Path::new("/dev/shm");
+        let dir = if shm.is_dir() {
+            tempfile::Builder::new()
+                .prefix("cloudscan-fuzz-fixture")
+                .tempdir_in(shm)
+                .or_else(|_| tempfile::tempdir())
+        } else {
+            tempfile::tempdir()
+        }
+        .ok()?;
         std::fs::create_dir_all(dir.path().join("exchanges/svc/global")).ok()?;
         Some(dir)
     })

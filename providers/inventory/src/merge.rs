@@ -4,7 +4,9 @@
 //!
 //! Every list is deduplicated by its id: a fact two shards both saw (a predefined role, the
 //! organization, a tenant-level coverage entry) is kept once when both copies are equal; two
-//! different facts with the same id are an error that names both files.
+//! different facts with the same id are an error that names both files. The organization is the
+//! exception: the shards of an organization scan each record the whole organization, and an
+//! account is scanned in the merge when one shard scanned it.
 
 use crate::{Inventory, Provider, INVENTORY_SCHEMA};
 use std::collections::HashMap;
@@ -62,6 +64,43 @@ fn add<T: PartialEq>(
     Ok(())
 }
 
+/// How `cloudscan aws --organization --shard I/N` says an account is another shard's
+/// (`providers/aws/src/org.rs`, `select`).
+const OTHER_SHARD: &str = "scanned by another shard";
+
+/// Adds what `other` knows about the organization to `have`. The shards of one organization
+/// scan read the same organization and differ only in which accounts each scanned: an account
+/// is scanned when any shard scanned it, and otherwise keeps the reason of the shard it belonged
+/// to (not "scanned by another shard"). False when the two differ in anything else.
+fn combine_organizations(have: &mut crate::Organization, other: crate::Organization) -> bool {
+    let strip = |o: &crate::Organization| {
+        let mut o = o.clone();
+        for a in &mut o.accounts {
+            a.scanned = false;
+            a.not_scanned_reason = None;
+        }
+        o
+    };
+    if strip(have) != strip(&other) {
+        return false;
+    }
+    for (mine, theirs) in have.accounts.iter_mut().zip(other.accounts) {
+        if mine.scanned {
+            continue;
+        }
+        let other_shard =
+            |r: &Option<String>| r.as_deref().is_some_and(|r| r.starts_with(OTHER_SHARD));
+        if theirs.scanned {
+            mine.scanned = true;
+            mine.not_scanned_reason = None;
+        } else if other_shard(&mine.not_scanned_reason) && !other_shard(&theirs.not_scanned_reason)
+        {
+            mine.not_scanned_reason = theirs.not_scanned_reason;
+        }
+    }
+    true
+}
+
 /// Merges named inventories (the name is how errors refer to each, e.g. its file). One
 /// inventory is returned as it is.
 pub fn merge(inventories: Vec<(String, Inventory)>) -> Result<Inventory, MergeError> {
@@ -73,7 +112,7 @@ pub fn merge(inventories: Vec<(String, Inventory)>) -> Result<Inventory, MergeEr
     let provider: Provider = first.provider;
     let mut out = Inventory::new(provider);
     out.schema_version = INVENTORY_SCHEMA.to_string();
-    let mut seen: [HashMap<String, (usize, usize)>; 12] = Default::default();
+    let mut seen: [HashMap<String, (usize, usize)>; 13] = Default::default();
     let mut regions = std::collections::BTreeSet::new();
     let mut organization: Option<(crate::Organization, usize)> = None;
     for (i, (_, inv)) in std::iter::once((0, (String::new(), first))).chain(iter) {
@@ -89,7 +128,7 @@ pub fn merge(inventories: Vec<(String, Inventory)>) -> Result<Inventory, MergeEr
             out.caller = inv.caller.clone();
         }
         regions.extend(inv.regions);
-        let [scopes, clusters, identities, oidc, enc, volumes, trails, coverage, roles, azure_roles, policies, blocks] =
+        let [scopes, clusters, identities, oidc, enc, volumes, trails, coverage, roles, azure_roles, policies, blocks, kube] =
             &mut seen;
         add(
             "scope",
@@ -201,18 +240,30 @@ pub fn merge(inventories: Vec<(String, Inventory)>) -> Result<Inventory, MergeEr
             &names,
             |x| x.scope.clone(),
         )?;
+        // What each shard read from its clusters' Kubernetes APIs (one entry per cluster and
+        // context). Dropping it would leave the Kubernetes coverage complete with no facts.
+        add(
+            "Kubernetes cluster",
+            &mut out.kubernetes,
+            kube,
+            inv.kubernetes,
+            i,
+            &names,
+            |x| format!("{} {}", x.cluster_id, x.context),
+        )?;
         if let Some(org) = inv.organization {
-            match &organization {
+            match &mut organization {
                 None => organization = Some((org, i)),
-                Some((have, from)) if *have != org => {
-                    return Err(MergeError::Conflict {
-                        what: "organization",
-                        id: org.id.clone(),
-                        first: names.get(*from).cloned().unwrap_or_default(),
-                        second: names.get(i).cloned().unwrap_or_default(),
-                    })
+                Some((have, from)) => {
+                    if !combine_organizations(have, org.clone()) {
+                        return Err(MergeError::Conflict {
+                            what: "organization",
+                            id: org.id.clone(),
+                            first: names.get(*from).cloned().unwrap_or_default(),
+                            second: names.get(i).cloned().unwrap_or_default(),
+                        });
+                    }
                 }
-                Some(_) => {}
             }
         }
     }
