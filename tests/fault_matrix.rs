@@ -527,6 +527,32 @@ fn operations() -> Vec<Op> {
                 Missing::NotApplicable(""),
             )
         },
+        Op {
+            not_recorded: Some(
+                "`--management-group` only; the recording names its subscription",
+            ),
+            ..op(
+                Azure,
+                "management",
+                "descendants.list",
+                Arm,
+                Some(Paging::ArmLink),
+                Missing::NotApplicable(""),
+            )
+        },
+        Op {
+            not_recorded: Some(
+                "`--management-group` only; the recording names its subscription",
+            ),
+            ..op(
+                Azure,
+                "resources",
+                "subscriptions.get",
+                Arm,
+                None,
+                Missing::NotApplicable(""),
+            )
+        },
         op(
             Azure,
             "containerservice",
