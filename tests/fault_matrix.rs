@@ -528,9 +528,7 @@ fn operations() -> Vec<Op> {
             )
         },
         Op {
-            not_recorded: Some(
-                "`--management-group` only; the recording names its subscription",
-            ),
+            not_recorded: Some("`--management-group` only; the recording names its subscription"),
             ..op(
                 Azure,
                 "management",
@@ -541,9 +539,7 @@ fn operations() -> Vec<Op> {
             )
         },
         Op {
-            not_recorded: Some(
-                "`--management-group` only; the recording names its subscription",
-            ),
+            not_recorded: Some("`--management-group` only; the recording names its subscription"),
             ..op(
                 Azure,
                 "resources",
