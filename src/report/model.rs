@@ -135,6 +135,21 @@ pub struct ScopeSummary {
 }
 
 impl ScopeSummary {
+    /// `ID (name, Root/OU)`, or as much of it as is known.
+    pub fn label(&self) -> String {
+        let extra: Vec<&str> = [self.name.as_deref(), self.path.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        if extra.is_empty() {
+            self.id.clone()
+        } else {
+            format!("{} ({})", self.id, extra.join(", "))
+        }
+    }
+}
+
+impl ScopeSummary {
     /// Open findings of every severity.
     pub fn open(&self) -> usize {
         self.critical + self.high + self.medium + self.low + self.info

@@ -170,7 +170,7 @@ fn render_raw(doc: &ReportDocument) -> String {
             let _ = writeln!(
                 out,
                 "== SCOPE {}: {} open finding(s) ==",
-                scope_label(scope),
+                scope.label(),
                 open.len()
             );
             severity_tables(&mut out, &open, "  ");
@@ -415,19 +415,6 @@ fn severity_tables(out: &mut String, findings: &[&FindingEntry], indent: &str) {
             rows.len()
         );
         let _ = writeln!(out, "{}\n", finding_table(rows));
-    }
-}
-
-/// `ID (name, Root/OU)`, or as much of it as is known.
-fn scope_label(scope: &ScopeSummary) -> String {
-    let extra: Vec<&str> = [scope.name.as_deref(), scope.path.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect();
-    if extra.is_empty() {
-        scope.id.clone()
-    } else {
-        format!("{} ({})", scope.id, extra.join(", "))
     }
 }
 

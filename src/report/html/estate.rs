@@ -53,18 +53,6 @@ fn coverage_text(s: &ScopeSummary) -> String {
     }
 }
 
-fn label(s: &ScopeSummary) -> String {
-    let extra: Vec<&str> = [s.name.as_deref(), s.path.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect();
-    if extra.is_empty() {
-        s.id.clone()
-    } else {
-        format!("{} ({})", s.id, extra.join(", "))
-    }
-}
-
 /// The section, or nothing for a report of one scope.
 pub fn section(doc: &ReportDocument) -> String {
     let scopes = &doc.scopes;
@@ -140,7 +128,7 @@ pub fn section(doc: &ReportDocument) -> String {
              clean and complete: no finding, every call read</summary>\n<ul>\n"
         );
         for s in scopes.iter().filter(|s| s.clean()) {
-            let _ = writeln!(out, "<li>{}</li>", escape_html(&label(s)));
+            let _ = writeln!(out, "<li>{}</li>", escape_html(&s.label()));
         }
         out.push_str("</ul>\n</details>\n");
     }
@@ -158,7 +146,7 @@ fn scope_block(out: &mut String, doc: &ReportDocument, index: usize, s: &ScopeSu
          {} waived; coverage {}</summary>",
         anchor(index, &s.id),
         escape_html(&s.id),
-        escape_html(&label(s)),
+        escape_html(&s.label()),
         s.open(),
         s.waived,
         escape_html(&coverage_text(s)),
