@@ -27,6 +27,18 @@ pub struct Holder<'a> {
     pub stopped_by_guardrails: Vec<String>,
 }
 
+impl Holder<'_> {
+    /// The `allowed when` and `guardrail` lines under a grant in the text output.
+    fn push_limits(&self, out: &mut String) {
+        if let Some(w) = &self.allowed_when {
+            out.push_str(&format!("  allowed when: {w}\n"));
+        }
+        for g in &self.stopped_by_guardrails {
+            out.push_str(&format!("  guardrail: {g}\n"));
+        }
+    }
+}
+
 /// Every identity holding `capability` (a class id, `admin`, an escalation path id, or
 /// `privilege-escalation` for any path).
 pub fn holders<'a>(
@@ -148,12 +160,7 @@ pub fn render_holders(capability: &str, holders: &[Holder<'_>]) -> String {
             h.actions.join(", "),
             join(&h.statements, "; ")
         ));
-        if let Some(w) = &h.allowed_when {
-            s.push_str(&format!("  allowed when: {w}\n"));
-        }
-        for g in &h.stopped_by_guardrails {
-            s.push_str(&format!("  guardrail: {g}\n"));
-        }
+        h.push_limits(&mut s);
         if h.used_by.is_empty() {
             s.push_str("  used by: no node pool or workload found\n");
         }
@@ -356,12 +363,7 @@ pub fn render_paths(
                 h.actions.join(", "),
                 join(&h.statements, "; ")
             ));
-            if let Some(w) = &h.allowed_when {
-                s.push_str(&format!("  allowed when: {w}\n"));
-            }
-            for g in &h.stopped_by_guardrails {
-                s.push_str(&format!("  guardrail: {g}\n"));
-            }
+            h.push_limits(&mut s);
         }
         s.push('\n');
     }

@@ -279,16 +279,9 @@ fn scopes_table(out: &mut String, scopes: &[ScopeSummary]) {
                 .flatten()
                 .map(escape)
                 .collect();
-            let coverage = match s.coverage {
-                ScopeCoverage::Complete => "complete".to_string(),
-                ScopeCoverage::Incomplete => format!(
-                    "**incomplete**: {} call(s) not read fully",
-                    s.incomplete_calls
-                ),
-                ScopeCoverage::NotScanned => format!(
-                    "**not scanned**: {}",
-                    escape(s.reason.as_deref().unwrap_or("no reason recorded"))
-                ),
+            let coverage = match s.coverage_parts() {
+                (state, Some(detail)) => format!("**{state}**: {}", escape(&detail)),
+                (state, None) => state.to_string(),
             };
             out.push_str(&row(&[
                 escape(&s.id),

@@ -135,6 +135,33 @@ pub struct ScopeSummary {
 }
 
 impl ScopeSummary {
+    /// The coverage state (`complete`, `incomplete`, `not scanned`) and what it rests on.
+    pub fn coverage_parts(&self) -> (&'static str, Option<String>) {
+        match self.coverage {
+            ScopeCoverage::Complete => ("complete", None),
+            ScopeCoverage::Incomplete => (
+                "incomplete",
+                Some(format!("{} call(s) not read fully", self.incomplete_calls)),
+            ),
+            ScopeCoverage::NotScanned => (
+                "not scanned",
+                Some(
+                    self.reason
+                        .clone()
+                        .unwrap_or_else(|| "no reason recorded".to_string()),
+                ),
+            ),
+        }
+    }
+
+    /// `incomplete: 3 call(s) not read fully`, `not scanned: REASON` or `complete`.
+    pub fn coverage_text(&self) -> String {
+        match self.coverage_parts() {
+            (state, Some(detail)) => format!("{state}: {detail}"),
+            (state, None) => state.to_string(),
+        }
+    }
+
     /// `ID (name, Root/OU)`, or as much of it as is known.
     pub fn label(&self) -> String {
         let extra: Vec<&str> = [self.name.as_deref(), self.path.as_deref()]

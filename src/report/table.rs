@@ -452,16 +452,11 @@ fn scope_summary(out: &mut String, scopes: &[ScopeSummary]) {
             low: s.low,
             info: s.info,
             waived: s.waived,
+            // A scope not read completely stands out in capitals.
             coverage: wrap_words(
-                &match s.coverage {
-                    ScopeCoverage::Complete => "complete".to_string(),
-                    ScopeCoverage::Incomplete => {
-                        format!("INCOMPLETE: {} call(s) not read fully", s.incomplete_calls)
-                    }
-                    ScopeCoverage::NotScanned => format!(
-                        "NOT SCANNED: {}",
-                        s.reason.as_deref().unwrap_or("no reason recorded")
-                    ),
+                &match s.coverage_parts() {
+                    (state, Some(detail)) => format!("{}: {detail}", state.to_uppercase()),
+                    (state, None) => state.to_string(),
                 },
                 SCOPE_COVERAGE_WIDTH,
             ),

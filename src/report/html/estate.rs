@@ -40,19 +40,6 @@ fn anchor(index: usize, id: &str) -> String {
     format!("scope-{index}-{safe}")
 }
 
-fn coverage_text(s: &ScopeSummary) -> String {
-    match s.coverage {
-        ScopeCoverage::Complete => "complete".to_string(),
-        ScopeCoverage::Incomplete => {
-            format!("incomplete: {} call(s) not read fully", s.incomplete_calls)
-        }
-        ScopeCoverage::NotScanned => format!(
-            "not scanned: {}",
-            s.reason.as_deref().unwrap_or("no reason recorded")
-        ),
-    }
-}
-
 /// The section, or nothing for a report of one scope.
 pub fn section(doc: &ReportDocument) -> String {
     let scopes = &doc.scopes;
@@ -113,7 +100,7 @@ pub fn section(doc: &ReportDocument) -> String {
                 a = anchor(*i, &s.id),
                 id = escape_html(&s.id),
                 names = names.join("<br>"),
-                covtext = escape_html(&coverage_text(s)),
+                covtext = escape_html(&s.coverage_text()),
             );
         }
         out.push_str("</tbody>\n</table>\n");
@@ -149,7 +136,7 @@ fn scope_block(out: &mut String, doc: &ReportDocument, index: usize, s: &ScopeSu
         escape_html(&s.label()),
         s.open(),
         s.waived,
-        escape_html(&coverage_text(s)),
+        escape_html(&s.coverage_text()),
     );
     if open.is_empty() {
         out.push_str("<p class=\"muted\">No open finding in this scope.</p>\n");
