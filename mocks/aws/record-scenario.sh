@@ -8,22 +8,8 @@
 # target/moto-venv/bin/pip install -r tests/moto/requirements.txt`) and a built cloudscan.
 set -euo pipefail
 scenario=${1:?usage: $0 insecure|hardened}
-root=$(cd "$(dirname "$0")/../.." && pwd)
-venv=${CLOUDSCAN_VENV:-$root/target/moto-venv}
-bin=${CLOUDSCAN_BIN:-$root/target/debug/cloudscan}
+source "$(dirname "$0")/moto-server.sh"
 out=$root/mocks/aws/$scenario
-work=$(mktemp -d)
-port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-
-MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_EC2_LOAD_DEFAULT_AMIS=false \
-  setsid bash -c "echo \$\$ > '$work/pid'; exec '$venv/bin/moto_server' -H 127.0.0.1 -p $port" \
-  > "$work/moto.log" 2>&1 &
-cleanup() { [ -f "$work/pid" ] && kill -- -"$(cat "$work/pid")" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && break
-  sleep 0.2
-done
 
 "$venv/bin/python" "$root/tests/moto/seed_account.py" --endpoint "http://127.0.0.1:$port" --scenario "$scenario"
 rm -rf "$out"
