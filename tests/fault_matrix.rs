@@ -1340,7 +1340,10 @@ call.\n\n",
         out.push_str(
             "\nEstate recordings (a row `on` one of them replays it with its flags; where the \
 unbroken replay is itself incomplete, a cell counts only incomplete entries of another scope, \
-service or region):\n\n",
+service or region). A row that names a node (`… only`) breaks the call's exchanges for that \
+node alone, so that the scopes found elsewhere are still scanned; the others break it \
+everywhere. The missing field of `descendants.list` is `type`, which alone tells a \
+subscription from a management group:\n\n",
         );
         for (recording, gaps) in estate {
             let dir = recording.dir;
