@@ -11,8 +11,8 @@
 //! raw-HTML `<summary>` lines, [`code`] makes a code span that no backtick inside can close.
 
 use super::model::{
-    gap_rows, Change, ControlStatus, FindingEntry, FindingStatus, GapRow, GoneFinding,
-    ReportDocument, ScopeCoverage, ScopeSummary, WaiverRef, GROUP_SCOPES_NAMED,
+    Change, ControlStatus, FindingEntry, FindingStatus, GapRow, GoneFinding, ReportDocument,
+    ScopeCoverage, ScopeSummary, WaiverRef, GROUP_SCOPES_NAMED,
 };
 use super::resource::short;
 use crate::finding::{Evidence, Severity};
@@ -603,7 +603,7 @@ not read their scope completely: not counted as fixed.\n"
     } else {
         out.push_str(&header(&["scope", "service", "region", "status", "detail"]));
         // A gap several scopes share is one row naming how many and the first few.
-        for gap in gap_rows(&doc.coverage) {
+        for gap in doc.gap_rows() {
             out.push_str(&match gap {
                 GapRow::Entry(c) => row(&[
                     escape(&c.scope),

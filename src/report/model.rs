@@ -801,6 +801,21 @@ impl ReportDocument {
         self.scopes = scopes;
     }
 
+    /// The rows of the coverage-gap listings of the human formats: in a report of several
+    /// scopes, a gap they share is one row ([`gap_rows`]); in a report of one scope, every
+    /// incomplete entry as it is (entries of its ancestors, such as a GCP folder, included).
+    pub fn gap_rows(&self) -> Vec<GapRow<'_>> {
+        if self.scopes.len() > 1 {
+            gap_rows(&self.coverage)
+        } else {
+            self.coverage
+                .iter()
+                .filter(|c| c.status != CoverageStatus::Complete)
+                .map(GapRow::Entry)
+                .collect()
+        }
+    }
+
     /// The open (not waived) findings.
     pub fn open(&self) -> impl Iterator<Item = &FindingEntry> {
         self.findings
@@ -1117,5 +1132,35 @@ mod tests {
         for (row, c) in rows.iter().zip(expected) {
             assert!(matches!(row, GapRow::Entry(e) if std::ptr::eq(*e, c)));
         }
+    }
+
+    #[test]
+    fn a_report_of_one_scope_groups_nothing_even_entries_of_its_ancestors() {
+        // One project whose folder has the same gap under its own name.
+        let mut doc = estate(1);
+        assert_eq!(doc.scopes.len(), 1);
+        let mut folder = doc
+            .coverage
+            .iter()
+            .find(|c| c.service == "s3")
+            .cloned()
+            .expect("s3 gap");
+        folder.scope = "folders/1".to_string();
+        doc.coverage.push(folder);
+        let incomplete: Vec<&CoverageEntry> = doc
+            .coverage
+            .iter()
+            .filter(|c| c.status != CoverageStatus::Complete)
+            .collect();
+        let rows = doc.gap_rows();
+        assert_eq!(rows.len(), incomplete.len());
+        for (row, c) in rows.iter().zip(incomplete) {
+            assert!(matches!(row, GapRow::Entry(e) if std::ptr::eq(*e, c)));
+        }
+        // The same entries in a report of two scopes are one row.
+        let mut two = estate(2);
+        two.coverage
+            .retain(|c| c.service == "s3" && c.region == "us-east-1");
+        assert!(matches!(two.gap_rows().as_slice(), [GapRow::Shared(g)] if g.scopes.len() == 2));
     }
 }

@@ -1,8 +1,8 @@
 //! The human report: findings grouped by severity, then coverage, then a summary.
 
 use super::model::{
-    gap_rows, Change, FindingEntry, FindingStatus, GapRow, ReportDocument, ScopeCoverage,
-    ScopeSummary, GROUP_SCOPES_NAMED,
+    Change, FindingEntry, FindingStatus, GapRow, ReportDocument, ScopeCoverage, ScopeSummary,
+    GROUP_SCOPES_NAMED,
 };
 use super::resource::short;
 use crate::finding::Severity;
@@ -281,7 +281,7 @@ fn render_raw(doc: &ReportDocument) -> String {
             entry.0 += 1;
         }
     }
-    for gap in gap_rows(&doc.coverage) {
+    for gap in doc.gap_rows() {
         let (service, line) = match gap {
             GapRow::Entry(c) => (
                 c.service.as_str(),

@@ -129,6 +129,9 @@ pub fn section(doc: &ReportDocument) -> String {
 /// (static markup at the top of the Coverage section, whose table below still lists every
 /// entry); nothing when no gap is shared (always, for a report of one scope).
 pub fn shared_gaps(doc: &ReportDocument) -> String {
+    if doc.scopes.len() <= 1 {
+        return String::new();
+    }
     let groups: Vec<GapGroup<'_>> = gap_groups(&doc.coverage)
         .into_iter()
         .filter(GapGroup::shared)
