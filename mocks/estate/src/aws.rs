@@ -1253,6 +1253,7 @@ fn organizations(spec: &Spec, c: &Caller, name: &str, body: &Value) -> Resp {
                 .iter()
                 .filter_map(|id| policy_summary(spec, id))
                 .map(|(v, _)| v)
+                .filter(|v| v["Type"] == json!(s("Filter")))
                 .collect();
             Resp::amz_json(&json!({"Policies": list}))
         }
@@ -1390,6 +1391,13 @@ mod tests {
             json!({"Filter": "RESOURCE_CONTROL_POLICY"}),
         );
         assert_eq!(rcps["Policies"], json!([]));
+        // ListPoliciesForTarget honours its filter too: no RCP is attached anywhere.
+        let on_root = answer(
+            &spec,
+            "ListPoliciesForTarget",
+            json!({"TargetId": root, "Filter": "RESOURCE_CONTROL_POLICY"}),
+        );
+        assert_eq!(on_root["Policies"], json!([]));
         answer(&spec, "DescribeOrganization", json!({}));
         *calls
             .entry("organizations:DescribeOrganization")
