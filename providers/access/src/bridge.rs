@@ -8,7 +8,9 @@ use crate::capability::{
     AccessProfile, Analyzer, ResourceKind, ResourcePolicyState, ResourceSubject, ADMIN_PROBES,
 };
 use crate::catalog::{Capabilities, Catalog};
-use crate::chain::{assume_one, Assume, Hop, HopKind, RoleGraph, TrustIndex, DEFAULT_MAX_DEPTH};
+use crate::chain::{
+    assume_in_session, assume_one, Assume, Hop, HopKind, RoleGraph, TrustIndex, DEFAULT_MAX_DEPTH,
+};
 use crate::exposure::{
     binding_session, exposures, identity_exposures, metadata_exposures, Exposure, MetadataExposure,
     SessionPolicy,
@@ -397,10 +399,11 @@ fn chain_exposures<'a>(
                 }
                 // A session limited by a session policy calls sts:AssumeRole within it; the
                 // next role's session is a new one, without it.
-                if let (Some(SessionPolicy { policy: Ok(p), .. }), Some(first)) =
-                    (e.session.as_deref(), path.first())
+                if let (Some(SessionPolicy { policy: Ok(p), .. }), Some(first), Some((me, _))) =
+                    (e.session.as_deref(), path.first(), parsed.get(id.as_str()))
                 {
-                    if !session_allows_assume(p, &first.from, &first.to) {
+                    let hop = assume_in_session(me, &first.to, &trusts, guardrails, Some(p));
+                    if hop == Assume::Denied {
                         continue;
                     }
                 }
@@ -421,28 +424,6 @@ fn chain_exposures<'a>(
         });
     }
     (graph, chained)
-}
-
-/// Whether a session policy lets a session of `from` call `sts:AssumeRole` on `to` (may be
-/// allowed; the role's own policies and the trust are checked by the chain search).
-fn session_allows_assume(session: &NamedPolicy, from: &str, to: &str) -> bool {
-    let mut context = crate::Context::partial();
-    context.set("aws:PrincipalArn", from.to_string());
-    let account = from.split(':').nth(4).unwrap_or_default();
-    let set = crate::PolicySet {
-        identity: std::slice::from_ref(session),
-        ..Default::default()
-    };
-    let request = crate::Request {
-        principal: from,
-        action: "sts:AssumeRole",
-        resource: crate::ResourceTarget::Arn(to),
-        // The identity side only: the trust is the chain search's.
-        resource_account: Some(account),
-        context: &context,
-    };
-    // An evaluation error leaves the hop as the role's policies say.
-    crate::evaluate(&set, &request).map_or(true, |e| e.may_be_allowed())
 }
 
 /// The inventory's resource policies, parsed once, with the guardrails over their accounts and
