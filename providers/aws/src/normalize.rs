@@ -701,6 +701,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_pod_identity_session_policy_is_decoded_or_keeps_its_error() {
+        let doc = pod_identity_session_policy(
+            "c",
+            "ns",
+            "sa",
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}"#,
+        );
+        assert_eq!(doc.kind, "session");
+        assert_eq!(doc.name, "pod identity association ns/sa in cluster c");
+        assert_eq!(
+            doc.document
+                .as_ref()
+                .map(|d| d["Statement"][0]["Action"].clone()),
+            Some(serde_json::json!("s3:GetObject"))
+        );
+        assert!(doc.error.is_none());
+        let broken = pod_identity_session_policy("c", "ns", "sa", r#"{"Version": "#);
+        assert!(broken.document.is_none());
+        assert!(broken
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("not valid JSON")));
+    }
+
+    #[test]
     fn url_encoded_and_plain_documents_decode() {
         let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
         assert_eq!(
