@@ -1248,3 +1248,71 @@ fn organizations(spec: &Spec, c: &Caller, name: &str, body: &Value) -> Resp {
         ),
     }
 }
+
+#[cfg(test)]
+mod timed_session_tests {
+    use super::*;
+
+    fn req(token: Option<&str>) -> Req {
+        let mut headers = Vec::new();
+        if let Some(t) = token {
+            headers.push(("x-amz-security-token".to_string(), t.to_string()));
+        }
+        Req {
+            method: "POST".to_string(),
+            path: "/".to_string(),
+            raw_path: "/".to_string(),
+            query: Vec::new(),
+            headers,
+            body: b"Action=GetAccountAuthorizationDetails".to_vec(),
+        }
+    }
+
+    fn member(service: &str) -> Caller {
+        Caller {
+            account: 1,
+            assumed: true,
+            region: "us-east-1".to_string(),
+            service: service.to_string(),
+        }
+    }
+
+    #[test]
+    fn an_expired_session_gets_expired_token_and_a_live_one_is_served() {
+        let spec = Spec {
+            accounts: 2,
+            ..Spec::default()
+        };
+        let ttl = std::time::Duration::from_secs(60);
+        let past = format!("{TIMED_TOKEN}1000");
+        let r = timed_sessions(&spec, &req(Some(&past)), &member("iam"), "iam:X", ttl);
+        let r = r.expect("expired");
+        assert_eq!(r.status, 403);
+        assert!(r.body.contains("<Code>ExpiredToken</Code>"), "{}", r.body);
+        let r = timed_sessions(&spec, &req(Some(&past)), &member("eks"), "eks:X", ttl);
+        assert_eq!(
+            r.map(|r| r.headers),
+            Some(vec![(
+                "x-amzn-errortype",
+                "ExpiredTokenException".to_string()
+            )])
+        );
+        let future = format!("{TIMED_TOKEN}{}", u64::MAX);
+        assert!(timed_sessions(&spec, &req(Some(&future)), &member("iam"), "iam:X", ttl).is_none());
+        // AssumeRole issues a session that ends `ttl` from now.
+        let mut assume = req(None);
+        assume.body = format!(
+            "Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A{}%3Arole%2Fcloudscan-scan&RoleSessionName=cloudscan-scan",
+            spec.account_id(1)
+        )
+        .into_bytes();
+        let mut caller = member("sts");
+        caller.assumed = false;
+        let r = timed_sessions(&spec, &assume, &caller, "sts:AssumeRole", ttl).expect("answer");
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains(&format!("<SessionToken>{TIMED_TOKEN}")));
+        assert!(!r.body.contains("2099-01-01"));
+        assert_eq!(iso8601(1_767_225_600), "2026-01-01T00:00:00Z");
+        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}

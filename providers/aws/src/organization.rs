@@ -141,12 +141,6 @@ impl MemberCredentials {
         })
     }
 
-    /// How many times the role was assumed (the first time included).
-    #[cfg(test)]
-    fn assumed(&self) -> usize {
-        self.inner.assumed.load(Ordering::Relaxed)
-    }
-
     /// The current session's credentials, renewed first when it is about to end.
     async fn current(&self) -> aws_credential_types::provider::Result {
         let i = &self.inner;
@@ -521,4 +515,31 @@ pub(crate) async fn scan(
     inventory.coverage.extend(org_coverage.into_entries());
     inventory.organization = organization;
     Ok((inventory, recorders))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_is_renewed_shortly_before_it_ends_and_a_replayed_one_never() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let hour = Some(at(3_600));
+        // The STS default: kept for 55 minutes, renewed in its last 5.
+        assert!(!needs_renewal(t0, t0, hour));
+        assert!(!needs_renewal(at(3_299), t0, hour));
+        assert!(needs_renewal(at(3_300), t0, hour));
+        assert!(needs_renewal(at(3_600), t0, hour));
+        // Without renewal, a request at 3,601 s would carry an expired session.
+        assert!(needs_renewal(at(3_601), t0, hour));
+        // A short session is renewed when half of it is left.
+        let short = Some(at(4));
+        assert!(!needs_renewal(at(1), t0, short));
+        assert!(needs_renewal(at(2), t0, short));
+        // An expiry before the issue time (a clock step) renews at once.
+        assert!(needs_renewal(t0, at(10), Some(at(5))));
+        // --replay: the recorded expiry has passed and is not used; never renewed.
+        assert!(!needs_renewal(at(1_000_000), t0, None));
+    }
 }
