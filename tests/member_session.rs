@@ -96,7 +96,7 @@ fn an_organization_scan_outlives_its_member_sessions() {
             "{scopes:?}"
         );
     }
-    // The scan outlived the sessions, and the members were re-assumed along the way.
+    // The scan outlived the sessions, and each member was re-assumed along the way.
     let members = u64::from(spec().accounts - 1);
     let assumed = server
         .stats()
@@ -109,7 +109,7 @@ fn an_organization_scan_outlives_its_member_sessions() {
         "the scan took {took:?}: too short to show renewal"
     );
     assert!(
-        assumed > members,
+        assumed >= 2 * members,
         "AssumeRole called {assumed} times for {members} members in {took:?}"
     );
 }
