@@ -538,7 +538,7 @@ mod tests {
         assert!(!needs_renewal(at(1), t0, short));
         assert!(needs_renewal(at(2), t0, short));
         // An expiry before the issue time (a clock step) renews at once.
-        assert!(needs_renewal(t0, at(10), Some(at(5))));
+        assert!(needs_renewal(at(10), at(10), Some(at(5))));
         // --replay: the recorded expiry has passed and is not used; never renewed.
         assert!(!needs_renewal(at(1_000_000), t0, None));
     }
