@@ -323,6 +323,7 @@ fn a_throttling_storm_costs_time_not_data() {
         latency: Duration::ZERO,
         rate_limit: None,
         throttle_every: Some(6),
+        session_duration: None,
     };
     for (cloud, name) in [
         (azure as fn(&str) -> Command, "azure"),

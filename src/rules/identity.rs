@@ -96,6 +96,21 @@ impl IdentityIssue<'_> {
                     .collect::<Vec<_>>(),
             ));
         }
+        for note in &self.facts.session_notes {
+            b = b.evidence(Evidence::new(
+                note.session.as_str(),
+                if note.unreadable.is_some() {
+                    "not evaluated (unreadable)"
+                } else {
+                    "narrows"
+                },
+                serde_json::json!({
+                    "user": note.user,
+                    "unreadable": note.unreadable,
+                    "summary": note.to_string(),
+                }),
+            ));
+        }
         b = guardrail_evidence(b, self.facts);
         if !self.facts.unreadable.is_empty() {
             b = b.evidence(Evidence::new(

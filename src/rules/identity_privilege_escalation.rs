@@ -33,10 +33,12 @@ impl Rule for IdentityPrivilegeEscalation {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        for (identity, facts) in analyzed(ctx) {
-            if facts.profile.admin.is_some() || facts.profile.escalation_paths.is_empty() {
+        for (identity, all) in analyzed(ctx) {
+            let Some(facts) = all.narrowed(|p| p.admin.is_none() && !p.escalation_paths.is_empty())
+            else {
                 continue;
-            }
+            };
+            let facts = facts.as_ref();
             let paths = &facts.profile.escalation_paths;
             let mut reasons: Vec<Granted> = Vec::new();
             for p in paths {

@@ -3,7 +3,7 @@
 use super::identity::{analyzed, IdentityIssue};
 use super::{Rule, RuleContext, RuleMeta};
 use crate::finding::{Evidence, Finding, Severity};
-use cloudscan_access::capability::Reach;
+use cloudscan_access::capability::{AccessProfile, HeldCapability, Reach};
 
 pub struct IdentitySecretsAccess;
 
@@ -32,10 +32,14 @@ impl Rule for IdentitySecretsAccess {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        for (identity, facts) in analyzed(ctx) {
-            if facts.profile.admin.is_some() {
-                continue; // reported as identity-admin-access
-            }
+        for (identity, all) in analyzed(ctx) {
+            // Users that can do everything are reported as identity-admin-access; users whose
+            // session policy keeps them from reading secrets are not listed.
+            let Some(facts) = all.narrowed(|p| p.admin.is_none() && secrets_read(p).is_some())
+            else {
+                continue;
+            };
+            let facts = facts.as_ref();
             let Some(cap) = facts
                 .profile
                 .capabilities
@@ -68,6 +72,13 @@ impl Rule for IdentitySecretsAccess {
             );
         }
     }
+}
+
+/// The secrets-read capability on every resource, when the profile holds it.
+fn secrets_read(p: &AccessProfile) -> Option<&HeldCapability> {
+    p.capabilities
+        .iter()
+        .find(|c| c.id == "secrets-read" && c.reach == Reach::All)
 }
 
 #[cfg(test)]

@@ -31,13 +31,27 @@ impl Rule for IdentityStorageAccess {
     }
 
     fn check(&self, ctx: &RuleContext<'_>, out: &mut Vec<Finding>) {
-        for (identity, facts) in analyzed(ctx) {
-            if facts.profile.admin.is_some() {
-                continue;
-            }
-            for cap in facts.profile.capabilities.iter().filter(|c| {
-                (c.id == "object-read" || c.id == "object-write") && c.reach == Reach::All
-            }) {
+        for (identity, all) in analyzed(ctx) {
+            for id in ["object-read", "object-write"] {
+                let everywhere = |p: &cloudscan_access::capability::AccessProfile| {
+                    p.capabilities
+                        .iter()
+                        .any(|c| c.id == id && c.reach == Reach::All)
+                };
+                // Users that can do everything are reported as identity-admin-access; users
+                // whose session policy keeps them from it are not listed.
+                let Some(facts) = all.narrowed(|p| p.admin.is_none() && everywhere(p)) else {
+                    continue;
+                };
+                let facts = facts.as_ref();
+                let Some(cap) = facts
+                    .profile
+                    .capabilities
+                    .iter()
+                    .find(|c| c.id == id && c.reach == Reach::All)
+                else {
+                    continue;
+                };
                 let verb = if cap.id == "object-read" {
                     "read"
                 } else {

@@ -244,6 +244,85 @@ fn assume_role(spec: &Spec, role_arn: &str, session: &str) -> Resp {
     ))
 }
 
+/// The prefix of the session tokens of timed sessions; the rest is the expiry (Unix ms).
+const TIMED_TOKEN: &str = "estate-session-until-";
+
+/// Sessions that end (`Behaviour::session_duration`): `AssumeRole` issues a session lasting
+/// `duration`, and a request signed with an expired session gets `ExpiredToken` in its
+/// service's error shape. None: the request is answered as usual.
+pub fn timed_sessions(
+    spec: &Spec,
+    req: &Req,
+    c: &Caller,
+    op: &str,
+    duration: std::time::Duration,
+) -> Option<Resp> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    if c.assumed {
+        let until = req
+            .header("x-amz-security-token")
+            .and_then(|t| t.strip_prefix(TIMED_TOKEN))
+            .and_then(|ms| ms.parse::<u128>().ok());
+        if until.is_some_and(|until| until <= now.as_millis()) {
+            let code = match protocol(&c.service) {
+                Protocol::Query | Protocol::Ec2 => "ExpiredToken",
+                _ => "ExpiredTokenException",
+            };
+            return Some(error(
+                &c.service,
+                if c.service == "ec2" { 400 } else { 403 },
+                code,
+                "The security token included in the request is expired",
+            ));
+        }
+    }
+    if op != "sts:AssumeRole" {
+        return None;
+    }
+    let resp = handle(spec, req, c, op);
+    if resp.status != 200 {
+        return Some(resp);
+    }
+    let end = now + duration;
+    let body = resp
+        .body
+        .replace(
+            "<SessionToken>estate-session</SessionToken>",
+            &format!(
+                "<SessionToken>{TIMED_TOKEN}{}</SessionToken>",
+                end.as_millis()
+            ),
+        )
+        .replace(
+            "<Expiration>2099-01-01T00:00:00Z</Expiration>",
+            &format!("<Expiration>{}</Expiration>", iso8601(end.as_secs())),
+        );
+    Some(Resp::xml(body))
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` of a Unix time (days to civil date, proleptic Gregorian).
+fn iso8601(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
+}
+
 // ------------------------------------------------------------------------------------------
 // IAM
 
@@ -1404,5 +1483,73 @@ mod tests {
             .or_default() += 1;
         let minimum: BTreeMap<&str, u64> = crate::minimum_organization(47).into_iter().collect();
         assert_eq!(calls, minimum);
+    }
+}
+
+#[cfg(test)]
+mod timed_session_tests {
+    use super::*;
+
+    fn req(token: Option<&str>) -> Req {
+        let mut headers = Vec::new();
+        if let Some(t) = token {
+            headers.push(("x-amz-security-token".to_string(), t.to_string()));
+        }
+        Req {
+            method: "POST".to_string(),
+            path: "/".to_string(),
+            raw_path: "/".to_string(),
+            query: Vec::new(),
+            headers,
+            body: b"Action=GetAccountAuthorizationDetails".to_vec(),
+        }
+    }
+
+    fn member(service: &str) -> Caller {
+        Caller {
+            account: 1,
+            assumed: true,
+            region: "us-east-1".to_string(),
+            service: service.to_string(),
+        }
+    }
+
+    #[test]
+    fn an_expired_session_gets_expired_token_and_a_live_one_is_served() {
+        let spec = Spec {
+            accounts: 2,
+            ..Spec::default()
+        };
+        let ttl = std::time::Duration::from_secs(60);
+        let past = format!("{TIMED_TOKEN}1000");
+        let r = timed_sessions(&spec, &req(Some(&past)), &member("iam"), "iam:X", ttl);
+        let r = r.expect("expired");
+        assert_eq!(r.status, 403);
+        assert!(r.body.contains("<Code>ExpiredToken</Code>"), "{}", r.body);
+        let r = timed_sessions(&spec, &req(Some(&past)), &member("eks"), "eks:X", ttl);
+        assert_eq!(
+            r.map(|r| r.headers),
+            Some(vec![(
+                "x-amzn-errortype",
+                "ExpiredTokenException".to_string()
+            )])
+        );
+        let future = format!("{TIMED_TOKEN}{}", u64::MAX);
+        assert!(timed_sessions(&spec, &req(Some(&future)), &member("iam"), "iam:X", ttl).is_none());
+        // AssumeRole issues a session that ends `ttl` from now.
+        let mut assume = req(None);
+        assume.body = format!(
+            "Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A{}%3Arole%2Fcloudscan-scan&RoleSessionName=cloudscan-scan",
+            spec.account_id(1)
+        )
+        .into_bytes();
+        let mut caller = member("sts");
+        caller.assumed = false;
+        let r = timed_sessions(&spec, &assume, &caller, "sts:AssumeRole", ttl).expect("answer");
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains(&format!("<SessionToken>{TIMED_TOKEN}")));
+        assert!(!r.body.contains("2099-01-01"));
+        assert_eq!(iso8601(1_767_225_600), "2026-01-01T00:00:00Z");
+        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
     }
 }

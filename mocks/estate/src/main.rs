@@ -159,6 +159,7 @@ fn main() {
                     latency: Duration::from_millis(latency_ms),
                     rate_limit,
                     throttle_every,
+                    session_duration: None,
                 },
                 port,
                 stats_file,

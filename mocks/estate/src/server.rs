@@ -26,6 +26,10 @@ pub struct Behaviour {
     pub rate_limit: Option<f64>,
     /// A throttling storm: every `n`-th call of each service is throttled, whatever the rate.
     pub throttle_every: Option<u64>,
+    /// STS `AssumeRole` issues sessions that last this long (with their real `Expiration`),
+    /// and a request signed with an expired session gets `ExpiredToken`. None: sessions never
+    /// expire (`Expiration` 2099).
+    pub session_duration: Option<Duration>,
 }
 
 /// Calls and throttled calls per operation.
@@ -264,6 +268,11 @@ async fn answer(state: &State, req: &Req) -> Resp {
         };
         if throttled {
             return aws::throttle(&c.service);
+        }
+        if let Some(duration) = state.behaviour.session_duration {
+            if let Some(resp) = aws::timed_sessions(spec, req, &c, &op, duration) {
+                return resp;
+            }
         }
         aws::handle(spec, req, &c, &op)
     }

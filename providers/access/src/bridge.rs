@@ -8,12 +8,18 @@ use crate::capability::{
     AccessProfile, Analyzer, ResourceKind, ResourcePolicyState, ResourceSubject, ADMIN_PROBES,
 };
 use crate::catalog::{Capabilities, Catalog};
-use crate::chain::{assume_one, Assume, Hop, HopKind, RoleGraph, TrustIndex, DEFAULT_MAX_DEPTH};
-use crate::exposure::{exposures, metadata_exposures, Exposure, MetadataExposure};
+use crate::chain::{
+    assume_in_session, assume_one, Assume, Hop, HopKind, RoleGraph, TrustIndex, DEFAULT_MAX_DEPTH,
+};
+use crate::exposure::{
+    binding_session, exposures, identity_exposures, metadata_exposures, Exposure, MetadataExposure,
+    SessionPolicy,
+};
 use crate::guardrail::OrgGuardrails;
 use crate::trust::{trust_issues, TrustIssue};
 use crate::{NamedPolicy, Policy};
 use cloudscan_inventory::{Coverage, CoverageStatus, Identity, Inventory, PolicyDoc, Provider};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 /// How an identity's permissions were decided.
@@ -35,12 +41,112 @@ pub struct IdentityFacts {
     pub exposures: Vec<Exposure>,
     /// Policy documents or roles that could not be read: the profile may miss what they grant.
     pub unreadable: Vec<String>,
+    /// By session policy source ([`SessionPolicy::source`]): what a session limited by that
+    /// policy can do (EKS Pod Identity associations with a `policy`). The exposures that carry
+    /// a readable session policy act with this profile instead of `profile`.
+    pub sessions: BTreeMap<String, AccessProfile>,
+    /// Set by [`IdentityFacts::narrowed`]: how session policies changed who is listed.
+    pub session_notes: Vec<SessionNote>,
+}
+
+/// How a session policy bears on one user of an access (see [`IdentityFacts::narrowed`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionNote {
+    /// The user (as [`crate::chain::describe`] prints it).
+    pub user: String,
+    /// Which session policy ([`SessionPolicy::source`]).
+    pub session: String,
+    /// None: the session policy keeps this user from the access the role has. Some(why): the
+    /// session policy could not be read, so the user is credited with the role's access.
+    pub unreadable: Option<String>,
+}
+
+impl std::fmt::Display for SessionNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.unreadable {
+            None => write!(
+                f,
+                "{} does not allow it, so {} does not get it through this role",
+                self.session, self.user
+            ),
+            Some(why) => write!(
+                f,
+                "{} was not evaluated ({why}); {} is credited with the role's full access",
+                self.session, self.user
+            ),
+        }
+    }
 }
 
 impl IdentityFacts {
     /// Whether any pod can act as the identity.
     pub fn pods(&self) -> bool {
         self.exposures.iter().any(Exposure::pods)
+    }
+
+    /// The profile a user acts with: the session's when a readable session policy limits it.
+    pub fn profile_of(&self, e: &Exposure) -> &AccessProfile {
+        match e.session.as_deref() {
+            Some(SessionPolicy {
+                source,
+                policy: Ok(_),
+            }) => self.sessions.get(source).unwrap_or(&self.profile),
+            _ => &self.profile,
+        }
+    }
+
+    /// The facts as seen by the users for whom `holds` is true of the profile they act with:
+    /// None when no user gets the access. Users that a session policy keeps from it are left
+    /// out and named in `session_notes`, as are users whose session policy could not be read
+    /// (credited with the role's access). Without session policies, the facts themselves.
+    pub fn narrowed(
+        &self,
+        holds: impl Fn(&AccessProfile) -> bool,
+    ) -> Option<Cow<'_, IdentityFacts>> {
+        if self.exposures.iter().all(|e| e.session.is_none()) {
+            return holds(&self.profile).then_some(Cow::Borrowed(self));
+        }
+        let role_holds = holds(&self.profile);
+        let mut kept = Vec::new();
+        let mut notes = Vec::new();
+        let mut profile: Option<&AccessProfile> = None;
+        for e in &self.exposures {
+            let acting = self.profile_of(e);
+            let session = e.session.as_deref();
+            if holds(acting) {
+                if let Some(SessionPolicy {
+                    source,
+                    policy: Err(why),
+                }) = session
+                {
+                    notes.push(SessionNote {
+                        user: crate::chain::describe(e),
+                        session: source.clone(),
+                        unreadable: Some(why.clone()),
+                    });
+                }
+                // The role's own profile when any user acts with it; else the first session's.
+                if profile.is_none() || std::ptr::eq(acting, &self.profile) {
+                    profile = Some(acting);
+                }
+                kept.push(e.clone());
+            } else if let (Some(s), true) = (session, role_holds) {
+                notes.push(SessionNote {
+                    user: crate::chain::describe(e),
+                    session: s.source.clone(),
+                    unreadable: None,
+                });
+            }
+        }
+        let profile = profile?;
+        Some(Cow::Owned(IdentityFacts {
+            profile: profile.clone(),
+            basis: self.basis,
+            exposures: kept,
+            unreadable: self.unreadable.clone(),
+            sessions: BTreeMap::new(),
+            session_notes: notes,
+        }))
     }
 }
 
@@ -100,7 +206,7 @@ impl AccessFacts {
         let exposed: BTreeMap<&str, Vec<Exposure>> = inv
             .identities
             .iter()
-            .map(|i| (i.id.as_str(), exposures(inv, &i.used_by)))
+            .map(|i| (i.id.as_str(), identity_exposures(inv, i)))
             .collect();
         let mut facts = AccessFacts {
             metadata: metadata_exposures(inv),
@@ -151,16 +257,33 @@ impl AccessFacts {
             if !keep(identity, !exposures.is_empty()) {
                 continue;
             }
+            let mut sessions = BTreeMap::new();
             let profile = match (inv.provider, parsed.get(identity.id.as_str())) {
                 (Provider::Aws, Some((engine, unreadable))) => {
                     let Some((caps, catalog)) = evaluator.aws else {
                         continue;
                     };
-                    let profile = Analyzer::new(engine)
-                        .with_guards(guardrails.guards(&identity.id))
-                        .with_principal_org(guardrails.org_id_of(&identity.scope))
-                        .with_resources(&resources)
-                        .profile(caps, catalog);
+                    let analyze = |session: Option<&NamedPolicy>| {
+                        Analyzer::new(engine)
+                            .with_guards(guardrails.guards(&identity.id))
+                            .with_principal_org(guardrails.org_id_of(&identity.scope))
+                            .with_resources(&resources)
+                            .with_session(session)
+                            .profile(caps, catalog)
+                    };
+                    let profile = analyze(None);
+                    // Each readable session policy its users act under, once.
+                    for e in &exposures {
+                        if let Some(SessionPolicy {
+                            source,
+                            policy: Ok(policy),
+                        }) = e.session.as_deref()
+                        {
+                            if !sessions.contains_key(source) {
+                                sessions.insert(source.clone(), analyze(Some(policy)));
+                            }
+                        }
+                    }
                     Some((
                         profile,
                         Basis::PolicyEvaluation {
@@ -181,6 +304,8 @@ impl AccessFacts {
                     basis,
                     exposures,
                     unreadable,
+                    sessions,
+                    session_notes: Vec::new(),
                 },
             );
         }
@@ -234,6 +359,8 @@ fn chain_exposures<'a>(
             };
             let base = exposures(inv, &[b.user(&c.name)]);
             for mut e in base {
+                // The association's session policy limits the target role's session.
+                e.session = binding_session(b, target);
                 e.via.push(Hop {
                     from: b.identity.clone(),
                     to: target.to_string(),
@@ -270,7 +397,18 @@ fn chain_exposures<'a>(
                 if e.via.len() + path.len() > options.max_depth {
                     continue;
                 }
+                // A session limited by a session policy calls sts:AssumeRole within it; the
+                // next role's session is a new one, without it.
+                if let (Some(SessionPolicy { policy: Ok(p), .. }), Some(first), Some((me, _))) =
+                    (e.session.as_deref(), path.first(), parsed.get(id.as_str()))
+                {
+                    let hop = assume_in_session(me, &first.to, &trusts, guardrails, Some(p));
+                    if hop == Assume::Denied {
+                        continue;
+                    }
+                }
                 let mut e = e.clone();
+                e.session = None;
                 e.via.extend(path.iter().cloned());
                 chained.entry(to.clone()).or_default().push(e);
             }
@@ -525,7 +663,7 @@ fn chain_reachable(inv: &Inventory) -> std::collections::BTreeSet<String> {
     let exposed: BTreeMap<&str, Vec<Exposure>> = inv
         .identities
         .iter()
-        .map(|i| (i.id.as_str(), exposures(inv, &i.used_by)))
+        .map(|i| (i.id.as_str(), identity_exposures(inv, i)))
         .collect();
     let parsed: HashMap<&str, (crate::PolicyIdentity, Vec<String>)> = inv
         .identities

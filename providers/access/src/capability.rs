@@ -283,6 +283,8 @@ pub struct Analyzer<'a> {
     key_policy: Option<Option<NamedPolicy>>,
     guards: Guards,
     resources: &'a [ResourceSubject],
+    /// The session policy of the session the questions are about (EKS Pod Identity).
+    session: Option<&'a NamedPolicy>,
     /// Answers by question: the key is `action (lowercased) \0 resource \0 all guarded`,
     /// built in `key` so that a repeated question allocates nothing.
     cache: HashMap<String, Option<Rc<Evaluation>>, BuildHasherDefault<KeyHasher>>,
@@ -311,6 +313,7 @@ impl<'a> Analyzer<'a> {
             context,
             guards: Guards::default(),
             resources: &[],
+            session: None,
             cache: HashMap::with_capacity_and_hasher(256, Default::default()),
             key: String::new(),
         }
@@ -328,6 +331,13 @@ impl<'a> Analyzer<'a> {
         if let Some(o) = org {
             self.context.set("aws:PrincipalOrgID", o);
         }
+        self
+    }
+
+    /// A session of the identity limited by `session` (the session policy an EKS Pod Identity
+    /// association sets): every answer is the intersection with it.
+    pub fn with_session(mut self, session: Option<&'a NamedPolicy>) -> Self {
+        self.session = session;
         self
     }
 
@@ -409,7 +419,7 @@ impl<'a> Analyzer<'a> {
         let set = PolicySet {
             identity: &self.identity.policies,
             boundary: self.identity.boundary.as_ref(),
-            session: None,
+            session: self.session,
             scps,
             rcps,
             resource: resource_policy,
@@ -593,7 +603,7 @@ impl<'a> Analyzer<'a> {
         let set = PolicySet {
             identity: &self.identity.policies,
             boundary: self.identity.boundary.as_ref(),
-            session: None,
+            session: self.session,
             scps,
             rcps,
             resource: Some(policy),

@@ -334,6 +334,18 @@ pub fn assume_one(
     trusts: &TrustIndex,
     guardrails: &OrgGuardrails<'_>,
 ) -> Assume {
+    assume_in_session(me, target, trusts, guardrails, None)
+}
+
+/// [`assume_one`] for a session of `me` limited by a session policy (the one an EKS Pod
+/// Identity association sets on its pods' session).
+pub fn assume_in_session(
+    me: &PolicyIdentity,
+    target: &str,
+    trusts: &TrustIndex,
+    guardrails: &OrgGuardrails<'_>,
+    session: Option<&NamedPolicy>,
+) -> Assume {
     let Some(trust) = trusts.trusts.get(target) else {
         return Assume::Unknown;
     };
@@ -352,7 +364,7 @@ pub fn assume_one(
     let set = PolicySet {
         identity: &me.policies,
         boundary: me.boundary.as_ref(),
-        session: None,
+        session,
         scps: scps.levels(),
         rcps: rcps.levels(),
         resource: Some(trust),

@@ -2,10 +2,13 @@
 //! answers them, pods) can act as it, and the Kubernetes service accounts bound to it. Computed
 //! once per inventory; the identity rules, the metadata rule and the `access` report read it.
 
+use crate::{NamedPolicy, Policy};
 use cloudscan_inventory::{
-    Cited, Cluster, Inventory, MetadataLevel, MetadataSetting, NodePool, UsedBy,
+    Cited, Cluster, Identity, Inventory, MetadataLevel, MetadataSetting, NodePool, PolicyDoc,
+    UsedBy, WorkloadBinding,
 };
 use std::fmt;
+use std::sync::Arc;
 
 /// The Cluster side: what a cluster's own API shows about who reaches an identity.
 pub mod cluster;
@@ -163,6 +166,38 @@ pub struct Exposure {
     /// What the cluster's own API showed, when it was read (`--kubeconfig`, `--kube-replay`):
     /// the pods that reach the identity by workload, and those a NetworkPolicy keeps out.
     pub observed: Option<cluster::Observed>,
+    /// The session policy that limits the session this user gets of the identity (an EKS Pod
+    /// Identity association's `policy`); None: the user gets the identity's full permissions.
+    pub session: Option<Arc<SessionPolicy>>,
+}
+
+/// The session policy of an EKS Pod Identity association: the association's pods get the
+/// permissions of the role they end up with intersected with it (EKS API Reference,
+/// `CreatePodIdentityAssociation` `policy`). With a `targetRoleArn` it limits the target
+/// role's session only, not the association role's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionPolicy {
+    /// Which association sets it (`pod identity association NS/SA in cluster C`).
+    pub source: String,
+    /// The parsed policy, or why it could not be read: an unreadable policy narrows nothing.
+    pub policy: Result<NamedPolicy, String>,
+}
+
+impl SessionPolicy {
+    /// The session policy of an association's inventory document.
+    pub fn from_doc(doc: &PolicyDoc) -> SessionPolicy {
+        let source = format!("session policy of {}", doc.name);
+        let policy = match &doc.document {
+            Some(value) => Policy::from_value(value)
+                .map(|p| NamedPolicy::new(source.clone(), p))
+                .map_err(|e| format!("it could not be parsed: {e}")),
+            None => Err(format!(
+                "it could not be decoded: {}",
+                doc.error.as_deref().unwrap_or("not collected")
+            )),
+        };
+        SessionPolicy { source, policy }
+    }
 }
 
 impl Exposure {
@@ -274,6 +309,7 @@ pub fn exposures(inv: &Inventory, used_by: &[UsedBy]) -> Vec<Exposure> {
                         pods,
                     },
                     via: Vec::new(),
+                    session: None,
                 }
             }
             UsedBy::Workload {
@@ -296,9 +332,54 @@ pub fn exposures(inv: &Inventory, used_by: &[UsedBy]) -> Vec<Exposure> {
                     mechanism: mechanism.clone(),
                 },
                 via: Vec::new(),
+                session: None,
             },
         })
         .collect()
+}
+
+/// The session policy a Pod Identity binding sets on the session of `role`: the target role's
+/// when the binding has a `targetRoleArn` (the association role's session is not limited), the
+/// association role's otherwise.
+pub fn binding_session(b: &WorkloadBinding, role: &str) -> Option<Arc<SessionPolicy>> {
+    let doc = b.session_policy.as_ref()?;
+    let acting = b
+        .target_identity
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .unwrap_or(&b.identity);
+    (b.mechanism == "pod-identity" && acting == role)
+        .then(|| Arc::new(SessionPolicy::from_doc(doc)))
+}
+
+/// [`exposures`] of one identity, with the session policies its Pod Identity associations set.
+pub fn identity_exposures(inv: &Inventory, identity: &Identity) -> Vec<Exposure> {
+    let mut out = exposures(inv, &identity.used_by);
+    for e in &mut out {
+        let Route::Workload {
+            namespace,
+            service_account,
+            mechanism,
+        } = &e.route
+        else {
+            continue;
+        };
+        if mechanism != "pod-identity" {
+            continue;
+        }
+        e.session = inv
+            .clusters
+            .iter()
+            .filter(|c| c.name == e.cluster)
+            .flat_map(|c| &c.workload_identity.bindings)
+            .filter(|b| {
+                &b.namespace == namespace
+                    && &b.service_account == service_account
+                    && b.identity == identity.id
+            })
+            .find_map(|b| binding_session(b, &identity.id));
+    }
+    out
 }
 
 /// One metadata setting through which pods can obtain a node identity.

@@ -549,6 +549,8 @@ pub struct RawPodIdentity {
     pub service_account: String,
     pub role_arn: Option<String>,
     pub target_role_arn: Option<String>,
+    /// The association's session policy, as the API returns it (a JSON string).
+    pub policy: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -792,6 +794,7 @@ pub async fn pod_identities(
                 service_account: a.service_account().unwrap_or_default().to_string(),
                 role_arn: a.role_arn().map(str::to_string),
                 target_role_arn: a.target_role_arn().map(str::to_string),
+                policy: a.policy().map(str::to_string),
             })
         })
         .buffer_unordered(FAN_OUT)

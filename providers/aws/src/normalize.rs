@@ -51,6 +51,29 @@ pub fn instance_cluster(instance: &RawInstance) -> Option<String> {
         .find_map(|k| k.strip_prefix(TAG_CLUSTER_PREFIX).map(str::to_string))
 }
 
+/// The session policy of a Pod Identity association, decoded; one that does not decode keeps
+/// the error (and then narrows nothing).
+fn pod_identity_session_policy(
+    cluster: &str,
+    namespace: &str,
+    service_account: &str,
+    raw: &str,
+) -> PolicyDoc {
+    let (document, error) = match decode_policy(raw) {
+        Ok(v) => (Some(v), None),
+        Err(e) => (None, Some(e)),
+    };
+    PolicyDoc {
+        kind: "session".to_string(),
+        name: format!(
+            "pod identity association {namespace}/{service_account} in cluster {cluster}"
+        ),
+        document,
+        error,
+        ..Default::default()
+    }
+}
+
 /// Decodes a policy document as IAM returns it: URL-encoded (RFC 3986) on the wire, plain JSON
 /// from some APIs and emulators. Plain JSON is never percent-decoded, so a literal `%` survives.
 pub fn decode_policy(raw: &str) -> Result<serde_json::Value, String> {
@@ -366,6 +389,14 @@ pub fn normalize(raw: RawScan) -> Inventory {
                         identity: role.clone(),
                         mechanism: "pod-identity".to_string(),
                         target_identity: a.target_role_arn.clone(),
+                        session_policy: a.policy.as_deref().map(|raw| {
+                            pod_identity_session_policy(
+                                &rc.name,
+                                &a.namespace,
+                                &a.service_account,
+                                raw,
+                            )
+                        }),
                     });
                 }
             }
@@ -384,6 +415,7 @@ pub fn normalize(raw: RawScan) -> Inventory {
                             identity: role.arn.clone(),
                             mechanism: "irsa".to_string(),
                             target_identity: None,
+                            session_policy: None,
                         });
                     }
                 }
@@ -667,6 +699,31 @@ fn as_list(value: Option<&serde_json::Value>) -> Vec<&serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pod_identity_session_policy_is_decoded_or_keeps_its_error() {
+        let doc = pod_identity_session_policy(
+            "c",
+            "ns",
+            "sa",
+            r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}"#,
+        );
+        assert_eq!(doc.kind, "session");
+        assert_eq!(doc.name, "pod identity association ns/sa in cluster c");
+        assert_eq!(
+            doc.document
+                .as_ref()
+                .map(|d| d["Statement"][0]["Action"].clone()),
+            Some(serde_json::json!("s3:GetObject"))
+        );
+        assert!(doc.error.is_none());
+        let broken = pod_identity_session_policy("c", "ns", "sa", r#"{"Version": "#);
+        assert!(broken.document.is_none());
+        assert!(broken
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("not valid JSON")));
+    }
 
     #[test]
     fn url_encoded_and_plain_documents_decode() {

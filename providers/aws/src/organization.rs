@@ -12,14 +12,20 @@ use crate::{
     fixture, iam_region, org, scan_account, AccountTarget, AwsError, OrgOptions, ScanOptions,
     Session,
 };
+use aws_config::identity::IdentityCache;
 use aws_config::Region;
-use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::future::ProvideCredentials as ProvideCredentialsFuture;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use cloudscan_collect::coverage::CoverageLog;
 use cloudscan_collect::scan::{quiet, Progress, ProgressFn};
 use cloudscan_inventory::{CoverageStatus, Inventory, Provider};
 use futures::stream::{self, StreamExt};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 /// The sub-directory of a recording that holds one recording per member account.
 pub const ACCOUNTS_DIR: &str = "accounts";
@@ -59,12 +65,125 @@ struct AccountResult {
     recorder: Option<fixture::Recorder>,
 }
 
+/// How long before a member session ends it is renewed, at most (a session shorter than twice
+/// this is renewed when half of it is left).
+pub const RENEW_BEFORE: Duration = Duration::from_secs(300);
+
+/// Whether a session issued at `issued` and ending at `expires` must be renewed at `now`. A
+/// session without a known end (`--replay`: the recorded expiry has passed and is ignored)
+/// never is.
+pub fn needs_renewal(now: SystemTime, issued: SystemTime, expires: Option<SystemTime>) -> bool {
+    let Some(end) = expires else {
+        return false;
+    };
+    let life = end.duration_since(issued).unwrap_or_default();
+    let margin = RENEW_BEFORE.min(life / 2);
+    now + margin >= end
+}
+
+/// One assumed member session: the credentials (handed to the SDK without an expiry) and when
+/// the session ends (None in `--replay`).
+struct Held {
+    credentials: Credentials,
+    issued: SystemTime,
+    expires: Option<SystemTime>,
+}
+
+/// The member role's credentials: the assumed session, re-assumed (same role, session name and
+/// external id, through the scan's limiter) shortly before it ends, so a member scan longer
+/// than the session does not fail with `ExpiredToken`. The SDK asks for credentials on every
+/// request (the member config has no identity cache); the check is a clock read.
+#[derive(Clone)]
+pub(crate) struct MemberCredentials {
+    inner: Arc<MemberInner>,
+}
+
+struct MemberInner {
+    sts: aws_sdk_sts::Client,
+    limiter: Limiter,
+    role_arn: String,
+    external_id: Option<String>,
+    replay: bool,
+    held: tokio::sync::Mutex<Held>,
+    assumed: AtomicUsize,
+}
+
+impl std::fmt::Debug for MemberCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the credentials themselves.
+        f.debug_struct("MemberCredentials")
+            .field("role_arn", &self.inner.role_arn)
+            .field("assumed", &self.inner.assumed.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl MemberCredentials {
+    /// Assumes the member role once; the error is the first assumption's.
+    async fn assume(
+        sts: &aws_sdk_sts::Client,
+        limiter: &Limiter,
+        role_arn: &str,
+        external_id: Option<&str>,
+        replay: bool,
+    ) -> Result<MemberCredentials, CollectError> {
+        let held = assume(sts, limiter, role_arn, external_id, replay).await?;
+        Ok(MemberCredentials {
+            inner: Arc::new(MemberInner {
+                sts: sts.clone(),
+                limiter: limiter.clone(),
+                role_arn: role_arn.to_string(),
+                external_id: external_id.map(str::to_string),
+                replay,
+                held: tokio::sync::Mutex::new(held),
+                assumed: AtomicUsize::new(1),
+            }),
+        })
+    }
+
+    /// The current session's credentials, renewed first when it is about to end.
+    async fn current(&self) -> aws_credential_types::provider::Result {
+        let i = &self.inner;
+        let mut held = i.held.lock().await;
+        if needs_renewal(SystemTime::now(), held.issued, held.expires) {
+            let renewed = assume(
+                &i.sts,
+                &i.limiter,
+                &i.role_arn,
+                i.external_id.as_deref(),
+                i.replay,
+            )
+            .await
+            .map_err(|e| {
+                CredentialsError::provider_error(format!(
+                    "renewing the member session of {}: {e}",
+                    i.role_arn
+                ))
+            })?;
+            i.assumed.fetch_add(1, Ordering::Relaxed);
+            *held = renewed;
+        }
+        Ok(held.credentials.clone())
+    }
+}
+
+impl ProvideCredentials for MemberCredentials {
+    fn provide_credentials<'a>(&'a self) -> ProvideCredentialsFuture<'a>
+    where
+        Self: 'a,
+    {
+        ProvideCredentialsFuture::new(self.current())
+    }
+}
+
 async fn assume(
     sts: &aws_sdk_sts::Client,
     limiter: &Limiter,
     role_arn: &str,
     external_id: Option<&str>,
-) -> Result<Credentials, CollectError> {
+    replay: bool,
+) -> Result<Held, CollectError> {
+    let issued = SystemTime::now();
     let out = call!(
         limiter,
         "sts:AssumeRole",
@@ -85,15 +204,24 @@ async fn assume(
             "the response has no Credentials",
         )
     })?;
-    // No expiry is attached: the session lasts an hour, longer than an account scan takes, and
-    // a replayed session (whose recorded expiry has passed) must still be usable.
-    Ok(Credentials::new(
-        c.access_key_id(),
-        c.secret_access_key(),
-        Some(c.session_token().to_string()),
-        None,
-        "cloudscan-member-role",
-    ))
+    // A replayed session's recorded expiry has passed: it is used as if it never ended. The
+    // SDK gets no expiry either way: `MemberCredentials` decides when to renew.
+    let expires = if replay {
+        None
+    } else {
+        SystemTime::try_from(*c.expiration()).ok()
+    };
+    Ok(Held {
+        credentials: Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            None,
+            "cloudscan-member-role",
+        ),
+        issued,
+        expires,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -124,7 +252,15 @@ async fn scan_member(
         "arn:{}:iam::{account}:role/{}",
         caller.partition, org_opts.member_role
     );
-    let credentials = match assume(sts, limiter, &role_arn, org_opts.external_id.as_deref()).await {
+    let credentials = match MemberCredentials::assume(
+        sts,
+        limiter,
+        &role_arn,
+        org_opts.external_id.as_deref(),
+        opts.collect.replay.is_some(),
+    )
+    .await
+    {
         Ok(c) => c,
         Err(e) => {
             return AccountResult {
@@ -138,7 +274,9 @@ async fn scan_member(
     let mut builder = session
         .config
         .to_builder()
-        .credentials_provider(SharedCredentialsProvider::new(credentials));
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        // Every request asks `MemberCredentials`, which renews the session when it must.
+        .identity_cache(IdentityCache::no_cache());
     let mut recorder = None;
     if let Some(dir) = &opts.collect.replay {
         let member_dir = dir.join(ACCOUNTS_DIR).join(&account);
@@ -382,4 +520,31 @@ pub(crate) async fn scan(
     inventory.coverage.extend(org_coverage.into_entries());
     inventory.organization = organization;
     Ok((inventory, recorders))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_is_renewed_shortly_before_it_ends_and_a_replayed_one_never() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let hour = Some(at(3_600));
+        // The STS default: kept for 55 minutes, renewed in its last 5.
+        assert!(!needs_renewal(t0, t0, hour));
+        assert!(!needs_renewal(at(3_299), t0, hour));
+        assert!(needs_renewal(at(3_300), t0, hour));
+        assert!(needs_renewal(at(3_600), t0, hour));
+        // Without renewal, a request at 3,601 s would carry an expired session.
+        assert!(needs_renewal(at(3_601), t0, hour));
+        // A short session is renewed when half of it is left.
+        let short = Some(at(4));
+        assert!(!needs_renewal(at(1), t0, short));
+        assert!(needs_renewal(at(2), t0, short));
+        // An expiry before the issue time (a clock step) renews at once.
+        assert!(needs_renewal(at(10), at(10), Some(at(5))));
+        // --replay: the recorded expiry has passed and is not used; never renewed.
+        assert!(!needs_renewal(at(1_000_000), t0, None));
+    }
 }

@@ -384,6 +384,7 @@ pub fn normalize(subs: Vec<SubscriptionScan>, caller: Option<String>) -> Invento
                             identity: identity.id.clone(),
                             mechanism: MECHANISM.to_string(),
                             target_identity: None,
+                            session_policy: None,
                         });
                 }
                 let credential = FederatedCredential {

@@ -775,6 +775,7 @@ pub fn normalize(raw: RawScan) -> Inventory {
                         identity: g.identity.clone(),
                         mechanism: MECHANISM.to_string(),
                         target_identity: None,
+                        session_policy: None,
                     };
                     if !wi_bindings.contains(&b) {
                         wi_bindings.push(b);

@@ -18,6 +18,7 @@ fn binding(ns: &str, sa: &str, identity: &str) -> WorkloadBinding {
         identity: identity.into(),
         mechanism: "gke-workload-identity".into(),
         target_identity: None,
+        session_policy: None,
     }
 }
 

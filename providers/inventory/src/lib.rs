@@ -342,6 +342,12 @@ pub struct WorkloadBinding {
     /// assume, often in another account; the workload ends up acting as this role.
     #[serde(default)]
     pub target_identity: Option<String>,
+    /// EKS Pod Identity session policy (`policy` of the association): the pods get the
+    /// permissions of the role they end up with (`target_identity` when set, else `identity`)
+    /// intersected with this policy. `document` is None (with `error`) when it could not be
+    /// decoded; then it narrows nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_policy: Option<PolicyDoc>,
 }
 
 impl WorkloadBinding {
