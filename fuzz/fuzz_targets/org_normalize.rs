@@ -180,7 +180,7 @@ fuzz_target!(|data: &[u8]| {
             policies: vec![cloudscan_inventory::PolicyDoc {
                 kind: "inline".to_string(),
                 name: "p".to_string(),
-                document: Some(doc),
+                document: Some(doc.into()),
                 ..Default::default()
             }],
             ..Default::default()
