@@ -170,7 +170,7 @@ fuzz_target!(|data: &[u8]| {
     if let Some(doc) = input
         .identity_policy
         .as_deref()
-        .and_then(|d| serde_json::from_str(d).ok())
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
     {
         inventory.identities.push(cloudscan_inventory::Identity {
             id: format!("arn:aws:iam::{scope}:role/r"),
