@@ -159,6 +159,7 @@ def main():
             put("fuzz_kube_decode", bytes([kinds.index(op)]) + text.encode())
     # Organizations: the records the collector reads, from the organization recording.
     org = {"roots": [], "accounts": [], "parents": {}, "ou_names": {}, "attachments": [], "policies": []}
+    policy_types, targets_of = {}, {}
     org_dir = f"{ROOT}/mocks/aws/organization/exchanges/organizations"
     for path in sorted(glob.glob(f"{org_dir}/**/*.json", recursive=True)):
         e = json.load(open(path))
@@ -176,21 +177,36 @@ def main():
             for r in b.get("Roots", []):
                 org["roots"].append({"id": r.get("Id", ""), "name": r.get("Name"), "enabled_types": [
                     t.get("Type") for t in r.get("PolicyTypes", []) if t.get("Status") == "ENABLED"]})
-        elif op == "ListAccounts":
+        elif op == "ListAccountsForParent":
+            parent = req.get("ParentId", "")
             for a in b.get("Accounts", []):
                 org["accounts"].append({"id": a.get("Id", ""), "name": a.get("Name"), "status": a.get("Status")})
-        elif op == "ListParents":
-            for p in b.get("Parents", [])[:1]:
-                org["parents"][req.get("ChildId", "")] = [p.get("Id", ""), "root" if p.get("Type") == "ROOT" else "ou"]
-        elif op == "DescribeOrganizationalUnit":
-            org["ou_names"][req.get("OrganizationalUnitId", "")] = b.get("OrganizationalUnit", {}).get("Name")
-        elif op == "ListPoliciesForTarget":
-            org["attachments"].append([req.get("TargetId", ""), req.get("Filter", ""), [p.get("Id", "") for p in b.get("Policies", [])]])
+                org["parents"][a.get("Id", "")] = [parent, "root" if parent.startswith("r-") else "ou"]
+        elif op == "ListOrganizationalUnitsForParent":
+            parent = req.get("ParentId", "")
+            for u in b.get("OrganizationalUnits", []):
+                org["parents"][u.get("Id", "")] = [parent, "root" if parent.startswith("r-") else "ou"]
+                org["ou_names"][u.get("Id", "")] = u.get("Name")
+        elif op == "ListPolicies":
+            for p in b.get("Policies", []):
+                policy_types[p.get("Id", "")] = p.get("Type", "")
+        elif op == "ListTargetsForPolicy":
+            targets_of[req.get("PolicyId", "")] = [t.get("TargetId", "") for t in b.get("Targets", [])]
         elif op == "DescribePolicy":
             p = b.get("Policy", {})
             s_ = p.get("PolicySummary", {})
             org["policies"].append({"id": s_.get("Id", ""), "arn": s_.get("Arn"), "name": s_.get("Name", ""),
                 "policy_type": s_.get("Type", ""), "aws_managed": bool(s_.get("AwsManaged")), "content": p.get("Content")})
+    # Per target and policy type, the policies attached (as the collector inverts ListTargetsForPolicy).
+    attached = {}
+    for target in [r["id"] for r in org["roots"]] + list(org["parents"]):
+        for kind in ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"):
+            attached[(target, kind)] = []
+    for pid, targets in sorted(targets_of.items()):
+        for t in targets:
+            if (t, policy_types.get(pid, "")) in attached:
+                attached[(t, policy_types.get(pid, ""))].append(pid)
+    org["attachments"] = [[t, k, sorted(ids)] for (t, k), ids in sorted(attached.items())]
     if org["accounts"]:
         doc = docs[0] if docs else None
         put("fuzz_org_normalize", json.dumps(dict(org, identity_policy=doc)))

@@ -597,6 +597,125 @@ fn unreadable_organization_scans_the_caller_and_says_guardrails_are_unknown() {
     );
 }
 
+/// A copy of the bundled organization recording with every `operation` exchange that `pick`
+/// selects answering Organizations' AccessDenied; returns the copy and how many were edited.
+fn organization_with_denied(
+    tmp: &Path,
+    operation: &str,
+    pick: impl Fn(&Value) -> bool,
+) -> (PathBuf, usize) {
+    let dir = tmp.join("org");
+    cloudscan_collect::testkit::copy_dir(&organization_fixture(), &dir).expect("copy fixture");
+    let mut edited = 0;
+    let mut files = Vec::new();
+    files_under(&dir.join("exchanges"), &mut files);
+    for f in files {
+        let mut ex = read_json(&f);
+        if ex["request"]["operation"] == operation && pick(&ex["request"]) {
+            ex["responses"] = serde_json::json!([{
+                "status": 400,
+                "headers": {"content-type": "application/x-amz-json-1.1"},
+                "json": {
+                    "__type": "AccessDeniedException",
+                    "Message": "You don't have permissions to access this resource."
+                }
+            }]);
+            std::fs::write(&f, ex.to_string()).expect("write");
+            edited += 1;
+        }
+    }
+    (dir, edited)
+}
+
+/// The tree walk (`ListOrganizationalUnitsForParent` / `ListAccountsForParent` per root and OU)
+/// denied under one OU: the accounts below it cannot be known, so the organization is unreadable
+/// (never a scan that silently leaves accounts out); the coverage names the denied permission.
+#[test]
+fn a_denied_tree_listing_makes_the_organization_unreadable_and_names_the_permission() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // The first OU's accounts (ou-...; the root's listing, r-..., stays readable).
+    let (dir, edited) = organization_with_denied(tmp.path(), "ListAccountsForParent", |req| {
+        req["body"]["ParentId"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("ou-"))
+    });
+    assert!(edited >= 1);
+    let inv_path = tmp.path().join("inventory.json");
+    let (code, _) = support::replay_report(
+        "aws",
+        &dir,
+        &[
+            "--organization",
+            "--member-role",
+            MEMBER_ROLE,
+            "--save-inventory",
+            inv_path.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(code, EXIT_INCOMPLETE);
+    let inv = read_json(&inv_path);
+    assert_eq!(inv["organization"], Value::Null);
+    assert_eq!(scopes(&inv), [MOTO_ACCOUNT]);
+    let org_cov: Vec<&Value> = arr(&inv["coverage"], "coverage")
+        .iter()
+        .filter(|c| c["service"] == "organizations")
+        .collect();
+    assert_eq!(org_cov.len(), 1, "{org_cov:#?}");
+    assert_eq!(org_cov[0]["status"], "failed");
+    let detail = org_cov[0]["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("needs organizations:ListAccountsForParent")
+            && detail.contains("guardrails"),
+        "{detail}"
+    );
+}
+
+/// One policy whose targets cannot be listed: where that policy type applies is unknown, so
+/// every account's levels of that type are unknown (never "none attached"); the other type is
+/// still known, and the accounts are still scanned.
+#[test]
+fn a_policy_whose_targets_cannot_be_listed_leaves_its_type_unknown() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (dir, edited) = organization_with_denied(tmp.path(), "ListTargetsForPolicy", |req| {
+        req["body"]["PolicyId"] == "p-RCPFullAWSAccess"
+    });
+    assert_eq!(edited, 1);
+    let inv_path = tmp.path().join("inventory.json");
+    let (code, _) = support::replay_report(
+        "aws",
+        &dir,
+        &[
+            "--organization",
+            "--member-role",
+            MEMBER_ROLE,
+            "--save-inventory",
+            inv_path.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(code, EXIT_INCOMPLETE);
+    let inv = read_json(&inv_path);
+    let accounts = arr(&inv["organization"]["accounts"], "accounts");
+    assert_eq!(accounts.len(), 5);
+    for a in accounts {
+        assert_eq!(a["rcps"], Value::Null, "{a:#}");
+        assert_eq!(
+            arr(&a["scps"], "scps").len(),
+            arr(&a["path"], "path").len(),
+            "{a:#}"
+        );
+    }
+    assert_eq!(scopes(&inv).len(), 3, "{:?}", scopes(&inv));
+    let org_cov: Vec<&Value> = arr(&inv["coverage"], "coverage")
+        .iter()
+        .filter(|c| c["service"] == "organizations")
+        .collect();
+    assert_eq!(org_cov.len(), 1, "{org_cov:#?}");
+    assert_eq!(org_cov[0]["status"], "partial");
+    assert!(org_cov[0]["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("needs organizations:ListTargetsForPolicy")));
+}
+
 /// The report of an organization scan summarizes each account (issue 12, item 5): counts per
 /// severity, coverage state and OU path, worst first, in JSON, table, Markdown and HTML.
 #[test]

@@ -366,3 +366,46 @@ async fn a_recorded_organization_scan_replays_to_the_same_findings() {
     assert!(!key_of(&live).is_empty());
     assert_eq!(key_of(&replayed), key_of(&live));
 }
+
+/// The organization's allow policy is read once a run (an ancestor cache shared by the projects
+/// scanned at once); when that read fails, the failure is what every project below reports:
+/// each scanned project's Resource Manager coverage names `organizations.getIamPolicy`, and no
+/// project's ancestry counts as complete.
+#[test]
+fn an_unreadable_organization_policy_is_a_gap_of_every_project_below() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("org");
+    cloudscan_collect::testkit::copy_dir(&scenario(), &dir).expect("copy fixture");
+    let exchanges = dir.join("exchanges/cloudresourcemanager/global");
+    let mut edited = 0;
+    for entry in std::fs::read_dir(&exchanges).expect("exchanges") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("read");
+        let mut ex: Value = serde_json::from_str(&text).expect("json");
+        if ex["request"]["operation"] == "organizations.getIamPolicy" {
+            ex["responses"] = serde_json::json!([{
+                "status": 403,
+                "headers": {"content-type": "application/json; charset=UTF-8"},
+                "json": {"error": {
+                    "code": 403,
+                    "message": "The caller does not have permission",
+                    "status": "PERMISSION_DENIED"
+                }}
+            }]);
+            std::fs::write(&path, ex.to_string()).expect("write");
+            edited += 1;
+        }
+    }
+    assert_eq!(edited, 1);
+    let (code, report, _) = replay(&dir, &[]);
+    assert_eq!(code, 3);
+    assert_eq!(scopes(&report), set(&SCANNED));
+    let gaps: BTreeSet<String> = incomplete(&report)
+        .into_iter()
+        .filter(|(_, service, _, detail)| {
+            service == "cloudresourcemanager" && detail.contains("organizations.getIamPolicy")
+        })
+        .map(|(scope, ..)| scope)
+        .collect();
+    assert_eq!(gaps, set(&SCANNED), "{:#?}", incomplete(&report));
+}

@@ -706,3 +706,126 @@ fn markdown_sections_and_counts() {
         assert_eq!(md.contains("INCOMPLETE"), !doc.scan.complete);
     }
 }
+
+/// The GCP organization recording with `compute disks.aggregatedList` denied in every project:
+/// three scopes with the same gap (each naming its own project), beside the organization's own
+/// distinct gap (a folder whose `folders.list` is denied).
+fn organization_with_a_shared_gap(dir: &Path) -> String {
+    let copy = dir.join("organization");
+    cloudscan_collect::testkit::copy_dir(&repo_root().join("mocks/gcp/organization"), &copy)
+        .expect("copy the recording");
+    let mut broken = 0;
+    for file in cloudscan_collect::testkit::exchange_files(&copy) {
+        let mut exchange = json(&std::fs::read_to_string(&file).expect("exchange"));
+        if exchange["request"]["operation"] != "disks.aggregatedList" {
+            continue;
+        }
+        let path = exchange["request"]["path"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        exchange["responses"] = serde_json::json!([{
+            "status": 403,
+            "headers": {"content-type": "application/json; charset=UTF-8"},
+            "json": {"error": {"code": 403, "status": "PERMISSION_DENIED",
+                "message": format!("Required 'compute.disks.list' permission for '{path}'")}}
+        }]);
+        std::fs::write(&file, exchange.to_string()).expect("write exchange");
+        broken += 1;
+    }
+    assert_eq!(broken, 3, "one disks listing per project");
+    copy.display().to_string()
+}
+
+#[test]
+fn a_gap_every_project_shares_is_one_markdown_row_and_stays_per_scope_in_json_and_sarif() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let recording = organization_with_a_shared_gap(tmp.path());
+    let run = |format: &str| {
+        let (code, out) = cloudscan(
+            tmp.path(),
+            &[
+                "gcp",
+                "--replay",
+                &recording,
+                "--no-progress",
+                "--format",
+                format,
+            ],
+        );
+        assert_eq!(code, 3, "the scan is incomplete");
+        out
+    };
+    const PROJECTS: [&str; 3] = ["acme-prod", "acme-sandbox", "acme-shared"];
+
+    // Markdown: one row for the three projects, the folder's own gap a row of its own.
+    let md = run("markdown");
+    let gaps = md
+        .split("## Coverage gaps")
+        .nth(1)
+        .expect("coverage gaps section");
+    let rows: Vec<&str> = gaps
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| ---") && !l.starts_with("| scope"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{gaps}");
+    assert!(
+        rows.contains(
+            &"| 3 scopes: acme-prod, acme-sandbox, acme-shared | compute | global | failed | \
+              compute disks.aggregatedList: access denied (HTTP 403 PERMISSION\\_DENIED): needs \
+              compute.disks.list |"
+        ),
+        "{gaps}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("| folders/410000000002 | cloudresourcemanager/tree |")),
+        "{gaps}"
+    );
+
+    // The table: one line for the three projects.
+    let table = run("table");
+    let coverage = table.split("COVERAGE").nth(1).expect("coverage table");
+    assert_eq!(
+        coverage
+            .matches("in 3 scopes: acme-prod, acme-sandbox,")
+            .count(),
+        1,
+        "{coverage}"
+    );
+    assert!(
+        !coverage.contains("projects/acme-prod/aggregated"),
+        "{coverage}"
+    );
+
+    // JSON keeps every scope's entry, with its own detail.
+    let doc = json(&run("json"));
+    let compute: Vec<&Value> = doc["coverage"]
+        .as_array()
+        .expect("coverage")
+        .iter()
+        .filter(|c| c["service"] == "compute")
+        .collect();
+    let scopes: BTreeSet<&str> = compute.iter().filter_map(|c| c["scope"].as_str()).collect();
+    assert_eq!(scopes, BTreeSet::from(PROJECTS));
+    for c in &compute {
+        let scope = c["scope"].as_str().unwrap_or_default();
+        assert!(
+            c["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains(&format!("projects/{scope}/aggregated"))),
+            "{c}"
+        );
+    }
+
+    // SARIF: valid, one notification per scope's gap.
+    let log = json(&run("sarif"));
+    assert_valid(&log, "organization with a shared gap");
+    let notes = log["runs"][0]["invocations"][0]["toolExecutionNotifications"].to_string();
+    for project in PROJECTS {
+        assert!(
+            notes.contains(&format!("projects/{project}/aggregated")),
+            "{project}: {notes}"
+        );
+    }
+}

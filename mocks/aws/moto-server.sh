@@ -18,3 +18,7 @@ for _ in $(seq 1 100); do
 done
 curl -sf "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 \
   || { echo "moto did not start on 127.0.0.1:$port (log: $work/moto.log)" >&2; cat "$work/moto.log" >&2; exit 1; }
+# moto's identifiers (account, OU, policy, key ids) come from one random generator: seeding it
+# makes a re-recording name the same things as the last one, so its diff shows what changed.
+curl -sf -X POST "http://127.0.0.1:$port/moto-api/seed?a=${MOTO_RANDOM_SEED:-1213}" >/dev/null \
+  || { echo "moto did not take a random seed (127.0.0.1:$port)" >&2; exit 1; }

@@ -107,7 +107,8 @@ pub fn render(doc: &ReportDocument) -> String {
     out.push_str(
         &BODY
             .replace("<!--scopes-nav-->", estate::nav(doc))
-            .replace("<!--scopes-->", &estate::section(doc)),
+            .replace("<!--scopes-->", &estate::section(doc))
+            .replace("<!--coverage-groups-->", &estate::shared_gaps(doc)),
     );
     out.push_str("<script type=\"application/json\" id=\"report-data\">");
     out.push_str(&data);
@@ -254,6 +255,39 @@ mod tests {
         // A finding whose value differs keeps its own.
         assert_eq!(c["findings"][2]["title"], "other");
         assert_eq!(c["findings"][2]["resource"], "3");
+    }
+
+    #[test]
+    fn a_gap_shared_by_many_scopes_is_one_row_naming_them_all_in_details() {
+        let doc = crate::report::model::test_docs::estate(200);
+        let html = render(&doc);
+        let start = html
+            .find("<div data-testid=\"coverage-groups\">")
+            .expect("groups");
+        let block = &html[start..];
+        let block = &block[..block.find("</div>").expect("end of groups")];
+        assert_eq!(
+            block.matches("data-testid=\"coverage-group\"").count(),
+            1,
+            "{block}"
+        );
+        assert!(block.contains(
+            "<td>s3</td><td>us-east-1</td><td class=\"status\">partial</td><td>s3 \
+             GetBucketPolicy: access denied (AccessDenied): needs s3:GetBucketPolicy</td>\
+             <td><details><summary>200 scopes</summary><ul><li>100000000000</li>"
+        ));
+        // Every scope, each once.
+        assert_eq!(block.matches("<li>").count(), 200);
+        assert!(block.contains("<li>100000000199</li>"));
+        // Static markup only: the page still has exactly its one inline script, allowed by hash.
+        assert_eq!(html.matches("<script>").count(), 1);
+        assert!(html.contains(&csp()));
+        // One scope: no group, and the page is the one the body always gave.
+        let one = render(&crate::report::model::test_docs::estate(1));
+        assert!(!one.contains("coverage-groups"));
+        assert!(one.contains(
+            "<section id=\"coverage\"><h2>Coverage</h2><div id=\"coverage-list\"></div></section>"
+        ));
     }
 
     #[test]

@@ -11,8 +11,8 @@
 //! raw-HTML `<summary>` lines, [`code`] makes a code span that no backtick inside can close.
 
 use super::model::{
-    Change, ControlStatus, FindingEntry, FindingStatus, GoneFinding, ReportDocument, ScopeCoverage,
-    ScopeSummary, WaiverRef,
+    Change, ControlStatus, FindingEntry, FindingStatus, GapRow, GoneFinding, ReportDocument,
+    ScopeCoverage, ScopeSummary, WaiverRef, GROUP_SCOPES_NAMED,
 };
 use super::resource::short;
 use crate::finding::{Evidence, Severity};
@@ -602,14 +602,24 @@ not read their scope completely: not counted as fixed.\n"
         );
     } else {
         out.push_str(&header(&["scope", "service", "region", "status", "detail"]));
-        for c in gaps {
-            out.push_str(&row(&[
-                escape(&c.scope),
-                escape(&c.service),
-                escape(&c.region),
-                escape(c.status.as_str()),
-                escape(c.detail.as_deref().unwrap_or("-")),
-            ]));
+        // A gap several scopes share is one row naming how many and the first few.
+        for gap in doc.gap_rows() {
+            out.push_str(&match gap {
+                GapRow::Entry(c) => row(&[
+                    escape(&c.scope),
+                    escape(&c.service),
+                    escape(&c.region),
+                    escape(c.status.as_str()),
+                    escape(c.detail.as_deref().unwrap_or("-")),
+                ]),
+                GapRow::Shared(g) => row(&[
+                    escape(&g.scopes_text(GROUP_SCOPES_NAMED)),
+                    escape(g.service),
+                    escape(g.region),
+                    escape(g.status.as_str()),
+                    or_dash(escape(&g.reason)),
+                ]),
+            });
         }
     }
     out
@@ -618,6 +628,47 @@ not read their scope completely: not counted as fixed.\n"
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gap_shared_by_many_scopes_is_one_row_and_distinct_gaps_stay_rows() {
+        let doc = crate::report::model::test_docs::estate(200);
+        let out = render(&doc);
+        let gaps = out.split("## Coverage gaps").nth(1).unwrap_or_default();
+        let rows: Vec<&str> = gaps
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| ---"))
+            .collect();
+        // The header, then the shared gap and the three distinct ones.
+        assert_eq!(rows.len(), 5, "{gaps}");
+        assert_eq!(
+            rows[1],
+            "| 200 scopes: 100000000000, 100000000001, 100000000002 and 197 more | s3 | \
+             us-east-1 | partial | s3 GetBucketPolicy: access denied (AccessDenied): needs \
+             s3:GetBucketPolicy |"
+        );
+        assert!(
+            rows[2].starts_with(
+                "| 100000000000 | kms | us-east-1 | partial | kms GetKeyPolicy (arn:aws:kms:"
+            ),
+            "{}",
+            rows[2]
+        );
+        assert!(rows[3].starts_with("| 100000000001 | s3 | eu-west-1 | partial | s3 GetBucketPolicy (arn:aws:s3:::logs-100000000001)"), "{}", rows[3]);
+        assert!(
+            rows[4].starts_with(
+                "| 100000000001 | kms | us-east-1 | failed | kms ListKeys (us-east-1)"
+            ),
+            "{}",
+            rows[4]
+        );
+        // JSON keeps every entry of every scope.
+        let json = crate::report::json::render(&doc);
+        let parsed: serde_json::Value = serde_json::from_str(&json).expect("json");
+        let s3 = parsed["coverage"]
+            .as_array()
+            .map(|c| c.iter().filter(|e| e["service"] == "s3").count());
+        assert_eq!(s3, Some(201));
+    }
 
     #[test]
     fn escape_table_breakers() {

@@ -242,6 +242,213 @@ pub struct CoverageEntry {
     pub detail: Option<String>,
 }
 
+/// The same coverage gap in several scopes (an estate where every member denies
+/// `s3:GetBucketPolicy`): what the human formats show as one row instead of one per scope. JSON
+/// and SARIF keep every entry.
+#[derive(Debug, Clone)]
+pub struct GapGroup<'a> {
+    pub service: &'a str,
+    pub region: &'a str,
+    pub status: CoverageStatus,
+    /// The shared detail: the whole detail when every entry has the same one, else what they
+    /// share ([`gap_reason`]: calls, failure kinds, codes, permissions).
+    pub reason: String,
+    /// The scopes, in the order their entries come, each once.
+    pub scopes: Vec<&'a str>,
+    /// The entries grouped, in document order.
+    pub entries: Vec<&'a CoverageEntry>,
+}
+
+impl GapGroup<'_> {
+    /// Whether the group stands for several scopes (else its entries are shown as they are).
+    pub fn shared(&self) -> bool {
+        self.scopes.len() > 1
+    }
+
+    /// `3 scopes: a, b, c` or `200 scopes: a, b, c and 197 more` (`first` named).
+    pub fn scopes_text(&self, first: usize) -> String {
+        let named: Vec<&str> = self.scopes.iter().take(first).copied().collect();
+        let more = self.scopes.len().saturating_sub(named.len());
+        let mut text = format!("{} scopes: {}", self.scopes.len(), named.join(", "));
+        if more > 0 {
+            text.push_str(&format!(" and {more} more"));
+        }
+        text
+    }
+}
+
+/// How many scopes a grouped row names in the table and Markdown formats (HTML names all).
+pub const GROUP_SCOPES_NAMED: usize = 3;
+
+/// The failure words a collector error carries after its call (`FailureKind::describe`).
+fn failure_kinds() -> [&'static str; 10] {
+    use cloudscan_collect::error::FailureKind as K;
+    [
+        K::AccessDenied,
+        K::Unsupported,
+        K::Throttled,
+        K::NotFound,
+        K::Malformed,
+        K::Credentials,
+        K::Server,
+        K::Network,
+        K::NotRecorded,
+        K::Other,
+    ]
+    .map(K::describe)
+}
+
+/// What a coverage detail says apart from the scope's own resources: each `; `-separated error
+/// `CALL (TARGET): KIND (CODE): needs PERMISSION: MESSAGE` becomes `CALL: KIND (CODE): needs
+/// PERMISSION` (the target and the cloud's message name the scope's resources and principals);
+/// any other part (`and 3 more`, a note) stays as it is.
+pub fn gap_reason(detail: &str) -> String {
+    detail
+        .split("; ")
+        .map(|part| reason_of_part(part).unwrap_or_else(|| part.to_string()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn reason_of_part(part: &str) -> Option<String> {
+    let mut kinds = failure_kinds();
+    // `error` is a prefix of nothing else, but check the longer words first anyway.
+    kinds.sort_by_key(|k| std::cmp::Reverse(k.len()));
+    for (at, _) in part.match_indices(": ") {
+        let head = part.get(..at)?;
+        let rest = part.get(at + 2..)?;
+        let Some(kind) = kinds.iter().find(|k| {
+            rest.strip_prefix(**k)
+                .is_some_and(|after| after.is_empty() || after.starts_with([' ', ':']))
+        }) else {
+            continue;
+        };
+        let call = strip_target(head);
+        let mut out = format!("{call}: {kind}");
+        let mut tail = rest.get(kind.len()..).unwrap_or("");
+        if let Some(code) = tail.strip_prefix(" (") {
+            if let Some(end) = code.find(')') {
+                out.push_str(&format!(" ({})", code.get(..end).unwrap_or("")));
+                tail = code.get(end + 1..).unwrap_or("");
+            }
+        }
+        if let Some(permission) = tail.strip_prefix(": needs ") {
+            let end = permission.find(": ").unwrap_or(permission.len());
+            out.push_str(&format!(": needs {}", permission.get(..end).unwrap_or("")));
+        }
+        return Some(out);
+    }
+    None
+}
+
+/// `iam GetRole (arn:...)` → `iam GetRole`: the parenthesized target at the end, if any.
+fn strip_target(head: &str) -> &str {
+    if !head.ends_with(')') {
+        return head;
+    }
+    let mut depth = 0usize;
+    for (i, c) in head.char_indices().rev() {
+        match c {
+            ')' => depth += 1,
+            '(' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return head.get(..i).map(str::trim_end).unwrap_or(head);
+                }
+            }
+            _ => {}
+        }
+    }
+    head
+}
+
+/// The incomplete coverage entries grouped by service, region, status and [`gap_reason`], in the
+/// order their first entries come. A group of one scope holds that scope's entries unchanged, so
+/// a report of one scope renders as it always did.
+pub fn gap_groups(coverage: &[CoverageEntry]) -> Vec<GapGroup<'_>> {
+    grouped(coverage).0
+}
+
+/// The groups, and for each incomplete entry (in document order) the entry and its group.
+#[allow(clippy::type_complexity)]
+fn grouped(coverage: &[CoverageEntry]) -> (Vec<GapGroup<'_>>, Vec<(&CoverageEntry, usize)>) {
+    let mut groups: Vec<GapGroup<'_>> = Vec::new();
+    let mut members = Vec::new();
+    let mut index: BTreeMap<(&str, &str, u8, String), usize> = BTreeMap::new();
+    for c in coverage
+        .iter()
+        .filter(|c| c.status != CoverageStatus::Complete)
+    {
+        let reason = c.detail.as_deref().map(gap_reason).unwrap_or_default();
+        let key = (
+            c.service.as_str(),
+            c.region.as_str(),
+            c.status.severity(),
+            reason.clone(),
+        );
+        let at = *index.entry(key).or_insert_with(|| {
+            groups.push(GapGroup {
+                service: &c.service,
+                region: &c.region,
+                status: c.status,
+                reason,
+                scopes: Vec::new(),
+                entries: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        if let Some(g) = groups.get_mut(at) {
+            if !g.scopes.contains(&c.scope.as_str()) {
+                g.scopes.push(&c.scope);
+            }
+            g.entries.push(c);
+        }
+        members.push((c, at));
+    }
+    for g in &mut groups {
+        // Every entry says the same: show it whole.
+        if let Some(first) = g.entries.first().and_then(|c| c.detail.as_deref()) {
+            if g.entries.iter().all(|c| c.detail.as_deref() == Some(first)) {
+                g.reason = first.to_string();
+            }
+        }
+    }
+    (groups, members)
+}
+
+/// One row of a coverage-gap listing: an entry as it is, or the group of a gap several scopes
+/// share.
+#[derive(Debug, Clone)]
+pub enum GapRow<'a> {
+    Entry(&'a CoverageEntry),
+    Shared(GapGroup<'a>),
+}
+
+/// The incomplete entries in document order, those of a gap shared by several scopes replaced by
+/// one row where the first of them was. Without a shared gap (always, in a report of one scope)
+/// this is every incomplete entry as it is, in the same order.
+pub fn gap_rows(coverage: &[CoverageEntry]) -> Vec<GapRow<'_>> {
+    let (groups, members) = grouped(coverage);
+    let mut groups: Vec<Option<GapGroup<'_>>> = groups.into_iter().map(Some).collect();
+    let mut rows = Vec::new();
+    for (c, at) in members {
+        let Some(slot) = groups.get_mut(at) else {
+            continue;
+        };
+        match slot {
+            Some(g) if g.shared() => {
+                if let Some(g) = slot.take() {
+                    rows.push(GapRow::Shared(g));
+                }
+            }
+            // A later entry of a shared group already shown.
+            None => {}
+            Some(_) => rows.push(GapRow::Entry(c)),
+        }
+    }
+    rows
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum FindingStatus {
@@ -594,6 +801,21 @@ impl ReportDocument {
         self.scopes = scopes;
     }
 
+    /// The rows of the coverage-gap listings of the human formats: in a report of several
+    /// scopes, a gap they share is one row ([`gap_rows`]); in a report of one scope, every
+    /// incomplete entry as it is (entries of its ancestors, such as a GCP folder, included).
+    pub fn gap_rows(&self) -> Vec<GapRow<'_>> {
+        if self.scopes.len() > 1 {
+            gap_rows(&self.coverage)
+        } else {
+            self.coverage
+                .iter()
+                .filter(|c| c.status != CoverageStatus::Complete)
+                .map(GapRow::Entry)
+                .collect()
+        }
+    }
+
     /// The open (not waived) findings.
     pub fn open(&self) -> impl Iterator<Item = &FindingEntry> {
         self.findings
@@ -718,5 +940,227 @@ impl From<&Finding> for FindingEntry {
             waiver: None,
             change: None,
         }
+    }
+}
+
+/// Reports for the tests of the formats: an estate whose accounts share coverage gaps.
+#[cfg(test)]
+pub(crate) mod test_docs {
+    use super::*;
+    use cloudscan_inventory::{Coverage, Scope};
+
+    /// The denial of `s3:GetBucketPolicy` in account `id`: its bucket and principal in the text.
+    pub fn bucket_policy_denied(id: &str) -> String {
+        format!(
+            "s3 GetBucketPolicy (arn:aws:s3:::logs-{id}): access denied (AccessDenied): needs \
+             s3:GetBucketPolicy: User: arn:aws:sts::{id}:assumed-role/cloudscan/scan is not \
+             authorized to perform: s3:GetBucketPolicy"
+        )
+    }
+
+    /// `n` AWS accounts (`100000000000` + i), each with a complete `eks` entry and the same
+    /// `s3` denial in us-east-1 (with its own bucket in the detail); the first also throttled on
+    /// `kms`, the second denied `s3` in eu-west-1 and failed (not partial) on `kms`.
+    pub fn estate(n: usize) -> ReportDocument {
+        let mut inventory = Inventory::new(Provider::Aws);
+        let entry =
+            |scope: &str, service: &str, region: &str, status, detail: Option<String>| Coverage {
+                scope: scope.to_string(),
+                service: service.to_string(),
+                region: region.to_string(),
+                status,
+                detail,
+            };
+        for i in 0..n {
+            let id = format!("{}", 100_000_000_000u64 + i as u64);
+            inventory.scopes.push(Scope {
+                id: id.clone(),
+                name: None,
+                partition: Some("aws".to_string()),
+            });
+            inventory.coverage.push(entry(
+                &id,
+                "eks",
+                "us-east-1",
+                CoverageStatus::Complete,
+                None,
+            ));
+            inventory.coverage.push(entry(
+                &id,
+                "s3",
+                "us-east-1",
+                CoverageStatus::Partial,
+                Some(bucket_policy_denied(&id)),
+            ));
+            if i == 0 {
+                inventory.coverage.push(entry(
+                    &id,
+                    "kms",
+                    "us-east-1",
+                    CoverageStatus::Partial,
+                    Some(format!(
+                        "kms GetKeyPolicy (arn:aws:kms:us-east-1:{id}:key/k): throttled \
+                         (retries exhausted) (ThrottlingException): Rate exceeded"
+                    )),
+                ));
+            }
+            if i == 1 {
+                inventory.coverage.push(entry(
+                    &id,
+                    "s3",
+                    "eu-west-1",
+                    CoverageStatus::Partial,
+                    Some(bucket_policy_denied(&id)),
+                ));
+                inventory.coverage.push(entry(
+                    &id,
+                    "kms",
+                    "us-east-1",
+                    CoverageStatus::Failed,
+                    Some(format!(
+                        "kms ListKeys (us-east-1): access denied (AccessDeniedException): needs \
+                         kms:ListKeys: User: arn:aws:sts::{id}:assumed-role/cloudscan/scan"
+                    )),
+                ));
+            }
+        }
+        let now = std::time::SystemTime::now();
+        ReportDocument::new(&inventory, &[], super::super::Mode::Replay, now, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_docs::{bucket_policy_denied, estate};
+    use super::*;
+
+    #[test]
+    fn a_gap_reason_keeps_the_call_kind_code_and_permission_and_drops_targets_and_messages() {
+        assert_eq!(
+            gap_reason(&bucket_policy_denied("111111111111")),
+            "s3 GetBucketPolicy: access denied (AccessDenied): needs s3:GetBucketPolicy"
+        );
+        assert_eq!(
+            gap_reason(&bucket_policy_denied("111111111111")),
+            gap_reason(&bucket_policy_denied("222222222222"))
+        );
+        // Several errors, a note, nested parentheses in the target, a kind with parentheses.
+        assert_eq!(
+            gap_reason(
+                "containerservice managedClusters.list (/subscriptions/s (x)): throttled (retries \
+                 exhausted) (HTTP 429 TooManyRequests): Too many requests; iam GetRole (r): \
+                 malformed response: no Arn; and 2 more"
+            ),
+            "containerservice managedClusters.list: throttled (retries exhausted) (HTTP 429 \
+             TooManyRequests); iam GetRole: malformed response; and 2 more"
+        );
+        // Text that is not a collector error stays as it is.
+        assert_eq!(
+            gap_reason("not scanned: cannot assume the member role"),
+            "not scanned: cannot assume the member role"
+        );
+        // A kind word inside another word is not a kind.
+        assert_eq!(gap_reason("x: errors everywhere"), "x: errors everywhere");
+    }
+
+    #[test]
+    fn the_same_gap_in_many_scopes_is_one_group_and_distinct_gaps_stay_apart() {
+        let doc = estate(200);
+        let groups = gap_groups(&doc.coverage);
+        let shared: Vec<&GapGroup<'_>> = groups.iter().filter(|g| g.shared()).collect();
+        assert_eq!(shared.len(), 1, "{groups:#?}");
+        let s3 = shared[0];
+        assert_eq!((s3.service, s3.region), ("s3", "us-east-1"));
+        assert_eq!(s3.status, CoverageStatus::Partial);
+        assert_eq!(s3.scopes.len(), 200);
+        assert_eq!(s3.entries.len(), 200);
+        assert_eq!(
+            s3.reason,
+            "s3 GetBucketPolicy: access denied (AccessDenied): needs s3:GetBucketPolicy"
+        );
+        assert_eq!(
+            s3.scopes_text(3),
+            "200 scopes: 100000000000, 100000000001, 100000000002 and 197 more"
+        );
+        // Another region, another status and another call are groups of their own.
+        let single: Vec<(&str, &str, &str)> = groups
+            .iter()
+            .filter(|g| !g.shared())
+            .map(|g| (g.service, g.region, g.status.as_str()))
+            .collect();
+        assert_eq!(
+            single,
+            [
+                ("kms", "us-east-1", "partial"),
+                ("s3", "eu-west-1", "partial"),
+                ("kms", "us-east-1", "failed")
+            ]
+        );
+        // Rows: the shared gap once, where its first entry was; the rest as they are.
+        let rows = gap_rows(&doc.coverage);
+        assert_eq!(rows.len(), 4);
+        assert!(matches!(&rows[0], GapRow::Shared(g) if g.scopes.len() == 200));
+        assert!(rows[1..].iter().all(|r| matches!(r, GapRow::Entry(_))));
+    }
+
+    #[test]
+    fn identical_details_are_shown_whole_and_one_scope_is_never_grouped() {
+        let mut doc = estate(3);
+        for c in &mut doc.coverage {
+            if c.service == "s3" {
+                c.detail = Some("s3 ListBuckets: access denied (AccessDenied)".to_string());
+            }
+        }
+        let groups = gap_groups(&doc.coverage);
+        let s3 = groups.iter().find(|g| g.shared()).expect("a shared gap");
+        assert_eq!(s3.reason, "s3 ListBuckets: access denied (AccessDenied)");
+        assert_eq!(
+            s3.scopes_text(3),
+            "3 scopes: 100000000000, 100000000001, 100000000002"
+        );
+
+        // One scope: every incomplete entry is its own row, in order, even two alike.
+        let one = estate(1);
+        let mut coverage = one.coverage.clone();
+        coverage.extend(one.coverage.iter().filter(|c| c.service == "s3").cloned());
+        let rows = gap_rows(&coverage);
+        let expected: Vec<&CoverageEntry> = coverage
+            .iter()
+            .filter(|c| c.status != CoverageStatus::Complete)
+            .collect();
+        assert_eq!(rows.len(), expected.len());
+        for (row, c) in rows.iter().zip(expected) {
+            assert!(matches!(row, GapRow::Entry(e) if std::ptr::eq(*e, c)));
+        }
+    }
+
+    #[test]
+    fn a_report_of_one_scope_groups_nothing_even_entries_of_its_ancestors() {
+        // One project whose folder has the same gap under its own name.
+        let mut doc = estate(1);
+        assert_eq!(doc.scopes.len(), 1);
+        let mut folder = doc
+            .coverage
+            .iter()
+            .find(|c| c.service == "s3")
+            .cloned()
+            .expect("s3 gap");
+        folder.scope = "folders/1".to_string();
+        doc.coverage.push(folder);
+        let incomplete: Vec<&CoverageEntry> = doc
+            .coverage
+            .iter()
+            .filter(|c| c.status != CoverageStatus::Complete)
+            .collect();
+        let rows = doc.gap_rows();
+        assert_eq!(rows.len(), incomplete.len());
+        for (row, c) in rows.iter().zip(incomplete) {
+            assert!(matches!(row, GapRow::Entry(e) if std::ptr::eq(*e, c)));
+        }
+        // The same entries in a report of two scopes are one row.
+        let mut two = estate(2);
+        two.coverage
+            .retain(|c| c.service == "s3" && c.region == "us-east-1");
+        assert!(matches!(two.gap_rows().as_slice(), [GapRow::Shared(g)] if g.scopes.len() == 2));
     }
 }

@@ -1,7 +1,8 @@
 //! The human report: findings grouped by severity, then coverage, then a summary.
 
 use super::model::{
-    Change, FindingEntry, FindingStatus, ReportDocument, ScopeCoverage, ScopeSummary,
+    Change, FindingEntry, FindingStatus, GapRow, ReportDocument, ScopeCoverage, ScopeSummary,
+    GROUP_SCOPES_NAMED,
 };
 use super::resource::short;
 use crate::finding::Severity;
@@ -270,29 +271,51 @@ fn render_raw(doc: &ReportDocument) -> String {
         let _ = writeln!(out, "(`--format markdown` or `html` lists every control)\n");
     }
 
-    // Coverage: one line per service, with every incomplete region spelled out.
+    // Coverage: one line per service, with every incomplete region spelled out; a gap that
+    // several scopes share is one line naming how many and the first few.
     let mut by_service: BTreeMap<&str, (usize, usize, Vec<String>)> = BTreeMap::new();
     for c in &doc.coverage {
         let entry = by_service.entry(c.service.as_str()).or_default();
         entry.1 += 1;
         if c.status == CoverageStatus::Complete {
             entry.0 += 1;
-        } else {
-            entry.2.push(format!(
-                "{}{}: {}{}",
-                if estate && !c.scope.is_empty() {
-                    format!("{} ", c.scope)
-                } else {
-                    String::new()
-                },
-                c.region,
-                c.status.as_str(),
-                c.detail
-                    .as_deref()
-                    .map(|d| format!(" ({d})"))
-                    .unwrap_or_default()
-            ));
         }
+    }
+    for gap in doc.gap_rows() {
+        let (service, line) = match gap {
+            GapRow::Entry(c) => (
+                c.service.as_str(),
+                format!(
+                    "{}{}: {}{}",
+                    if estate && !c.scope.is_empty() {
+                        format!("{} ", c.scope)
+                    } else {
+                        String::new()
+                    },
+                    c.region,
+                    c.status.as_str(),
+                    c.detail
+                        .as_deref()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default()
+                ),
+            ),
+            GapRow::Shared(g) => (
+                g.service,
+                format!(
+                    "{}: {}{} in {}",
+                    g.region,
+                    g.status.as_str(),
+                    if g.reason.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", g.reason)
+                    },
+                    g.scopes_text(GROUP_SCOPES_NAMED)
+                ),
+            ),
+        };
+        by_service.entry(service).or_default().2.push(line);
     }
     let rows: Vec<CoverageLine> = by_service
         .into_iter()
@@ -761,6 +784,40 @@ roles/iam.serviceAccountViewer role or a custom role granting it to the scanning
         assert!(!out.contains("== SCOPE a"), "no section for a clean scope");
         // Coverage problems name their scope.
         assert!(out.contains("c global: failed"), "{out}");
+    }
+
+    /// The text of the coverage problems column, one string per service row.
+    fn problems_of(out: &str) -> String {
+        let coverage = out.split("COVERAGE").nth(1).unwrap_or_default();
+        column_words(coverage, "not complete (status: why)").join(" ")
+    }
+
+    #[test]
+    fn a_gap_shared_by_many_scopes_is_one_line_naming_the_first_few() {
+        let doc = crate::report::model::test_docs::estate(200);
+        let out = render(&doc);
+        let problems = problems_of(&out);
+        let line = "us-east-1: partial (s3 GetBucketPolicy: access denied (AccessDenied): needs \
+                    s3:GetBucketPolicy) in 200 scopes: 100000000000, 100000000001, 100000000002 \
+                    and 197 more";
+        assert_eq!(problems.matches(line).count(), 1, "{problems}");
+        // The other accounts of the group are not listed one by one.
+        assert!(!problems.contains("100000000150"), "{problems}");
+        assert_eq!(
+            problems.matches("GetBucketPolicy (arn").count(),
+            1,
+            "{problems}"
+        );
+        // Distinct gaps keep their own lines, with their scope and whole detail.
+        for distinct in [
+            "100000000001 eu-west-1: partial (s3 GetBucketPolicy (arn:aws:s3:::logs-100000000001)",
+            "100000000000 us-east-1: partial (kms GetKeyPolicy",
+            "100000000001 us-east-1: failed (kms ListKeys (us-east-1): access denied",
+        ] {
+            assert!(problems.contains(distinct), "{distinct} in {problems}");
+        }
+        // The counts of the service column still count every entry.
+        assert!(out.contains("│ s3      │ 0/201    │"), "{out}");
     }
 
     #[test]

@@ -1062,6 +1062,47 @@ fn policy_summary(spec: &Spec, id: &str) -> Option<(Value, &'static str)> {
     }
 }
 
+/// `MaxResults` of an Organizations list call: 1 to 20, 20 when not given.
+fn page_size(body: &Value) -> u32 {
+    body.get("MaxResults")
+        .and_then(Value::as_u64)
+        .unwrap_or(20)
+        .clamp(1, 20) as u32
+}
+
+fn ou_id(o: u32) -> String {
+    format!("ou-est0-{o:08}")
+}
+
+fn ou_index(id: &str) -> Option<u32> {
+    id.strip_prefix("ou-est0-")?
+        .parse::<u32>()
+        .ok()
+        .filter(|o| *o < OUS)
+}
+
+fn ou_name(id: &str) -> String {
+    format!("ou-{}", id.rsplit('-').next().unwrap_or(""))
+}
+
+/// Account `a` as ListAccounts and ListAccountsForParent list it.
+fn org_account(spec: &Spec, a: u32) -> Value {
+    let mgmt = spec.account_id(0);
+    let org = org_id(spec);
+    let id = spec.account_id(a);
+    json!({"Id": id, "Arn": format!("arn:aws:organizations::{mgmt}:account/{org}/{id}"), "Email": format!("acct-{a}@example.com"),
+        "Name": format!("estate-{a:04}"), "Status": "ACTIVE", "State": "ACTIVE", "JoinedMethod": if a == 0 { "INVITED" } else { "CREATED" }, "JoinedTimestamp": EPOCH})
+}
+
+fn parent_not_found(parent: &str) -> Resp {
+    error(
+        "organizations",
+        400,
+        "ParentNotFoundException",
+        &format!("parent {parent} not found"),
+    )
+}
+
 fn organizations(spec: &Spec, c: &Caller, name: &str, body: &Value) -> Resp {
     let mgmt = spec.account_id(0);
     let org = org_id(spec);
@@ -1092,24 +1133,89 @@ fn organizations(spec: &Spec, c: &Caller, name: &str, body: &Value) -> Resp {
         ),
         "ListAccounts" => {
             let start: u32 = s("NextToken").parse().unwrap_or(0);
-            let max = body
-                .get("MaxResults")
-                .and_then(Value::as_u64)
-                .unwrap_or(20)
-                .clamp(1, 20) as u32;
-            let end = start.saturating_add(max).min(spec.accounts.max(1));
-            let accounts: Vec<Value> = (start..end)
-                .map(|a| {
-                    let id = spec.account_id(a);
-                    json!({"Id": id, "Arn": format!("arn:aws:organizations::{mgmt}:account/{org}/{id}"), "Email": format!("acct-{a}@example.com"),
-                        "Name": format!("estate-{a:04}"), "Status": "ACTIVE", "State": "ACTIVE", "JoinedMethod": if a == 0 { "INVITED" } else { "CREATED" }, "JoinedTimestamp": EPOCH})
-                })
-                .collect();
+            let end = start
+                .saturating_add(page_size(body))
+                .min(spec.accounts.max(1));
+            let accounts: Vec<Value> = (start..end).map(|a| org_account(spec, a)).collect();
             let mut v = json!({"Accounts": accounts});
             if end < spec.accounts.max(1) {
                 v["NextToken"] = json!(end.to_string());
             }
             Resp::amz_json(&v)
+        }
+        // The tree: the root holds the OUs and no account; OU `o` holds the accounts `a` with
+        // `a % OUS == o`, in index order, 20 a page at most (the token is the next index).
+        "ListOrganizationalUnitsForParent" => {
+            let parent = s("ParentId");
+            if parent == root {
+                let ous: Vec<Value> = (0..OUS)
+                    .map(|o| {
+                        let id = ou_id(o);
+                        json!({"Id": id, "Arn": format!("arn:aws:organizations::{mgmt}:ou/{org}/{id}"), "Name": ou_name(&id)})
+                    })
+                    .collect();
+                Resp::amz_json(&json!({"OrganizationalUnits": ous}))
+            } else if ou_index(&parent).is_some() {
+                Resp::amz_json(&json!({"OrganizationalUnits": []}))
+            } else {
+                parent_not_found(&parent)
+            }
+        }
+        "ListAccountsForParent" => {
+            let parent = s("ParentId");
+            if parent == root {
+                return Resp::amz_json(&json!({"Accounts": []}));
+            }
+            let Some(o) = ou_index(&parent) else {
+                return parent_not_found(&parent);
+            };
+            let start: u32 = s("NextToken").parse().unwrap_or(0);
+            let total = spec.accounts.max(1);
+            let mut accounts = Vec::new();
+            let mut a = start;
+            while a < total && (accounts.len() as u32) < page_size(body) {
+                if a % OUS == o {
+                    accounts.push(org_account(spec, a));
+                }
+                a += 1;
+            }
+            // The next account of this OU, if any.
+            let next = (a..total).find(|n| n % OUS == o);
+            let mut v = json!({"Accounts": accounts});
+            if let Some(n) = next {
+                v["NextToken"] = json!(n.to_string());
+            }
+            Resp::amz_json(&v)
+        }
+        "ListPolicies" => {
+            let list: Vec<Value> = ORG_POLICIES
+                .iter()
+                .filter_map(|id| policy_summary(spec, id))
+                .map(|(v, _)| v)
+                .filter(|v| v["Type"] == json!(s("Filter")))
+                .collect();
+            Resp::amz_json(&json!({"Policies": list}))
+        }
+        "ListTargetsForPolicy" => {
+            let id = s("PolicyId");
+            let target = match id.as_str() {
+                "p-FullAWSAccess" => {
+                    json!({"TargetId": root, "Arn": format!("arn:aws:organizations::{mgmt}:root/{org}/{root}"), "Name": "Root", "Type": "ROOT"})
+                }
+                "p-estatedeny" => {
+                    let ou = ou_id(0);
+                    json!({"TargetId": ou, "Arn": format!("arn:aws:organizations::{mgmt}:ou/{org}/{ou}"), "Name": ou_name(&ou), "Type": "ORGANIZATIONAL_UNIT"})
+                }
+                _ => {
+                    return error(
+                        "organizations",
+                        400,
+                        "PolicyNotFoundException",
+                        "policy not found",
+                    )
+                }
+            };
+            Resp::amz_json(&json!({"Targets": [target]}))
         }
         "ListParents" => {
             let child = s("ChildId");
@@ -1132,7 +1238,7 @@ fn organizations(spec: &Spec, c: &Caller, name: &str, body: &Value) -> Resp {
         "DescribeOrganizationalUnit" => {
             let id = s("OrganizationalUnitId");
             Resp::amz_json(
-                &json!({"OrganizationalUnit": {"Id": id, "Arn": format!("arn:aws:organizations::{mgmt}:ou/{org}/{id}"), "Name": format!("ou-{}", id.rsplit('-').next().unwrap_or(""))}}),
+                &json!({"OrganizationalUnit": {"Id": id, "Arn": format!("arn:aws:organizations::{mgmt}:ou/{org}/{id}"), "Name": ou_name(&id)}}),
             )
         }
         "ListPoliciesForTarget" => {
@@ -1147,6 +1253,7 @@ fn organizations(spec: &Spec, c: &Caller, name: &str, body: &Value) -> Resp {
                 .iter()
                 .filter_map(|id| policy_summary(spec, id))
                 .map(|(v, _)| v)
+                .filter(|v| v["Type"] == json!(s("Filter")))
                 .collect();
             Resp::amz_json(&json!({"Policies": list}))
         }
@@ -1167,5 +1274,135 @@ fn organizations(spec: &Spec, c: &Caller, name: &str, body: &Value) -> Resp {
             "UnknownOperationException",
             &format!("the synthetic estate does not serve organizations:{name}"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn management() -> Caller {
+        Caller {
+            account: 0,
+            assumed: false,
+            region: "us-east-1".to_string(),
+            service: "organizations".to_string(),
+        }
+    }
+
+    fn answer(spec: &Spec, name: &str, body: Value) -> Value {
+        let resp = organizations(spec, &management(), name, &body);
+        assert_eq!(resp.status, 200, "{name} {body}: {}", resp.body);
+        serde_json::from_str(&resp.body).unwrap_or(Value::Null)
+    }
+
+    /// Walking the served tree and policies the cheapest way takes exactly the calls
+    /// `minimum_organization` counts, and finds every account under the OU `ListParents` names.
+    #[test]
+    fn the_tree_walk_takes_the_minimum_and_agrees_with_list_parents() {
+        let spec = Spec {
+            accounts: 47,
+            ..Default::default()
+        }
+        .normalized();
+        let mut calls: BTreeMap<&str, u64> = BTreeMap::new();
+        let roots = answer(&spec, "ListRoots", json!({}));
+        *calls.entry("organizations:ListRoots").or_default() += 1;
+        let root = roots["Roots"][0]["Id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let mut parents = vec![root.clone()];
+        let mut found: BTreeMap<String, String> = BTreeMap::new();
+        while let Some(parent) = parents.pop() {
+            let ous = answer(
+                &spec,
+                "ListOrganizationalUnitsForParent",
+                json!({"ParentId": parent, "MaxResults": 20}),
+            );
+            *calls
+                .entry("organizations:ListOrganizationalUnitsForParent")
+                .or_default() += 1;
+            for ou in ous["OrganizationalUnits"].as_array().into_iter().flatten() {
+                parents.push(ou["Id"].as_str().unwrap_or_default().to_string());
+            }
+            let mut token: Option<String> = None;
+            loop {
+                let mut body = json!({"ParentId": parent, "MaxResults": 20});
+                if let Some(t) = &token {
+                    body["NextToken"] = json!(t);
+                }
+                let page = answer(&spec, "ListAccountsForParent", body);
+                *calls
+                    .entry("organizations:ListAccountsForParent")
+                    .or_default() += 1;
+                let accounts = page["Accounts"].as_array().cloned().unwrap_or_default();
+                assert!(accounts.len() <= 20);
+                for a in accounts {
+                    assert_eq!(a["State"], "ACTIVE");
+                    let id = a["Id"].as_str().unwrap_or_default().to_string();
+                    assert!(found.insert(id, parent.clone()).is_none(), "listed twice");
+                }
+                token = page["NextToken"].as_str().map(str::to_string);
+                if token.is_none() {
+                    break;
+                }
+            }
+        }
+        assert_eq!(found.len(), 47);
+        for (account, parent) in &found {
+            let listed = answer(&spec, "ListParents", json!({"ChildId": account}));
+            assert_eq!(listed["Parents"][0]["Id"], json!(parent));
+        }
+        let policies = answer(
+            &spec,
+            "ListPolicies",
+            json!({"Filter": "SERVICE_CONTROL_POLICY", "MaxResults": 20}),
+        );
+        *calls.entry("organizations:ListPolicies").or_default() += 1;
+        let ids: Vec<String> = policies["Policies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["Id"].as_str().map(str::to_string))
+            .collect();
+        assert_eq!(ids.len(), ORG_POLICIES.len());
+        for id in &ids {
+            let targets = answer(&spec, "ListTargetsForPolicy", json!({"PolicyId": id}));
+            *calls
+                .entry("organizations:ListTargetsForPolicy")
+                .or_default() += 1;
+            // The same attachments ListPoliciesForTarget answers.
+            for t in targets["Targets"].as_array().into_iter().flatten() {
+                let on = answer(
+                    &spec,
+                    "ListPoliciesForTarget",
+                    json!({"TargetId": t["TargetId"], "Filter": "SERVICE_CONTROL_POLICY"}),
+                );
+                assert!(on["Policies"].to_string().contains(id.as_str()));
+            }
+            answer(&spec, "DescribePolicy", json!({"PolicyId": id}));
+            *calls.entry("organizations:DescribePolicy").or_default() += 1;
+        }
+        let rcps = answer(
+            &spec,
+            "ListPolicies",
+            json!({"Filter": "RESOURCE_CONTROL_POLICY"}),
+        );
+        assert_eq!(rcps["Policies"], json!([]));
+        // ListPoliciesForTarget honours its filter too: no RCP is attached anywhere.
+        let on_root = answer(
+            &spec,
+            "ListPoliciesForTarget",
+            json!({"TargetId": root, "Filter": "RESOURCE_CONTROL_POLICY"}),
+        );
+        assert_eq!(on_root["Policies"], json!([]));
+        answer(&spec, "DescribeOrganization", json!({}));
+        *calls
+            .entry("organizations:DescribeOrganization")
+            .or_default() += 1;
+        let minimum: BTreeMap<&str, u64> = crate::minimum_organization(47).into_iter().collect();
+        assert_eq!(calls, minimum);
     }
 }

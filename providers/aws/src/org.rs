@@ -1,12 +1,14 @@
 //! AWS Organizations: the accounts of the organization, each account's place in the tree (root,
 //! OUs, account) and the service and resource control policies attached at every level.
 //!
-//! Collection ([`collect`]) reads each fact once: every account's parents are walked up to the
-//! root with a cache (accounts share their OUs), the policies attached to each root, OU and
-//! account are listed once per policy type, and each policy is described once. Building
-//! ([`build`]) is pure and turns the raw records into [`Organization`].
+//! Collection ([`collect`]) reads each fact once and pays per parent and per policy, never per
+//! account: the tree is walked from the roots (`ListOrganizationalUnitsForParent` and
+//! `ListAccountsForParent` on each root and OU give every OU's name and every account with its
+//! parent and status), the policies of each enabled type are listed once (`ListPolicies`) with
+//! the targets of each (`ListTargetsForPolicy`), and each attached policy is described once.
+//! Building ([`build`]) is pure and turns the raw records into [`Organization`].
 
-use crate::collect::{call, every_page, split_results, Limiter, FAN_OUT};
+use crate::collect::{call, every_page, Limiter, FAN_OUT};
 use crate::error::CollectError;
 use crate::normalize::decode_policy;
 use aws_sdk_organizations::types::PolicyType;
@@ -18,11 +20,11 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const SCP: &str = "SERVICE_CONTROL_POLICY";
 pub const RCP: &str = "RESOURCE_CONTROL_POLICY";
 
-/// The policies of one type attached to one target, or why they could not be listed.
-type Attached = (String, String, Result<Vec<RawOrgPolicy>, CollectError>);
-
 /// AWS allows five levels of OUs under the root; a longer chain is a loop or a broken answer.
 const MAX_DEPTH: usize = 8;
+
+/// The largest page the Organizations list calls return (`MaxResults` 1 to 20).
+const PAGE: i32 = 20;
 
 #[derive(Debug, Clone, Default)]
 pub struct RawRoot {
@@ -69,9 +71,11 @@ pub struct RawOrg {
     pub policies: BTreeMap<String, RawOrgPolicy>,
 }
 
-/// Reads the organization. `Err` when it cannot be read at all (DescribeOrganization, ListRoots
-/// or ListAccounts failed): then no guardrail is known. Otherwise the errors of the parts that
-/// could not be read (those accounts' paths or attachments stay unknown).
+/// Reads the organization. `Err` when it cannot be read at all (DescribeOrganization, ListRoots,
+/// or the walk of the tree failed: an OU or root whose children cannot be listed hides accounts,
+/// and an account the scan does not know of is neither scanned nor reported): then no guardrail
+/// is known. Otherwise the errors of the parts that could not be read (a policy type whose
+/// attachments stay unknown, a policy whose content is unknown).
 pub async fn collect(
     client: &aws_sdk_organizations::Client,
     limiter: &Limiter,
@@ -80,7 +84,8 @@ pub async fn collect(
         limiter,
         "organizations:DescribeOrganization",
         client.describe_organization().send()
-    )?;
+    )
+    .map_err(needs("organizations:DescribeOrganization"))?;
     let org = out.organization().ok_or_else(|| {
         CollectError::malformed(
             "organizations:DescribeOrganization",
@@ -100,7 +105,8 @@ pub async fn collect(
         "organizations:ListRoots",
         |p| p.next_token(),
     )
-    .await?;
+    .await
+    .map_err(needs("organizations:ListRoots"))?;
     for page in roots {
         for root in page.roots() {
             let Some(id) = root.id() else { continue };
@@ -117,199 +123,66 @@ pub async fn collect(
         }
     }
 
-    let pages = every_page(
-        client.list_accounts().into_paginator().send(),
-        limiter,
-        "organizations:ListAccounts",
-        |p| p.next_token(),
-    )
-    .await?;
-    let mut seen = BTreeSet::new();
-    for page in pages {
-        for a in page.accounts() {
-            let Some(id) = a.id() else { continue };
-            if !seen.insert(id.to_string()) {
-                continue;
-            }
-            raw.accounts.push(RawAccount {
-                id: id.to_string(),
-                name: a.name().map(str::to_string),
-                // `State` replaces the deprecated `Status`; either is kept as the API said it.
-                status: a
-                    .state()
-                    .map(|s| s.as_str().to_string())
-                    .or_else(|| a.status().map(|s| s.as_str().to_string())),
-            });
-        }
-    }
-    raw.accounts.sort_by(|a, b| a.id.cmp(&b.id));
-
     let mut errors = Vec::new();
+    walk_tree(client, limiter, &mut raw, &mut errors).await?;
 
-    // Parents, level by level, each child once.
-    let mut frontier: Vec<String> = raw.accounts.iter().map(|a| a.id.clone()).collect();
-    for _ in 0..MAX_DEPTH {
-        if frontier.is_empty() {
-            break;
-        }
-        let results: Vec<Result<(String, String, String), CollectError>> =
-            stream::iter(frontier.clone())
-                .map(|child| async move {
-                    let pages = every_page(
-                        client
-                            .list_parents()
-                            .child_id(&child)
-                            .into_paginator()
-                            .send(),
-                        limiter,
-                        "organizations:ListParents",
-                        |p| p.next_token(),
-                    )
-                    .await
-                    .map_err(|mut e| {
-                        e.target = child.clone();
-                        e
-                    })?;
-                    let parent = pages
-                        .iter()
-                        .flat_map(|p| p.parents())
-                        .find_map(|p| {
-                            let kind = match p.r#type().map(|t| t.as_str()) {
-                                Some("ROOT") => "root",
-                                _ => "ou",
-                            };
-                            Some((p.id()?.to_string(), kind.to_string()))
-                        })
-                        .ok_or_else(|| {
-                            CollectError::malformed(
-                                "organizations:ListParents",
-                                &child,
-                                "the response names no parent",
-                            )
-                        })?;
-                    Ok((child, parent.0, parent.1))
-                })
-                .buffer_unordered(FAN_OUT)
-                .collect()
-                .await;
-        let (found, errs) = split_results(results);
-        errors.extend(errs);
-        let mut next = BTreeSet::new();
-        for (child, parent, kind) in found {
-            if kind == "ou" && !raw.parents.contains_key(&parent) && parent != child {
-                next.insert(parent.clone());
-            }
-            raw.parents.insert(child, (parent, kind));
-        }
-        frontier = next.into_iter().collect();
-    }
-
-    // OU names.
-    let ous: BTreeSet<String> = raw
-        .parents
-        .values()
-        .filter(|(_, kind)| kind == "ou")
-        .map(|(id, _)| id.clone())
-        .collect();
-    let names: Vec<(String, Result<Option<String>, CollectError>)> = stream::iter(ous.clone())
-        .map(|ou| async move {
-            let result = call!(
-                limiter,
-                "organizations:DescribeOrganizationalUnit",
-                client
-                    .describe_organizational_unit()
-                    .organizational_unit_id(&ou)
-                    .send()
-            )
-            .map(|out| {
-                out.organizational_unit()
-                    .and_then(|u| u.name())
-                    .map(str::to_string)
-            });
-            (ou, result)
-        })
-        .buffer_unordered(FAN_OUT)
-        .collect()
-        .await;
-    for (ou, result) in names {
-        match result {
-            Ok(name) => {
-                raw.ou_names.insert(ou, name);
-            }
-            Err(mut e) => {
-                e.target = ou.clone();
-                errors.push(e);
-                raw.ou_names.insert(ou, None);
-            }
-        }
-    }
-
-    // Attachments of every root, OU and account, per policy type.
+    // The control policies of every enabled type, each with its targets.
     let mut targets: Vec<String> = raw.roots.iter().map(|r| r.id.clone()).collect();
-    targets.extend(ous);
+    targets.extend(raw.ou_names.keys().cloned());
     targets.extend(raw.accounts.iter().map(|a| a.id.clone()));
-    // Owned job tuples: a borrowed `&str` argument makes the stream's closure too specific for
-    // the scan future to be `Send` (rustc's higher-ranked closure inference).
-    let jobs: Vec<(String, String)> = targets
-        .iter()
-        .flat_map(|t| [(t.clone(), SCP.to_string()), (t.clone(), RCP.to_string())])
-        .collect();
-    let listed: Vec<Attached> = stream::iter(jobs)
-        .map(|(target, kind)| async move {
-            let result = every_page(
-                client
-                    .list_policies_for_target()
-                    .target_id(&target)
-                    .filter(PolicyType::from(kind.as_str()))
-                    .into_paginator()
-                    .send(),
-                limiter,
-                "organizations:ListPoliciesForTarget",
-                |p| p.next_token(),
-            )
-            .await
-            .map(|pages| {
-                pages
-                    .iter()
-                    .flat_map(|p| p.policies())
-                    .filter_map(|p| {
-                        Some(RawOrgPolicy {
-                            id: p.id()?.to_string(),
-                            arn: p.arn().map(str::to_string),
-                            name: p.name().unwrap_or_default().to_string(),
-                            policy_type: p
-                                .r#type()
-                                .map(|t| t.as_str().to_string())
-                                .unwrap_or_else(|| kind.clone()),
-                            aws_managed: p.aws_managed(),
-                            content: None,
-                            error: None,
-                        })
-                    })
-                    .collect()
-            });
-            (target, kind, result)
-        })
-        .buffer_unordered(FAN_OUT)
-        .collect()
-        .await;
-    for (target, kind, result) in listed {
-        match result {
-            Ok(summaries) => {
-                let mut ids: Vec<String> = summaries.iter().map(|p| p.id.clone()).collect();
-                ids.sort();
-                ids.dedup();
-                raw.attachments.insert((target, kind), ids);
-                for p in summaries {
-                    raw.policies.entry(p.id.clone()).or_insert(p);
+    for kind in [SCP, RCP] {
+        let enabled = raw
+            .roots
+            .iter()
+            .any(|r| r.enabled_types.iter().any(|t| t == kind));
+        if !enabled {
+            // A policy type that is not enabled has nothing attached (disabling a type detaches
+            // its policies) and no effect.
+            for t in &targets {
+                raw.attachments
+                    .insert((t.clone(), kind.to_string()), Vec::new());
+            }
+            continue;
+        }
+        match policy_targets(client, limiter, kind).await {
+            Ok((policies, mut errs)) => {
+                let complete = errs.is_empty();
+                errors.append(&mut errs);
+                let mut attached: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+                for (policy, on) in &policies {
+                    for target in on {
+                        attached
+                            .entry(target.as_str())
+                            .or_default()
+                            .push(policy.id.clone());
+                    }
+                }
+                if complete {
+                    // Every policy's targets are known: a target no policy names has none.
+                    for t in &targets {
+                        let mut ids = attached.get(t.as_str()).cloned().unwrap_or_default();
+                        ids.sort();
+                        ids.dedup();
+                        raw.attachments.insert((t.clone(), kind.to_string()), ids);
+                    }
+                }
+                // Only the policies attached somewhere in the tree matter (and are described).
+                let known: BTreeSet<&str> = targets.iter().map(String::as_str).collect();
+                for (policy, on) in policies {
+                    if on.iter().any(|t| known.contains(t.as_str())) {
+                        raw.policies.entry(policy.id.clone()).or_insert(policy);
+                    }
                 }
             }
-            // A policy type that is not enabled has nothing attached (and no effect).
+            // Listing a type that is not enabled: nothing of it is attached.
             Err(e) if e.code.as_deref() == Some("PolicyTypeNotEnabledException") => {
-                raw.attachments.insert((target, kind), Vec::new());
+                for t in &targets {
+                    raw.attachments
+                        .insert((t.clone(), kind.to_string()), Vec::new());
+                }
             }
             Err(mut e) => {
-                e.target = format!("{target} {kind}");
+                e.target = kind.to_string();
                 errors.push(e);
             }
         }
@@ -341,12 +214,254 @@ pub async fn collect(
             }
             Err(mut e) => {
                 e.target = id.clone();
+                let e = e.with_permission(Some("organizations:DescribePolicy"));
                 policy.error = Some(e.to_string());
                 errors.push(e);
             }
         }
     }
     Ok((raw, errors))
+}
+
+/// Names the permission a denied call needs (AWS's permission is the call's own name).
+fn needs(permission: &'static str) -> impl Fn(CollectError) -> CollectError {
+    move |e| e.with_permission(Some(permission))
+}
+
+/// The children of one root or OU: its OUs (id, name) and its accounts.
+type Children = (Vec<(String, Option<String>)>, Vec<RawAccount>);
+
+/// Walks the tree from the roots, level by level: `ListOrganizationalUnitsForParent` and
+/// `ListAccountsForParent` on every root and OU. Fills the accounts, every account's and OU's
+/// parent and the OU names. A parent whose children cannot be listed is an `Err` (the accounts
+/// below it would be missing, not merely unknown). A child listed twice (under two parents, or
+/// an OU that is its own ancestor) is a broken answer: an account listed under two parents
+/// keeps no parent (its path, and so its guardrails, stay unknown), and an OU is walked once.
+async fn walk_tree(
+    client: &aws_sdk_organizations::Client,
+    limiter: &Limiter,
+    raw: &mut RawOrg,
+    errors: &mut Vec<CollectError>,
+) -> Result<(), CollectError> {
+    let mut walked: BTreeSet<String> = raw.roots.iter().map(|r| r.id.clone()).collect();
+    let mut frontier: Vec<(String, String)> = raw
+        .roots
+        .iter()
+        .map(|r| (r.id.clone(), "root".to_string()))
+        .collect();
+    let mut accounts: BTreeMap<String, RawAccount> = BTreeMap::new();
+    let mut ambiguous: BTreeSet<String> = BTreeSet::new();
+    // The root's children, then five levels of OUs at most (AWS's limit); MAX_DEPTH leaves room.
+    for _ in 0..=MAX_DEPTH {
+        if frontier.is_empty() {
+            break;
+        }
+        let listed: Vec<(String, String, Result<Children, CollectError>)> = stream::iter(frontier)
+            .map(|(parent, kind)| async move {
+                let result = children(client, limiter, &parent).await;
+                (parent, kind, result)
+            })
+            .buffer_unordered(FAN_OUT)
+            .collect()
+            .await;
+        let mut next = Vec::new();
+        for (parent, kind, result) in listed {
+            let (ous, found) = result?;
+            for (ou, name) in ous {
+                if !walked.insert(ou.clone()) {
+                    errors.push(CollectError::malformed(
+                        "organizations:ListOrganizationalUnitsForParent",
+                        &parent,
+                        format!("OU {ou} is listed twice in the tree"),
+                    ));
+                    raw.parents.remove(&ou);
+                    continue;
+                }
+                raw.parents
+                    .insert(ou.clone(), (parent.clone(), kind.clone()));
+                raw.ou_names.insert(ou.clone(), name);
+                next.push((ou, "ou".to_string()));
+            }
+            for account in found {
+                if accounts.contains_key(&account.id) {
+                    let same = (parent.clone(), kind.clone());
+                    if raw.parents.get(&account.id) == Some(&same) {
+                        // Listed twice by the same parent: the same fact.
+                        continue;
+                    }
+                    if ambiguous.insert(account.id.clone()) {
+                        errors.push(CollectError::malformed(
+                            "organizations:ListAccountsForParent",
+                            &parent,
+                            format!("account {} is listed under two parents", account.id),
+                        ));
+                    }
+                    continue;
+                }
+                raw.parents
+                    .insert(account.id.clone(), (parent.clone(), kind.clone()));
+                accounts.insert(account.id.clone(), account);
+            }
+        }
+        frontier = next;
+    }
+    if let Some((ou, _)) = frontier.first() {
+        return Err(CollectError::malformed(
+            "organizations:ListOrganizationalUnitsForParent",
+            ou,
+            format!("the OU tree is deeper than {MAX_DEPTH} levels"),
+        ));
+    }
+    for id in &ambiguous {
+        raw.parents.remove(id);
+    }
+    raw.accounts = accounts.into_values().collect();
+    Ok(())
+}
+
+/// Every page of a root's or OU's child OUs and accounts.
+async fn children(
+    client: &aws_sdk_organizations::Client,
+    limiter: &Limiter,
+    parent: &str,
+) -> Result<Children, CollectError> {
+    let target = |op: &'static str| {
+        move |mut e: CollectError| {
+            e.target = parent.to_string();
+            e.with_permission(Some(op))
+        }
+    };
+    let ou_pages = every_page(
+        client
+            .list_organizational_units_for_parent()
+            .parent_id(parent)
+            .max_results(PAGE)
+            .into_paginator()
+            .send(),
+        limiter,
+        "organizations:ListOrganizationalUnitsForParent",
+        |p| p.next_token(),
+    )
+    .await
+    .map_err(target("organizations:ListOrganizationalUnitsForParent"))?;
+    let account_pages = every_page(
+        client
+            .list_accounts_for_parent()
+            .parent_id(parent)
+            .max_results(PAGE)
+            .into_paginator()
+            .send(),
+        limiter,
+        "organizations:ListAccountsForParent",
+        |p| p.next_token(),
+    )
+    .await
+    .map_err(target("organizations:ListAccountsForParent"))?;
+    let ous = ou_pages
+        .iter()
+        .flat_map(|p| p.organizational_units())
+        .filter_map(|u| Some((u.id()?.to_string(), u.name().map(str::to_string))))
+        .collect();
+    let accounts = account_pages
+        .iter()
+        .flat_map(|p| p.accounts())
+        .filter_map(|a| {
+            Some(RawAccount {
+                id: a.id()?.to_string(),
+                name: a.name().map(str::to_string),
+                // `State` replaces the deprecated `Status`; either is kept as the API said it.
+                status: a
+                    .state()
+                    .map(|s| s.as_str().to_string())
+                    .or_else(|| a.status().map(|s| s.as_str().to_string())),
+            })
+        })
+        .collect();
+    Ok((ous, accounts))
+}
+
+/// The policies of one type, each with the ids of the roots, OUs and accounts it is attached
+/// to (`ListPolicies`, then `ListTargetsForPolicy` per policy). `Err` when the policies cannot be
+/// listed; the errors of policies whose targets could not be listed otherwise (those policies
+/// are left out, and the caller must then treat the type's attachments as unknown).
+async fn policy_targets(
+    client: &aws_sdk_organizations::Client,
+    limiter: &Limiter,
+    kind: &str,
+) -> Result<(Vec<(RawOrgPolicy, Vec<String>)>, Vec<CollectError>), CollectError> {
+    let pages = every_page(
+        client
+            .list_policies()
+            .filter(PolicyType::from(kind))
+            .max_results(PAGE)
+            .into_paginator()
+            .send(),
+        limiter,
+        "organizations:ListPolicies",
+        |p| p.next_token(),
+    )
+    .await
+    .map_err(needs("organizations:ListPolicies"))?;
+    let mut seen = BTreeSet::new();
+    let policies: Vec<RawOrgPolicy> = pages
+        .iter()
+        .flat_map(|p| p.policies())
+        .filter_map(|p| {
+            Some(RawOrgPolicy {
+                id: p.id()?.to_string(),
+                arn: p.arn().map(str::to_string),
+                name: p.name().unwrap_or_default().to_string(),
+                policy_type: p
+                    .r#type()
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_else(|| kind.to_string()),
+                aws_managed: p.aws_managed(),
+                content: None,
+                error: None,
+            })
+        })
+        .filter(|p| seen.insert(p.id.clone()))
+        .collect();
+    let listed: Vec<(RawOrgPolicy, Result<Vec<String>, CollectError>)> = stream::iter(policies)
+        .map(|policy| async move {
+            let result = every_page(
+                client
+                    .list_targets_for_policy()
+                    .policy_id(&policy.id)
+                    .max_results(PAGE)
+                    .into_paginator()
+                    .send(),
+                limiter,
+                "organizations:ListTargetsForPolicy",
+                |p| p.next_token(),
+            )
+            .await
+            .map(|pages| {
+                pages
+                    .iter()
+                    .flat_map(|p| p.targets())
+                    .filter_map(|t| t.target_id().map(str::to_string))
+                    .collect()
+            })
+            .map_err(|mut e| {
+                e.target = policy.id.clone();
+                e.with_permission(Some("organizations:ListTargetsForPolicy"))
+            });
+            (policy, result)
+        })
+        .buffer_unordered(FAN_OUT)
+        .collect()
+        .await;
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (policy, result) in listed {
+        match result {
+            Ok(targets) => out.push((policy, targets)),
+            Err(e) => errors.push(e),
+        }
+    }
+    out.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    Ok((out, errors))
 }
 
 /// Decodes an SCP or RCP `Content` (a JSON policy document).

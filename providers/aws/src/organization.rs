@@ -245,7 +245,12 @@ pub(crate) async fn scan(
             org_coverage.record_with_notes(
                 "organizations",
                 "global",
-                &[e.with_permission(Some("organizations:DescribeOrganization"))],
+                &[{
+                    // The call that failed names its own permission (org.rs); the first call
+                    // otherwise.
+                    let permission = e.permission.or(Some("organizations:DescribeOrganization"));
+                    e.with_permission(permission)
+                }],
                 false,
                 &["the organization's guardrails (SCPs, RCPs) are unknown; only the caller's own account is scanned".to_string()],
             );

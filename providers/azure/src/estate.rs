@@ -12,6 +12,7 @@
 
 use crate::client::Arm;
 use crate::collect::{self, Descendant, MANAGEMENT_GROUP_PREFIX};
+use crate::error::{CollectError, FailureKind};
 use cloudscan_collect::coverage::CoverageLog;
 use cloudscan_collect::scan::{Progress, ProgressFn, Shard};
 use cloudscan_inventory::{Coverage, CoverageStatus};
@@ -90,6 +91,41 @@ pub fn subscriptions_below(group: &str, items: &[Descendant]) -> Vec<Found> {
     out
 }
 
+/// Whether a descendant is a management group (`Microsoft.Management/managementGroups`; the
+/// spec's examples also write `/providers/Microsoft.Management/managementGroups`).
+fn is_group(d: &Descendant) -> bool {
+    d.kind.as_deref().is_some_and(|k| {
+        k.to_ascii_lowercase()
+            .trim_end_matches('/')
+            .ends_with("microsoft.management/managementgroups")
+    })
+}
+
+/// The descendants that are neither a management group nor a subscription (no `type`, or one
+/// the API does not document): what they hold is unknown, so each is an error of the group's
+/// listing rather than a group whose subscriptions silently go unscanned.
+pub fn unknown_descendants(group: &str, items: &[Descendant]) -> Vec<CollectError> {
+    items
+        .iter()
+        .filter(|d| !d.is_subscription() && !is_group(d))
+        .map(|d| {
+            let what = match d.kind.as_deref() {
+                None | Some("") => "has no `type`".to_string(),
+                Some(kind) => format!("has the type `{kind}`"),
+            };
+            CollectError::new(
+                "management descendants.list",
+                &format!("{MANAGEMENT_GROUP_PREFIX}{group}"),
+                FailureKind::Malformed,
+                format!(
+                    "the descendant `{}` {what}, neither a management group nor a subscription: not scanned",
+                    d.id
+                ),
+            )
+        })
+        .collect()
+}
+
 /// Lists the descendants of every group, keeps this shard's subscriptions, and reads their
 /// states.
 pub async fn below_groups(
@@ -105,7 +141,8 @@ pub async fn below_groups(
     for (group, result) in groups.iter().zip(listed) {
         let mut log = CoverageLog::new(&format!("{MANAGEMENT_GROUP_PREFIX}{group}"));
         match result {
-            Ok((items, errors)) => {
+            Ok((items, mut errors)) => {
+                errors.extend(unknown_descendants(group, &items));
                 progress(Progress::Done {
                     task: format!("management {group}"),
                     ok: errors.is_empty(),
@@ -225,6 +262,32 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].id, "s-1");
         assert!(found[0].path.starts_with("root/"), "{}", found[0].path);
+    }
+
+    #[test]
+    fn a_descendant_without_a_known_type_is_an_error_not_a_group() {
+        let mut untyped = item(SUB, "s-9", "root");
+        untyped.kind = None;
+        let items = vec![
+            item(MG, "dev", "root"),
+            item(SUB, "s-1", "dev"),
+            untyped,
+            item("Microsoft.Resources/resourceGroups", "rg", "root"),
+        ];
+        let errors = unknown_descendants("root", &items);
+        let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(text.len(), 2, "{text:?}");
+        assert!(text[0].contains("management descendants.list"), "{text:?}");
+        assert!(text[0].contains("`/x/s-9` has no `type`"), "{text:?}");
+        assert!(
+            text[1].contains("has the type `Microsoft.Resources/resourceGroups`"),
+            "{text:?}"
+        );
+        assert!(errors.iter().all(|e| e.kind == FailureKind::Malformed));
+        // The typed ones are still found.
+        let found = subscriptions_below("root", &items);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].path, "root/dev");
     }
 
     #[test]

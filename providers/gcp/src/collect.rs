@@ -148,7 +148,9 @@ pub async fn search_projects(api: &Api) -> (Vec<RawProject>, Vec<CollectError>) 
         .pages(
             Service::ResourceManager,
             "/v3/projects:search",
-            &[],
+            // Google documents no largest page ("the server can return fewer projects than
+            // requested"); 500 asks for few pages, and a smaller answer pages on.
+            &[("pageSize", "500")],
             "projects",
         )
         .await;

@@ -192,11 +192,63 @@ async fn session(opts: &ScanOptions, progress: &ProgressFn) -> Result<Session, G
 /// The most folders a project can sit under (Resource Manager allows 10 levels of folders).
 const MAX_ANCESTRY: usize = 12;
 
+/// What a run reads of one ancestor (a folder or the organization): its allow policy and, for a
+/// folder, the folder itself (for its parent). A failure is kept as a failure.
+#[derive(Debug, Clone)]
+struct AncestorRead {
+    policy: Result<collect::Policy, CollectError>,
+    /// `folders.get`; None for an organization (the top of the tree).
+    folder: Option<Result<collect::RawFolder, CollectError>>,
+}
+
+type AncestorCell = Arc<tokio::sync::OnceCell<AncestorRead>>;
+
+/// The ancestors read so far in this run. Projects share their folders and organization, so
+/// each is read once, however many projects sit below it and however many of them walk their
+/// ancestry at once (the first reader fetches; the others wait for its answer). A failed read is
+/// cached too: every project below reports the same gap, and nothing is read twice.
+#[derive(Debug, Clone, Default)]
+struct AncestorCache {
+    cells: Arc<std::sync::Mutex<std::collections::HashMap<String, AncestorCell>>>,
+}
+
+impl AncestorCache {
+    async fn get(&self, api: &Api, resource: &str) -> AncestorRead {
+        let cell = {
+            let mut cells = self
+                .cells
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            cells.entry(resource.to_string()).or_default().clone()
+        };
+        cell.get_or_init(|| async {
+            if resource.starts_with("folders/") {
+                let (policy, folder) = tokio::join!(
+                    collect::ancestor_policy(api, resource),
+                    collect::folder(api, resource)
+                );
+                AncestorRead {
+                    policy,
+                    folder: Some(folder),
+                }
+            } else {
+                AncestorRead {
+                    policy: collect::ancestor_policy(api, resource).await,
+                    folder: None,
+                }
+            }
+        })
+        .await
+        .clone()
+    }
+}
+
 /// The project's ancestors, nearest first, each with its IAM policy (or why it could not be
 /// read); whether the walk reached the organization (or a folder with no parent) without a
-/// failure; and the failures, for coverage.
+/// failure; and the failures, for coverage. Each ancestor comes from `cache` (read once a run).
 async fn ancestry(
     api: &Api,
+    cache: &AncestorCache,
     parent: Option<&str>,
 ) -> (Vec<normalize::Ancestor>, bool, Vec<CollectError>) {
     let mut out = Vec::new();
@@ -222,24 +274,17 @@ async fn ancestry(
             ));
             break;
         }
-        let (policy, parent) = if resource.starts_with("folders/") {
-            let (policy, folder) = tokio::join!(
-                collect::ancestor_policy(api, &resource),
-                collect::folder(api, &resource)
-            );
-            let parent = match folder {
-                Ok(f) => f.parent.filter(|p| !p.is_empty()),
-                Err(e) => {
-                    complete = false;
-                    errors.push(e);
-                    None
-                }
-            };
-            (policy, parent)
-        } else {
-            (collect::ancestor_policy(api, &resource).await, None)
+        let read = cache.get(api, &resource).await;
+        let parent = match read.folder {
+            Some(Ok(f)) => f.parent.filter(|p| !p.is_empty()),
+            Some(Err(e)) => {
+                complete = false;
+                errors.push(e);
+                None
+            }
+            None => None,
         };
-        let (policy, error) = match policy {
+        let (policy, error) = match read.policy {
             Ok(p) => (Some(p), None),
             Err(e) => {
                 complete = false;
@@ -263,6 +308,7 @@ async fn scan_project(
     project: &str,
     known: Option<collect::RawProject>,
     roles: &RoleCache,
+    ancestors: &AncestorCache,
     progress: &ProgressFn,
 ) -> (ProjectScan, Vec<Coverage>) {
     let done = |task: &str, ok: bool| {
@@ -283,7 +329,7 @@ async fn scan_project(
         };
         let policy = collect::project_policy(api, project).await;
         let ancestry = match &meta {
-            Ok(p) => ancestry(api, p.parent.as_deref()).await,
+            Ok(p) => ancestry(api, ancestors, p.parent.as_deref()).await,
             Err(_) => (Vec::new(), false, Vec::new()),
         };
         (meta, policy, ancestry)
@@ -506,10 +552,12 @@ pub async fn scan(opts: &ScanOptions, progress: ProgressFn) -> Result<ScanOutput
     });
 
     let roles = RoleCache::default();
+    let ancestors = AncestorCache::default();
     let results = join_all(known.into_iter().map(|(p, meta)| {
         let roles = &roles;
+        let ancestors = &ancestors;
         let progress = &progress;
-        async move { scan_project(api, &p, meta, roles, progress).await }
+        async move { scan_project(api, &p, meta, roles, ancestors, progress).await }
     }))
     .await;
     let mut raw = RawScan {

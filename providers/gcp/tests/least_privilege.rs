@@ -106,7 +106,7 @@ fn with_project_search() -> tempfile::TempDir {
     let exchange = serde_json::json!({
         "request": {"service": "cloudresourcemanager", "region": "global",
                     "operation": "projects.search", "method": "GET",
-                    "path": "/v3/projects:search", "params": {}},
+                    "path": "/v3/projects:search", "params": {"pageSize": "500"}},
         "responses": [{"status": 200, "headers": {"content-type": "application/json"},
                        "json": {"projects": [project["responses"][0]["json"].clone()]}}]
     });

@@ -4,7 +4,9 @@
 //! markup written here (every value escaped), so it needs no script and reads the same with
 //! scripting off; the page script and its CSP hash are unchanged.
 
-use super::super::model::{FindingEntry, ReportDocument, ScopeCoverage, ScopeSummary};
+use super::super::model::{
+    gap_groups, FindingEntry, GapGroup, ReportDocument, ScopeCoverage, ScopeSummary,
+};
 use super::super::resource::short;
 use super::escape_html;
 use crate::finding::Severity;
@@ -120,6 +122,51 @@ pub fn section(doc: &ReportDocument) -> String {
         out.push_str("</ul>\n</details>\n");
     }
     out.push_str("</section>\n");
+    out
+}
+
+/// The coverage gaps several scopes share, one row each naming every scope in a `<details>`
+/// (static markup at the top of the Coverage section, whose table below still lists every
+/// entry); nothing when no gap is shared (always, for a report of one scope).
+pub fn shared_gaps(doc: &ReportDocument) -> String {
+    if doc.scopes.len() <= 1 {
+        return String::new();
+    }
+    let groups: Vec<GapGroup<'_>> = gap_groups(&doc.coverage)
+        .into_iter()
+        .filter(GapGroup::shared)
+        .collect();
+    if groups.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<div data-testid=\"coverage-groups\">\n<h3>Gaps shared by several scopes ({})</h3>\n\
+         <p class=\"muted\">The same gap (service, region, status, call, failure and permission) \
+         in several scopes is one row; the table below lists every entry.</p>\n\
+         <table class=\"data\"><thead><tr><th scope=\"col\">Service</th>\
+         <th scope=\"col\">Region</th><th scope=\"col\">Status</th><th scope=\"col\">Gap</th>\
+         <th scope=\"col\">Scopes</th></tr></thead>\n<tbody>\n",
+        groups.len()
+    );
+    for g in &groups {
+        let _ = write!(
+            out,
+            "<tr class=\"incomplete-row\" data-testid=\"coverage-group\"><td>{}</td><td>{}</td>\
+             <td class=\"status\">{}</td><td>{}</td><td><details><summary>{} scopes</summary><ul>",
+            escape_html(g.service),
+            escape_html(g.region),
+            escape_html(g.status.as_str()),
+            escape_html(&g.reason),
+            g.scopes.len(),
+        );
+        for scope in &g.scopes {
+            let _ = write!(out, "<li>{}</li>", escape_html(scope));
+        }
+        out.push_str("</ul></details></td></tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n</div>\n");
     out
 }
 
