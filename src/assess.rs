@@ -184,20 +184,31 @@ fn collect(collector: Collector<'_>) -> Result<(Inventory, SystemTime), String> 
     let result = (collector.scan)(&runtime, progress.clone());
     progress.finish();
     let Collected {
-        inventory,
+        mut inventory,
         recorded,
     } = result?;
+    // Accounts collected apart hold their own copies of the same managed and trust policies.
+    inventory.share_identical_documents();
     if let (Some(dir), Some(n)) = (collector.record, recorded) {
         eprintln!("recorded {n} API exchange(s) into {}", dir.display());
     }
     if let Some(path) = collector.save_inventory {
-        // Managed policy documents once each, referenced by ARN and version.
-        let mut saved = inventory.clone();
-        saved.share_policy_documents();
-        let text = serde_json::to_string_pretty(&saved).unwrap_or_default();
-        write_file(path, &(text + "\n"))?;
+        // Managed policy documents once each, referenced by ARN and version; written as it is
+        // serialized, without a copy of the inventory or of its text.
+        inventory.with_policy_documents_shared(|saved| save_inventory(path, saved))?;
     }
     Ok((inventory, started_at))
+}
+
+/// Writes an inventory as pretty-printed JSON with a final newline, streamed to the file.
+fn save_inventory(path: &Path, inventory: &Inventory) -> Result<(), String> {
+    cloudscan_collect::files::write_atomic_with(path, |file| {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+        serde_json::to_writer_pretty(&mut out, inventory)?;
+        out.write_all(b"\n")?;
+        out.flush()
+    })
+    .map_err(|e| e.to_string())
 }
 
 /// Reads saved inventories (files, or folders whose `*.json` files are all inventories) and
@@ -249,7 +260,11 @@ pub fn load_inventories(paths: &[PathBuf]) -> Result<Inventory, String> {
             files.len()
         ));
     }
-    cloudscan_inventory::merge(loaded).map_err(|e| format!("cannot merge the inventories: {e}"))
+    let mut merged = cloudscan_inventory::merge(loaded)
+        .map_err(|e| format!("cannot merge the inventories: {e}"))?;
+    // Shards hold their own copies of the same managed and trust policies.
+    merged.share_identical_documents();
+    Ok(merged)
 }
 
 /// Reads a saved inventory, with an error that names the file, line and column.
@@ -261,15 +276,21 @@ pub fn load_inventory(path: &Path) -> Result<Inventory, String> {
 
 /// [`load_inventory`] without marking an inventory that holds no coverage data.
 fn read_inventory(path: &Path) -> Result<Inventory, String> {
-    let text = std::fs::read_to_string(path)
+    let file = std::fs::File::open(path)
         .map_err(|e| format!("cannot read inventory `{}`: {e}", path.display()))?;
-    let inventory: Inventory = serde_json::from_str(&text).map_err(|e| {
-        format!(
-            "`{}` is not a cloudscan inventory: {e} (line {}, column {})",
-            path.display(),
-            e.line(),
-            e.column()
-        )
+    // Parsed as it is read: the text of a large inventory is never held whole.
+    let reader = std::io::BufReader::with_capacity(1 << 16, file);
+    let inventory: Inventory = serde_json::from_reader(reader).map_err(|e| {
+        if e.is_io() {
+            format!("cannot read inventory `{}`: {e}", path.display())
+        } else {
+            format!(
+                "`{}` is not a cloudscan inventory: {e} (line {}, column {})",
+                path.display(),
+                e.line(),
+                e.column()
+            )
+        }
     })?;
     if !inventory
         .schema_version
@@ -284,6 +305,7 @@ fn read_inventory(path: &Path) -> Result<Inventory, String> {
     }
     let mut inventory = inventory;
     inventory.resolve_shared_policies();
+    inventory.share_identical_documents();
     Ok(inventory)
 }
 
@@ -359,7 +381,7 @@ mod access_coverage_tests {
             policies: vec![PolicyDoc {
                 kind: "inline".to_string(),
                 name: "extra".to_string(),
-                document: Some(document),
+                document: Some(document.into()),
                 ..Default::default()
             }],
             ..Default::default()

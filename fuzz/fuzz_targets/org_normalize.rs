@@ -170,7 +170,7 @@ fuzz_target!(|data: &[u8]| {
     if let Some(doc) = input
         .identity_policy
         .as_deref()
-        .and_then(|d| serde_json::from_str(d).ok())
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
     {
         inventory.identities.push(cloudscan_inventory::Identity {
             id: format!("arn:aws:iam::{scope}:role/r"),
@@ -180,7 +180,7 @@ fuzz_target!(|data: &[u8]| {
             policies: vec![cloudscan_inventory::PolicyDoc {
                 kind: "inline".to_string(),
                 name: "p".to_string(),
-                document: Some(doc),
+                document: Some(doc.into()),
                 ..Default::default()
             }],
             ..Default::default()

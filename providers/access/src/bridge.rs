@@ -220,14 +220,11 @@ impl AccessFacts {
         } else {
             OrgGuardrails::default()
         };
-        // AWS identities parsed once: the chain search and the profiles read them.
-        let parsed: HashMap<&str, (crate::PolicyIdentity, Vec<String>)> = if aws {
-            inv.identities
-                .iter()
-                .map(|i| (i.id.as_str(), engine_identity(i)))
-                .collect()
+        // AWS identities parsed once, when the chain search or a profile first reads them.
+        let parsed = if aws {
+            ParsedIdentities::new(inv)
         } else {
-            HashMap::new()
+            ParsedIdentities::default()
         };
         let mut all: BTreeMap<String, Vec<Exposure>> = exposed
             .iter()
@@ -313,6 +310,48 @@ impl AccessFacts {
     }
 }
 
+/// The engine's view of each AWS identity ([`engine_identity`]), parsed on first use: the chain
+/// search and the profiles read only the identities that nodes and workloads can reach, so the
+/// others are never parsed (100,000 roles of which a few thousand are used). An id given to
+/// several identities means the last of them, as a map collected from the list would.
+#[derive(Default)]
+struct ParsedIdentities<'a> {
+    by_id: HashMap<&'a str, ParsedIdentity<'a>>,
+}
+
+type Parsed = (crate::PolicyIdentity, Vec<String>);
+
+struct ParsedIdentity<'a> {
+    identity: &'a Identity,
+    parsed: std::cell::OnceCell<Parsed>,
+}
+
+impl<'a> ParsedIdentities<'a> {
+    fn new(inv: &'a Inventory) -> Self {
+        ParsedIdentities {
+            by_id: inv
+                .identities
+                .iter()
+                .map(|i| {
+                    (
+                        i.id.as_str(),
+                        ParsedIdentity {
+                            identity: i,
+                            parsed: std::cell::OnceCell::new(),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The identity with this id, parsed.
+    fn get(&self, id: &str) -> Option<&Parsed> {
+        let entry = self.by_id.get(id)?;
+        Some(entry.parsed.get_or_init(|| engine_identity(entry.identity)))
+    }
+}
+
 /// What makes two exposures the same user (the chain aside).
 fn exposure_key(e: &Exposure) -> String {
     format!("{}|{:?}", e.cluster, e.route)
@@ -323,12 +362,12 @@ fn exposure_key(e: &Exposure) -> String {
 fn chain_exposures<'a>(
     inv: &'a Inventory,
     exposed: &BTreeMap<&'a str, Vec<Exposure>>,
-    parsed: &HashMap<&str, (crate::PolicyIdentity, Vec<String>)>,
+    parsed: &ParsedIdentities<'_>,
     guardrails: &OrgGuardrails<'_>,
     options: &AccessOptions,
 ) -> (RoleGraph, BTreeMap<String, Vec<Exposure>>) {
     let trusts = TrustIndex::new(inv.identities.iter().filter_map(|i| {
-        let doc = i.trust.as_ref()?.document.as_ref()?;
+        let doc = i.trust.as_ref()?.document.as_deref()?;
         (i.kind == "aws-role" || i.kind.is_empty()).then_some((i.id.as_str(), doc))
     }));
     // Seeds: direct users, and Pod Identity targets (the association's workload acts as the
@@ -665,11 +704,7 @@ fn chain_reachable(inv: &Inventory) -> std::collections::BTreeSet<String> {
         .iter()
         .map(|i| (i.id.as_str(), identity_exposures(inv, i)))
         .collect();
-    let parsed: HashMap<&str, (crate::PolicyIdentity, Vec<String>)> = inv
-        .identities
-        .iter()
-        .map(|i| (i.id.as_str(), engine_identity(i)))
-        .collect();
+    let parsed = ParsedIdentities::new(inv);
     let guardrails = OrgGuardrails::new(inv);
     let (_, chained) = chain_exposures(
         inv,
@@ -758,7 +793,7 @@ mod tests {
             policies: vec![PolicyDoc {
                 kind: "inline".to_string(),
                 name: "extra".to_string(),
-                document: Some(document),
+                document: Some(document.into()),
                 ..Default::default()
             }],
             ..Default::default()
@@ -816,9 +851,12 @@ mod tests {
             trust: Some(PolicyDoc {
                 kind: "trust".to_string(),
                 name: "trust".to_string(),
-                document: Some(json!({"Version": "2012-10-17", "Statement": [
+                document: Some(
+                    json!({"Version": "2012-10-17", "Statement": [
                     {"Effect": "Allow", "Principal": {"AWS": trusted},
-                     "Action": "sts:AssumeRole"}]})),
+                     "Action": "sts:AssumeRole"}]})
+                    .into(),
+                ),
                 ..Default::default()
             }),
             policies: vec![PolicyDoc {

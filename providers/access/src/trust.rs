@@ -56,7 +56,7 @@ fn trust_policy(identity: &Identity) -> Option<&serde_json::Value> {
         .trust
         .as_ref()
         .filter(|t| t.is_trust_policy())
-        .and_then(|t| t.document.as_ref())
+        .and_then(|t| t.document.as_deref())
 }
 
 /// IRSA and Pod Identity statements of a role's trust policy.

@@ -102,7 +102,7 @@ fn policy_doc(kind: &str, name: &str, arn: Option<&str>, raw: Option<&str>) -> P
     };
     match raw {
         Some(raw) => match decode_policy(raw) {
-            Ok(value) => doc.document = Some(value),
+            Ok(value) => doc.document = Some(value.into()),
             Err(e) => doc.error = Some(e),
         },
         None => doc.error = Some("the document was not collected".to_string()),
@@ -561,6 +561,9 @@ pub fn normalize(raw: RawScan) -> Inventory {
     }
 
     inventory.coverage = raw.coverage;
+    // Roles attached to the same managed policy, or with the same trust policy, share one
+    // decoded document instead of a copy each (issue 13: memory).
+    inventory.share_identical_documents();
     inventory
 }
 
@@ -896,6 +899,31 @@ mod tests {
     }
 
     #[test]
+    fn equal_policy_documents_of_an_account_are_decoded_once_and_shared() {
+        let inv = replay_insecure(|_| {}).expect("recorded scenario replays");
+        let docs: Vec<&cloudscan_inventory::Document> = inv
+            .identities
+            .iter()
+            .flat_map(|i| i.trust.iter().chain(&i.policies).chain(&i.boundary))
+            .filter_map(|p| p.document.as_ref())
+            .collect();
+        let mut shared_pairs = 0;
+        for (n, a) in docs.iter().enumerate() {
+            for b in docs.iter().skip(n + 1) {
+                // Equal documents are one allocation; different ones never are.
+                assert_eq!(
+                    cloudscan_inventory::Document::ptr_eq(a, b),
+                    a == b,
+                    "{a:?} / {b:?}"
+                );
+                shared_pairs += usize::from(a == b);
+            }
+        }
+        // The scenario's node roles share their managed policies and trust policy.
+        assert!(shared_pairs >= 3, "{shared_pairs} shared pairs");
+    }
+
+    #[test]
     fn role_policy_documents_replayed_both_ways() {
         let node_extra = |inv: &Inventory| {
             inv.identities
@@ -951,7 +979,7 @@ mod tests {
         };
         let narrowed =
             replay_insecure(with_document(encode(narrow))).expect("edited scenario replays");
-        let doc = node_extra(&narrowed).and_then(|p| p.document);
+        let doc = node_extra(&narrowed).and_then(|p| p.document.as_deref().cloned());
         assert_eq!(
             doc,
             serde_json::from_str::<serde_json::Value>(narrow).ok(),

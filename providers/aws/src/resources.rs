@@ -39,7 +39,7 @@ fn resource_doc(name: &str, raw: &str) -> PolicyDoc {
         ..Default::default()
     };
     match decode_policy(raw) {
-        Ok(v) => doc.document = Some(v),
+        Ok(v) => doc.document = Some(v.into()),
         Err(e) => doc.error = Some(e),
     }
     doc

@@ -967,7 +967,7 @@ pub fn normalize(raw: RawScan) -> Inventory {
             let trust = p.sa_policies.get(&sa.email).map(|policy| PolicyDoc {
                 kind: "iam-policy".to_string(),
                 name: format!("IAM policy of {}", sa.email),
-                document: policy_document(policy),
+                document: policy_document(policy).map(Into::into),
                 ..Default::default()
             });
             let trust = trust.or_else(|| {

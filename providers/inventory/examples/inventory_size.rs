@@ -19,8 +19,11 @@ fn managed(i: usize) -> PolicyDoc {
         name: format!("SharedPolicy{i}"),
         arn: Some(format!("arn:aws:iam::aws:policy/SharedPolicy{i}")),
         version: Some("v3".into()),
-        document: Some(json!({"Version": "2012-10-17", "Statement": [
-            {"Sid": "Read", "Effect": "Allow", "Action": actions, "Resource": "*"}]})),
+        document: Some(
+            json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Read", "Effect": "Allow", "Action": actions, "Resource": "*"}]})
+            .into(),
+        ),
         error: None,
     }
 }
@@ -43,9 +46,12 @@ fn main() {
             trust: Some(PolicyDoc {
                 kind: "trust".into(),
                 name: "trust".into(),
-                document: Some(json!({"Version": "2012-10-17", "Statement": [
+                document: Some(
+                    json!({"Version": "2012-10-17", "Statement": [
                     {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
-                     "Action": "sts:AssumeRole"}]})),
+                     "Action": "sts:AssumeRole"}]})
+                    .into(),
+                ),
                 ..Default::default()
             }),
             policies: (0..4)
@@ -53,9 +59,12 @@ fn main() {
                 .chain(std::iter::once(PolicyDoc {
                     kind: "inline".into(),
                     name: "own".into(),
-                    document: Some(json!({"Version": "2012-10-17", "Statement": [
+                    document: Some(
+                        json!({"Version": "2012-10-17", "Statement": [
                         {"Effect": "Allow", "Action": "s3:GetObject",
-                         "Resource": format!("arn:aws:s3:::bucket-{r}/*")}]})),
+                         "Resource": format!("arn:aws:s3:::bucket-{r}/*")}]})
+                        .into(),
+                    ),
                     ..Default::default()
                 }))
                 .collect(),

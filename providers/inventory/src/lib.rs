@@ -77,7 +77,13 @@ pub struct Inventory {
 pub struct SharedPolicy {
     pub arn: String,
     pub version: Option<String>,
-    pub document: serde_json::Value,
+    pub document: Document,
+}
+
+impl Default for Document {
+    fn default() -> Document {
+        Document::new(serde_json::Value::Null)
+    }
 }
 
 impl Inventory {
@@ -124,7 +130,38 @@ impl Inventory {
     /// for its ARN and version stays where it is. For saving: 2,000 roles attached to the same
     /// few managed policies then carry each document once.
     pub fn share_policy_documents(&mut self) {
+        self.share_policy_documents_tracked();
+    }
+
+    /// Runs `f` (a save) on the inventory with its managed policy documents shared as
+    /// [`Inventory::share_policy_documents`] does, then puts every moved document back where it
+    /// was: the inventory is as before, without the copy a clone would cost.
+    pub fn with_policy_documents_shared<R>(&mut self, f: impl FnOnce(&Inventory) -> R) -> R {
+        let before = self.shared_policies.len();
+        let moved = self.share_policy_documents_tracked();
+        let result = f(self);
+        for (at, slot, shared) in moved {
+            let document = self.shared_policies.get(shared).map(|p| p.document.clone());
+            let Some(identity) = self.identities.get_mut(at) else {
+                continue;
+            };
+            let doc = match slot {
+                Some(i) => identity.policies.get_mut(i),
+                None => identity.boundary.as_mut(),
+            };
+            if let Some(doc) = doc {
+                doc.document = document;
+            }
+        }
+        self.shared_policies.truncate(before);
+        result
+    }
+
+    /// [`Inventory::share_policy_documents`], returning where each moved document was: the
+    /// identity's index, the policy's index (None: the boundary) and the shared entry's index.
+    fn share_policy_documents_tracked(&mut self) -> Vec<(usize, Option<usize>, usize)> {
         use std::collections::HashMap;
+        let mut moved = Vec::new();
         let mut index: HashMap<(String, Option<String>), usize> = self
             .shared_policies
             .iter()
@@ -132,12 +169,14 @@ impl Inventory {
             .map(|(i, p)| ((p.arn.clone(), p.version.clone()), i))
             .collect();
         let shared = &mut self.shared_policies;
-        for identity in &mut self.identities {
-            for doc in identity
+        for (at, identity) in self.identities.iter_mut().enumerate() {
+            let slots = identity
                 .policies
                 .iter_mut()
-                .chain(identity.boundary.as_mut())
-            {
+                .enumerate()
+                .map(|(i, d)| (Some(i), d))
+                .chain(identity.boundary.as_mut().map(|d| (None, d)));
+            for (slot, doc) in slots {
                 let (Some(arn), Some(document)) = (doc.arn.as_ref(), doc.document.as_ref()) else {
                     continue;
                 };
@@ -149,20 +188,24 @@ impl Inventory {
                     Some(&i) => {
                         if shared.get(i).is_some_and(|p| &p.document == document) {
                             doc.document = None;
+                            moved.push((at, slot, i));
                         }
                     }
                     None => {
-                        index.insert(key, shared.len());
+                        let i = shared.len();
+                        index.insert(key, i);
                         shared.push(SharedPolicy {
                             arn: arn.clone(),
                             version: doc.version.clone(),
                             document: document.clone(),
                         });
                         doc.document = None;
+                        moved.push((at, slot, i));
                     }
                 }
             }
         }
+        moved
     }
 
     /// The inverse of [`Inventory::share_policy_documents`], after loading: every policy
@@ -174,7 +217,7 @@ impl Inventory {
         if self.shared_policies.is_empty() {
             return;
         }
-        let table: HashMap<(&str, Option<&str>), &serde_json::Value> = self
+        let table: HashMap<(&str, Option<&str>), &Document> = self
             .shared_policies
             .iter()
             .map(|p| ((p.arn.as_str(), p.version.as_deref()), &p.document))
@@ -199,9 +242,65 @@ impl Inventory {
         self.shared_policies.clear();
     }
 
+    /// Makes equal policy documents one shared [`Document`]: the trust, identity and boundary
+    /// documents of every identity, and resource policies. 100,000 roles
+    /// that carry a few hundred distinct managed policies and trust policies then hold each of
+    /// those once in memory. Documents that differ stay apart; nothing is dropped or changed.
+    pub fn share_identical_documents(&mut self) {
+        let mut interner = DocumentInterner::default();
+        for identity in &mut self.identities {
+            for doc in identity
+                .trust
+                .iter_mut()
+                .chain(identity.policies.iter_mut())
+                .chain(identity.boundary.iter_mut())
+            {
+                interner.intern(doc);
+            }
+        }
+        for rp in &mut self.resource_policies {
+            if let Some(doc) = rp.policy.as_mut() {
+                interner.intern(doc);
+            }
+        }
+    }
+
     /// Finds a role definition by its name (`roles/editor`, `projects/p/roles/custom`).
     pub fn role_definition(&self, name: &str) -> Option<&RoleDefinition> {
         self.role_definitions.iter().find(|r| r.name == name)
+    }
+}
+
+/// Equal documents made one: candidates by a hash of the compact JSON text (keys are sorted,
+/// so equal values give equal text), then compared as values.
+#[derive(Default)]
+pub struct DocumentInterner {
+    seen: std::collections::HashMap<u64, Vec<Document>>,
+    text: Vec<u8>,
+}
+
+impl DocumentInterner {
+    /// Replaces the policy's document by an equal one seen before, or remembers it.
+    pub fn intern(&mut self, doc: &mut PolicyDoc) {
+        if let Some(d) = doc.document.as_mut() {
+            self.intern_document(d);
+        }
+    }
+
+    /// Replaces `document` by an equal one seen before, or remembers it.
+    pub fn intern_document(&mut self, document: &mut Document) {
+        use std::hash::{Hash, Hasher};
+        self.text.clear();
+        if serde_json::to_writer(&mut self.text, document.value()).is_err() {
+            return;
+        }
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.text.hash(&mut hasher);
+        let candidates = self.seen.entry(hasher.finish()).or_default();
+        match candidates.iter().find(|c| *c == document) {
+            Some(same) => *document = same.clone(),
+            None => candidates.push(document.clone()),
+        }
     }
 }
 
@@ -647,10 +746,84 @@ pub struct PolicyDoc {
     pub arn: Option<String>,
     /// Managed policy default version.
     pub version: Option<String>,
-    /// The parsed JSON document; None when it could not be decoded.
-    pub document: Option<serde_json::Value>,
+    /// The parsed JSON document; None when it could not be decoded. Shared: identities with
+    /// the same document (a managed policy, a common trust policy) hold one copy.
+    pub document: Option<Document>,
     /// Why the document could not be decoded.
     pub error: Option<String>,
+}
+
+/// A decoded policy document, shared rather than copied: cloning it (or the [`PolicyDoc`] that
+/// holds it) costs a reference count, and [`Inventory::share_identical_documents`] makes equal
+/// documents one. It reads as the [`serde_json::Value`] it holds (`Deref`) and is saved and
+/// loaded as that value, so the inventory format is unchanged.
+#[derive(Clone, PartialEq)]
+pub struct Document(std::sync::Arc<serde_json::Value>);
+
+impl Document {
+    /// Wraps a decoded document.
+    pub fn new(value: serde_json::Value) -> Document {
+        Document(std::sync::Arc::new(value))
+    }
+
+    /// The document as a JSON value.
+    pub fn value(&self) -> &serde_json::Value {
+        &self.0
+    }
+
+    /// Whether both hold the same allocation (not only equal values): shared documents are
+    /// parsed once by the access stage.
+    pub fn ptr_eq(a: &Document, b: &Document) -> bool {
+        std::sync::Arc::ptr_eq(&a.0, &b.0)
+    }
+
+    /// An address that identifies the shared allocation while it lives (a cache key).
+    pub fn addr(&self) -> usize {
+        std::sync::Arc::as_ptr(&self.0) as usize
+    }
+}
+
+impl std::ops::Deref for Document {
+    type Target = serde_json::Value;
+    fn deref(&self) -> &serde_json::Value {
+        &self.0
+    }
+}
+
+impl AsRef<serde_json::Value> for Document {
+    fn as_ref(&self) -> &serde_json::Value {
+        &self.0
+    }
+}
+
+impl From<serde_json::Value> for Document {
+    fn from(value: serde_json::Value) -> Document {
+        Document::new(value)
+    }
+}
+
+impl PartialEq<serde_json::Value> for Document {
+    fn eq(&self, other: &serde_json::Value) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl std::fmt::Debug for Document {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for Document {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Document {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde_json::Value::deserialize(deserializer).map(Document::new)
+    }
 }
 
 /// An IAM OIDC identity provider (IRSA) or equivalent.
@@ -1075,7 +1248,7 @@ mod tests {
             name: "ReadOnly".into(),
             arn: Some("arn:aws:iam::aws:policy/ReadOnlyAccess".into()),
             version: Some("v9".into()),
-            document: Some(doc),
+            document: Some(doc.into()),
             error: None,
         };
         let doc = serde_json::json!({"Version": "2012-10-17", "Statement": []});
@@ -1088,7 +1261,7 @@ mod tests {
             });
         }
         // A document that differs for the same ARN and version stays inline.
-        inv.identities[2].policies[0].document = Some(serde_json::json!({"Statement": []}));
+        inv.identities[2].policies[0].document = Some(serde_json::json!({"Statement": []}).into());
         let original = inv.clone();
         let mut saved = inv.clone();
         saved.share_policy_documents();
@@ -1105,6 +1278,136 @@ mod tests {
         let mut back: Inventory = serde_json::from_str(&old).expect("deserialize");
         back.resolve_shared_policies();
         assert_eq!(back, original);
+    }
+
+    fn policy(kind: &str, arn: Option<&str>, doc: serde_json::Value) -> PolicyDoc {
+        PolicyDoc {
+            kind: kind.into(),
+            name: kind.into(),
+            arn: arn.map(Into::into),
+            version: arn.map(|_| "v1".into()),
+            document: Some(doc.into()),
+            error: None,
+        }
+    }
+
+    /// Two roles with the same managed policy and trust policy, a third whose managed policy
+    /// under the same ARN and version differs, each with its own inline policy; decoded apart
+    /// (no document shared yet).
+    fn three_roles() -> Inventory {
+        let arn = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+        let read = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"], "Resource": "*"}]});
+        let other = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]});
+        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+             "Action": "sts:AssumeRole"}]});
+        let mut inv = Inventory::new(Provider::Aws);
+        for (i, managed) in [&read, &read, &other].into_iter().enumerate() {
+            inv.identities.push(Identity {
+                id: format!("arn:aws:iam::1:role/r{i}"),
+                trust: Some(policy("trust", None, trust.clone())),
+                policies: vec![
+                    policy("managed", Some(arn), managed.clone()),
+                    policy(
+                        "inline",
+                        None,
+                        serde_json::json!({"Statement": [{"Effect": "Allow",
+                            "Action": "sqs:*", "Resource": format!("arn:aws:sqs:*:1:q{i}")}]}),
+                    ),
+                ],
+                boundary: (i == 1).then(|| policy("boundary", Some(arn), read.clone())),
+                ..Default::default()
+            });
+        }
+        inv
+    }
+
+    fn doc_of(inv: &Inventory, identity: usize, policy: usize) -> &Document {
+        let doc = inv
+            .identities
+            .get(identity)
+            .and_then(|i| i.policies.get(policy))
+            .and_then(|p| p.document.as_ref());
+        match doc {
+            Some(d) => d,
+            None => panic!("identity {identity} has no document {policy}"),
+        }
+    }
+
+    #[test]
+    fn identical_documents_are_shared_and_different_ones_stay_apart() {
+        let mut inv = three_roles();
+        let original = inv.clone();
+        assert!(!Document::ptr_eq(doc_of(&inv, 0, 0), doc_of(&inv, 1, 0)));
+        inv.share_identical_documents();
+        // Nothing changed in value.
+        assert_eq!(inv, original);
+        // The same managed policy is one allocation for both roles and the boundary.
+        assert!(Document::ptr_eq(doc_of(&inv, 0, 0), doc_of(&inv, 1, 0)));
+        let boundary = inv.identities[1]
+            .boundary
+            .as_ref()
+            .and_then(|b| b.document.as_ref());
+        assert!(boundary.is_some_and(|b| Document::ptr_eq(b, doc_of(&inv, 0, 0))));
+        // A different document under the same ARN and version stays its own.
+        assert!(!Document::ptr_eq(doc_of(&inv, 0, 0), doc_of(&inv, 2, 0)));
+        assert_ne!(doc_of(&inv, 0, 0), doc_of(&inv, 2, 0));
+        // The same trust policy is shared by all three; the inline policies differ.
+        let trusts: Vec<&Document> = inv
+            .identities
+            .iter()
+            .filter_map(|i| i.trust.as_ref().and_then(|t| t.document.as_ref()))
+            .collect();
+        assert_eq!(trusts.len(), 3);
+        assert!(trusts.windows(2).all(|w| Document::ptr_eq(w[0], w[1])));
+        assert!(!Document::ptr_eq(doc_of(&inv, 0, 1), doc_of(&inv, 1, 1)));
+        // Three inline, two managed and one trust document remain distinct.
+        let mut distinct: Vec<usize> = inv
+            .identities
+            .iter()
+            .flat_map(|i| i.trust.iter().chain(&i.policies).chain(&i.boundary))
+            .filter_map(|p| p.document.as_ref().map(Document::addr))
+            .collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 6);
+    }
+
+    #[test]
+    fn saving_with_shared_documents_keeps_the_inventory_and_every_document() {
+        let mut inv = three_roles();
+        inv.share_identical_documents();
+        let original = inv.clone();
+        // What the save writes: the same text as sharing a copy of the inventory.
+        let mut copy = inv.clone();
+        copy.share_policy_documents();
+        let expected = serde_json::to_string_pretty(&copy).expect("serialize");
+        let text = inv.with_policy_documents_shared(|saved| {
+            assert_eq!(saved.shared_policies.len(), 1);
+            serde_json::to_string_pretty(saved).expect("serialize")
+        });
+        assert_eq!(text, expected);
+        // The inventory is as before: every document back in place, no shared table left.
+        assert_eq!(inv, original);
+        assert!(inv.shared_policies.is_empty());
+        assert!(Document::ptr_eq(doc_of(&inv, 0, 0), doc_of(&inv, 1, 0)));
+        // Loading the saved text gives every document back, shared again.
+        let mut back: Inventory = serde_json::from_str(&text).expect("deserialize");
+        back.resolve_shared_policies();
+        back.share_identical_documents();
+        assert_eq!(back, original);
+        assert!(Document::ptr_eq(doc_of(&back, 0, 0), doc_of(&back, 1, 0)));
+        assert!(!Document::ptr_eq(doc_of(&back, 0, 0), doc_of(&back, 2, 0)));
+        let documents = |inv: &Inventory| {
+            inv.identities
+                .iter()
+                .flat_map(|i| i.trust.iter().chain(&i.policies).chain(&i.boundary))
+                .filter(|p| p.document.is_some())
+                .count()
+        };
+        assert_eq!(documents(&back), 3 * 3 + 1);
     }
 
     #[test]
