@@ -60,7 +60,7 @@ fn pod_identity_session_policy(
     raw: &str,
 ) -> PolicyDoc {
     let (document, error) = match decode_policy(raw) {
-        Ok(v) => (Some(v), None),
+        Ok(v) => (Some(v.into()), None),
         Err(e) => (None, Some(e)),
     };
     PolicyDoc {
