@@ -278,3 +278,103 @@ fn an_undecodable_session_policy_changes_nothing_and_says_so() {
         1
     );
 }
+
+/// Runs `cloudscan access --inventory FILE ARGS` and returns its standard output.
+fn access(inventory: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cloudscan"))
+        .arg("access")
+        .arg("--inventory")
+        .arg(inventory)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .expect("run cloudscan access");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_access_command_does_not_list_users_a_session_policy_keeps_from_a_capability() {
+    let only_one_bucket = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::reports-bucket/*"}]});
+    let dir = recording(Session::Json(&only_one_bucket));
+    let saved = tempfile::tempdir().expect("tempdir");
+    let inventory = saved.path().join("inventory.json");
+    let inv_arg = inventory.to_string_lossy().into_owned();
+    let (code, _) = support::replay_report("aws", dir.path(), &["--save-inventory", &inv_arg]);
+    assert_eq!(code, 0);
+
+    // Text: the node role reads secrets; batch/worker's pods do not get that through it.
+    let text = access(&inventory, &["--capability", "secrets-read"]);
+    let node_block = text
+        .split("\n\n")
+        .find(|b| b.starts_with(NODE_ROLE))
+        .unwrap_or_else(|| panic!("the node role holds secrets-read: {text}"));
+    assert!(
+        !node_block.contains(&format!("used by: {BATCH}")),
+        "{node_block}"
+    );
+    assert!(
+        node_block.contains(&format!(
+            "not through: {BATCH}: session policy of pod identity association batch/worker"
+        )),
+        "{node_block}"
+    );
+    // The association's role reads secrets only through the association, which the session
+    // policy keeps from it: still a holder (the role's policies allow it), with no user.
+    let app_block = text
+        .split("\n\n")
+        .find(|b| b.starts_with(APP_ROLE))
+        .unwrap_or_else(|| panic!("app-pod-identity holds secrets-read: {text}"));
+    assert!(
+        !app_block.contains("used by: service account"),
+        "{app_block}"
+    );
+    assert!(
+        app_block.contains(&format!("not through: {PAYMENTS}")),
+        "{app_block}"
+    );
+
+    // JSON: the same split, in its own field.
+    let json_out: Value = serde_json::from_str(&access(
+        &inventory,
+        &["--capability", "secrets-read", "--format", "json"],
+    ))
+    .expect("json");
+    let holders = json_out
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| json_out["holders"].as_array().cloned().unwrap_or_default());
+    let node = holders
+        .iter()
+        .find(|h| h["identity"] == NODE_ROLE)
+        .unwrap_or_else(|| panic!("{json_out}"));
+    assert!(!node["used_by"]
+        .as_array()
+        .expect("used_by")
+        .contains(&json!(BATCH)));
+    assert_eq!(
+        node["kept_out_by_session_policy"].as_array().map(Vec::len),
+        Some(1),
+        "{node}"
+    );
+
+    // One identity: each user's session says what it leaves.
+    let one = access(&inventory, &["--identity", NODE_ROLE]);
+    assert!(
+        one.contains("limited by session policy of pod identity association batch/worker"),
+        "{one}"
+    );
+    // Without the policy nothing is kept out.
+    let plain = recording(Session::None);
+    let (code, _) = support::replay_report("aws", plain.path(), &["--save-inventory", &inv_arg]);
+    assert_eq!(code, 0);
+    let text = access(&inventory, &["--capability", "secrets-read"]);
+    assert!(!text.contains("not through:"), "{text}");
+    assert!(text.contains(&format!("used by: {BATCH}")), "{text}");
+}

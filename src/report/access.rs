@@ -1,8 +1,9 @@
 //! `cloudscan access`: who can reach which capability, and what one identity can do.
 
 use crate::access::{AccessFacts, IdentityFacts};
-use cloudscan_access::capability::Reach;
+use cloudscan_access::capability::{AccessProfile, Reach};
 use cloudscan_access::chain::{describe, describe_hops, Hop, HopKind};
+use cloudscan_access::exposure::SessionPolicy;
 use cloudscan_access::Granted;
 use cloudscan_inventory::Inventory;
 use serde::Serialize;
@@ -18,8 +19,13 @@ pub struct Holder<'a> {
     /// The statements or role grants that allow it, structured.
     pub statements: Vec<Granted>,
     pub allowed_when: Option<String>,
-    /// Who can act as the identity: node pools and Kubernetes service accounts.
+    /// Who can act as the identity and use this grant: node pools and Kubernetes service
+    /// accounts.
     pub used_by: Vec<String>,
+    /// Users of the identity whose session policy (an EKS Pod Identity association's `policy`)
+    /// keeps them from this grant, and which policy.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_out_by_session_policy: Vec<String>,
     pub unreadable_policies: &'a [String],
     /// What the organization guardrails were (AWS).
     pub guardrails: Option<String>,
@@ -57,23 +63,27 @@ pub fn holders<'a>(
                     actions: Vec<String>,
                     statements: Vec<Granted>,
                     when: Option<String>,
-                    f: &'a IdentityFacts| Holder {
-            identity: &identity.id,
-            capability: cap,
-            reach: if reach == Reach::All { "all" } else { "some" },
-            actions,
-            statements,
-            allowed_when: when,
-            used_by: f.exposures.iter().map(describe).collect(),
-            unreadable_policies: &f.unreadable,
-            guardrails: f.profile.guardrails.as_ref().map(ToString::to_string),
-            stopped_by_guardrails: f
-                .profile
-                .guardrail_stops
-                .iter()
-                .filter(|s| s.capability == cap_id || cap_id == "privilege-escalation")
-                .map(ToString::to_string)
-                .collect(),
+                    f: &'a IdentityFacts| {
+            let (used_by, kept_out_by_session_policy) = users_of(f, &cap);
+            Holder {
+                identity: &identity.id,
+                capability: cap,
+                reach: if reach == Reach::All { "all" } else { "some" },
+                actions,
+                statements,
+                allowed_when: when,
+                used_by,
+                kept_out_by_session_policy,
+                unreadable_policies: &f.unreadable,
+                guardrails: f.profile.guardrails.as_ref().map(ToString::to_string),
+                stopped_by_guardrails: f
+                    .profile
+                    .guardrail_stops
+                    .iter()
+                    .filter(|s| s.capability == cap_id || cap_id == "privilege-escalation")
+                    .map(ToString::to_string)
+                    .collect(),
+            }
         };
         if capability == "admin" {
             if let Some(a) = &f.profile.admin {
@@ -115,6 +125,38 @@ pub fn holders<'a>(
         }
     }
     out
+}
+
+/// Whether a profile holds the grant `cap` (`admin`, a capability class, or an escalation path).
+fn profile_holds(p: &AccessProfile, cap: &str) -> bool {
+    if cap == "admin" {
+        return p.admin.is_some();
+    }
+    p.capabilities.iter().any(|c| c.id == cap) || p.escalation_paths.iter().any(|e| e.id == cap)
+}
+
+/// The users of an identity that get the grant `cap` (described), and those a readable session
+/// policy keeps from it (with the policy). A user whose session policy could not be read is
+/// credited with the identity's grant, and says so.
+fn users_of(f: &IdentityFacts, cap: &str) -> (Vec<String>, Vec<String>) {
+    let mut used = Vec::new();
+    let mut kept_out = Vec::new();
+    for e in &f.exposures {
+        match e.session.as_deref() {
+            Some(SessionPolicy {
+                source,
+                policy: Ok(_),
+            }) if !profile_holds(f.profile_of(e), cap) => {
+                kept_out.push(format!("{}: {source} does not allow it", describe(e)));
+            }
+            Some(SessionPolicy {
+                source,
+                policy: Err(why),
+            }) => used.push(format!("{} ({source} not evaluated: {why})", describe(e))),
+            _ => used.push(describe(e)),
+        }
+    }
+    (used, kept_out)
 }
 
 /// Identities whose own policies allow `capability` and whose organization guardrails stop it
@@ -161,11 +203,14 @@ pub fn render_holders(capability: &str, holders: &[Holder<'_>]) -> String {
             join(&h.statements, "; ")
         ));
         h.push_limits(&mut s);
-        if h.used_by.is_empty() {
+        if h.used_by.is_empty() && h.kept_out_by_session_policy.is_empty() {
             s.push_str("  used by: no node pool or workload found\n");
         }
         for u in &h.used_by {
             s.push_str(&format!("  used by: {u}\n"));
+        }
+        for u in &h.kept_out_by_session_policy {
+            s.push_str(&format!("  not through: {u}\n"));
         }
         for u in h.unreadable_policies {
             s.push_str(&format!("  not evaluated: {u}\n"));
@@ -180,6 +225,28 @@ pub fn render_identity(id: &str, f: &IdentityFacts) -> String {
     let mut s = format!("{id}\n");
     for u in &f.exposures {
         s.push_str(&format!("  used by: {}\n", describe(u)));
+        match u.session.as_deref() {
+            Some(SessionPolicy {
+                source,
+                policy: Ok(_),
+            }) => {
+                let p = f.profile_of(u);
+                let mut held: Vec<&str> = p.admin.iter().map(|_| "admin").collect();
+                held.extend(p.capabilities.iter().map(|c| c.id.as_str()));
+                held.extend(p.escalation_paths.iter().map(|e| e.id.as_str()));
+                let held = if held.is_empty() {
+                    "none of the capabilities below".to_string()
+                } else {
+                    held.join(", ")
+                };
+                s.push_str(&format!("    limited by {source}: {held}\n"));
+            }
+            Some(SessionPolicy {
+                source,
+                policy: Err(why),
+            }) => s.push_str(&format!("    {source} not evaluated: {why}\n")),
+            None => {}
+        }
     }
     if let Some(g) = &f.profile.guardrails {
         s.push_str(&format!("  guardrails: {g}\n"));
