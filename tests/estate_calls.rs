@@ -4,35 +4,11 @@
 //! scan (every folder's and the organization's allow policy read once per run, however many
 //! projects sit below them and however many run at once) take exactly the minimum.
 
+mod support;
+
 use cloudscan_estate::{Behaviour, Server, Spec};
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-fn ok(out: &Output, what: &str) {
-    let code = out.status.code();
-    assert!(
-        matches!(code, Some(0 | 1)),
-        "{what}: exit {code:?}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn cloudscan(home: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloudscan"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", home);
-    cmd
-}
+use support::estate::{assert_scanned, runtime};
 
 /// The calls of `prefix` (`organizations:`, `gcp:`) the server counted, and the minimum's.
 fn calls_of(
@@ -70,20 +46,11 @@ fn an_organization_scan_reads_the_organization_in_the_minimum_calls() {
         .block_on(Server::start(spec.clone(), Behaviour::default(), 0))
         .expect("estate server");
     let home = tempfile::tempdir().expect("tempdir");
-    let out = cloudscan(home.path())
-        .env("AWS_ACCESS_KEY_ID", "AKIDESTATETEST")
-        .env("AWS_SECRET_ACCESS_KEY", "estate")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_ENDPOINT_URL", server.base_url())
+    let out = support::estate::aws(server.base_url(), home.path())
         .args([
-            "aws",
             "--organization",
             "--member-role",
             "cloudscan-scan",
-            "--no-progress",
             "--format",
             "json",
             "-o",
@@ -91,7 +58,7 @@ fn an_organization_scan_reads_the_organization_in_the_minimum_calls() {
         ])
         .output()
         .expect("run");
-    ok(&out, "aws --organization");
+    assert_scanned(&out, "aws --organization");
     let minimum = cloudscan_estate::minimum_aws(&spec, spec.accounts);
     let (counted, least) = calls_of(&server.stats().calls, &minimum, "organizations:");
     assert_eq!(counted, least);
@@ -132,21 +99,25 @@ fn a_gcp_scan_reads_each_ancestor_once_and_takes_the_minimum() {
     let sa = cloudscan_gcp::throwaway_service_account_key(&format!("{}/token", server.base_url()))
         .expect("service-account key");
     std::fs::write(&key, sa.to_string()).expect("write key");
-    let out = cloudscan(home.path())
-        .env("GOOGLE_APPLICATION_CREDENTIALS", &key)
-        .env("CLOUDSCAN_GCP_BASE_URL", server.base_url())
-        .args([
-            "gcp",
-            "--all-projects",
-            "--no-progress",
-            "--format",
-            "json",
-            "-o",
-            "/dev/null",
-        ])
-        .output()
-        .expect("run");
-    ok(&out, "gcp --all-projects");
+    let out = support::isolated_command(
+        &["gcp"],
+        &[
+            ("GOOGLE_APPLICATION_CREDENTIALS", key.display().to_string()),
+            ("CLOUDSCAN_GCP_BASE_URL", server.base_url().to_string()),
+        ],
+        home.path(),
+    )
+    .args([
+        "--all-projects",
+        "--no-progress",
+        "--format",
+        "json",
+        "-o",
+        "/dev/null",
+    ])
+    .output()
+    .expect("run");
+    assert_scanned(&out, "gcp --all-projects");
     let minimum = cloudscan_estate::minimum_gcp(&spec);
     let (counted, least) = calls_of(&server.stats().calls, &minimum, "gcp:");
     assert_eq!(counted, least);

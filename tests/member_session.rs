@@ -4,9 +4,10 @@
 //! scan must complete (no ExpiredToken anywhere in the coverage) because the member credentials
 //! re-assume the role before each session ends.
 
+mod support;
+
 use cloudscan_estate::{Behaviour, Server, Spec};
 use serde_json::Value;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 const MEMBER_ROLE: &str = "cloudscan-scan";
@@ -27,11 +28,7 @@ fn spec() -> Spec {
 
 #[test]
 fn an_organization_scan_outlives_its_member_sessions() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = support::estate::runtime();
     let behaviour = Behaviour {
         latency: Duration::from_millis(250),
         rate_limit: None,
@@ -44,20 +41,8 @@ fn an_organization_scan_outlives_its_member_sessions() {
     let dir = tempfile::tempdir().expect("tempdir");
     let report = dir.path().join("report.json");
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_cloudscan"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", dir.path())
-        .env("AWS_ACCESS_KEY_ID", "AKIDESTATETEST")
-        .env("AWS_SECRET_ACCESS_KEY", "estate")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_ENDPOINT_URL", server.base_url())
+    let out = support::estate::aws(server.base_url(), dir.path())
         .args([
-            "aws",
-            "--no-progress",
             "--organization",
             "--member-role",
             MEMBER_ROLE,

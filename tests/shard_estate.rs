@@ -6,19 +6,14 @@
 //! with 429 / `Throttling` / `RESOURCE_EXHAUSTED`, `Retry-After: 1`) costs time, never data: the
 //! AWS, Azure and GCP inventories equal the unthrottled ones.
 
+mod support;
+
 use cloudscan_estate::{Behaviour, Server, Spec};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
+use support::estate::{assert_scanned, runtime};
 
 fn spec() -> Spec {
     Spec {
@@ -82,29 +77,9 @@ fn gcp(base: &str) -> Command {
     cmd
 }
 
+/// `cloudscan aws` against the estate at `base`.
 fn aws(base: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cloudscan"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", std::env::temp_dir())
-        .env("AWS_ACCESS_KEY_ID", "AKIDESTATETEST")
-        .env("AWS_SECRET_ACCESS_KEY", "estate")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("AWS_ENDPOINT_URL", base)
-        .args(["aws", "--no-progress"]);
-    cmd
-}
-
-fn ok(out: &Output, what: &str) {
-    let code = out.status.code();
-    assert!(
-        matches!(code, Some(0 | 1)),
-        "{what}: exit {code:?}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::estate::aws(base, &std::env::temp_dir())
 }
 
 fn read(path: &Path) -> Value {
@@ -167,7 +142,7 @@ fn sharded_equals_one_run(cloud: fn(&str) -> Command, want_scopes: Vec<String>, 
         .arg(&single)
         .output()
         .expect("run");
-    ok(&out, "single run");
+    assert_scanned(&out, "single run");
 
     let shards = dir.path().join("shards");
     std::fs::create_dir_all(&shards).expect("mkdir");
@@ -186,7 +161,7 @@ fn sharded_equals_one_run(cloud: fn(&str) -> Command, want_scopes: Vec<String>, 
         .collect();
     for (i, child) in children.into_iter().enumerate() {
         let out = child.wait_with_output().expect("wait");
-        ok(&out, &format!("shard {i}"));
+        assert_scanned(&out, &format!("shard {i}"));
     }
     // Every scope is in exactly one shard, and no shard is empty here.
     let mut scopes: Vec<String> = Vec::new();
@@ -211,7 +186,7 @@ fn sharded_equals_one_run(cloud: fn(&str) -> Command, want_scopes: Vec<String>, 
         .arg(&shards)
         .output()
         .expect("scan");
-    ok(&out, "merged scan");
+    assert_scanned(&out, "merged scan");
     let (one, all) = (read(&single), read(&merged));
     let (one, all) = (findings(&one), findings(&all));
     assert!(
@@ -299,7 +274,7 @@ fn inventory_under(
         .arg(&path)
         .output()
         .expect("run");
-    ok(&out, name);
+    assert_scanned(&out, name);
     (read(&path), server.stats())
 }
 

@@ -8,6 +8,9 @@
 // Each integration test crate that includes this module uses a different part of it.
 #![allow(dead_code)]
 
+/// The synthetic estate server's helpers.
+pub mod estate;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
