@@ -141,6 +141,32 @@ fn has_session_key_id(text: &str) -> bool {
     })
 }
 
+/// `cloudscan aws --replay DIR --organization --member-role ...`, saving the inventory in `tmp`:
+/// the exit code, the JSON report and the saved inventory.
+fn replay_organization(dir: &Path, tmp: &Path) -> (i32, Value, Value) {
+    let inv_path = tmp.join("inventory.json");
+    let (code, report) = support::replay_report(
+        "aws",
+        dir,
+        &[
+            "--organization",
+            "--member-role",
+            MEMBER_ROLE,
+            "--save-inventory",
+            inv_path.to_str().expect("utf-8"),
+        ],
+    );
+    (code, report, read_json(&inv_path))
+}
+
+/// The inventory's coverage entries of the `organizations` service.
+fn org_coverage(inv: &Value) -> Vec<&Value> {
+    arr(&inv["coverage"], "coverage")
+        .iter()
+        .filter(|c| c["service"] == "organizations")
+        .collect()
+}
+
 #[test]
 fn moto_organization_scan_records_and_replays() {
     let mut moto = MotoServer::start();
@@ -464,20 +490,8 @@ fn organization_fixture() -> PathBuf {
 #[test]
 fn recorded_organization_with_a_denied_member_is_incomplete_not_failed() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let inv_path = tmp.path().join("inventory.json");
-    let (code, report) = support::replay_report(
-        "aws",
-        &organization_fixture(),
-        &[
-            "--organization",
-            "--member-role",
-            MEMBER_ROLE,
-            "--save-inventory",
-            inv_path.to_str().expect("utf-8"),
-        ],
-    );
+    let (code, report, inv) = replay_organization(&organization_fixture(), tmp.path());
     assert_eq!(code, EXIT_INCOMPLETE, "{report:#}");
-    let inv = read_json(&inv_path);
     let denied: Vec<&Value> = arr(&inv["organization"]["accounts"], "accounts")
         .iter()
         .filter(|a| {
@@ -515,10 +529,7 @@ fn recorded_organization_with_a_denied_member_is_incomplete_not_failed() {
         .collect();
     assert_eq!(broken.len(), 1, "{broken:#?}");
     assert_eq!(broken[0]["document"], Value::Null);
-    let org_cov: Vec<&Value> = arr(&inv["coverage"], "coverage")
-        .iter()
-        .filter(|c| c["service"] == "organizations")
-        .collect();
+    let org_cov = org_coverage(&inv);
     assert_eq!(org_cov.len(), 1);
     assert_eq!(org_cov[0]["status"], "partial");
     assert!(org_cov[0]["detail"]
@@ -565,26 +576,11 @@ fn unreadable_organization_scans_the_caller_and_says_guardrails_are_unknown() {
         }
     }
     assert_eq!(edited, 1);
-    let inv_path = tmp.path().join("inventory.json");
-    let (code, _) = support::replay_report(
-        "aws",
-        &dir,
-        &[
-            "--organization",
-            "--member-role",
-            MEMBER_ROLE,
-            "--save-inventory",
-            inv_path.to_str().expect("utf-8"),
-        ],
-    );
+    let (code, _, inv) = replay_organization(&dir, tmp.path());
     assert_eq!(code, EXIT_INCOMPLETE);
-    let inv = read_json(&inv_path);
     assert_eq!(inv["organization"], Value::Null);
     assert_eq!(scopes(&inv), [MOTO_ACCOUNT]);
-    let org_cov: Vec<&Value> = arr(&inv["coverage"], "coverage")
-        .iter()
-        .filter(|c| c["service"] == "organizations")
-        .collect();
+    let org_cov = org_coverage(&inv);
     assert_eq!(org_cov.len(), 1, "{org_cov:#?}");
     assert_eq!(org_cov[0]["scope"], MOTO_ACCOUNT);
     assert_eq!(org_cov[0]["status"], "failed");
@@ -640,26 +636,11 @@ fn a_denied_tree_listing_makes_the_organization_unreadable_and_names_the_permiss
             .is_some_and(|p| p.starts_with("ou-"))
     });
     assert!(edited >= 1);
-    let inv_path = tmp.path().join("inventory.json");
-    let (code, _) = support::replay_report(
-        "aws",
-        &dir,
-        &[
-            "--organization",
-            "--member-role",
-            MEMBER_ROLE,
-            "--save-inventory",
-            inv_path.to_str().expect("utf-8"),
-        ],
-    );
+    let (code, _, inv) = replay_organization(&dir, tmp.path());
     assert_eq!(code, EXIT_INCOMPLETE);
-    let inv = read_json(&inv_path);
     assert_eq!(inv["organization"], Value::Null);
     assert_eq!(scopes(&inv), [MOTO_ACCOUNT]);
-    let org_cov: Vec<&Value> = arr(&inv["coverage"], "coverage")
-        .iter()
-        .filter(|c| c["service"] == "organizations")
-        .collect();
+    let org_cov = org_coverage(&inv);
     assert_eq!(org_cov.len(), 1, "{org_cov:#?}");
     assert_eq!(org_cov[0]["status"], "failed");
     let detail = org_cov[0]["detail"].as_str().unwrap_or_default();
@@ -680,20 +661,8 @@ fn a_policy_whose_targets_cannot_be_listed_leaves_its_type_unknown() {
         req["body"]["PolicyId"] == "p-RCPFullAWSAccess"
     });
     assert_eq!(edited, 1);
-    let inv_path = tmp.path().join("inventory.json");
-    let (code, _) = support::replay_report(
-        "aws",
-        &dir,
-        &[
-            "--organization",
-            "--member-role",
-            MEMBER_ROLE,
-            "--save-inventory",
-            inv_path.to_str().expect("utf-8"),
-        ],
-    );
+    let (code, _, inv) = replay_organization(&dir, tmp.path());
     assert_eq!(code, EXIT_INCOMPLETE);
-    let inv = read_json(&inv_path);
     let accounts = arr(&inv["organization"]["accounts"], "accounts");
     assert_eq!(accounts.len(), 5);
     for a in accounts {
@@ -705,10 +674,7 @@ fn a_policy_whose_targets_cannot_be_listed_leaves_its_type_unknown() {
         );
     }
     assert_eq!(scopes(&inv).len(), 3, "{:?}", scopes(&inv));
-    let org_cov: Vec<&Value> = arr(&inv["coverage"], "coverage")
-        .iter()
-        .filter(|c| c["service"] == "organizations")
-        .collect();
+    let org_cov = org_coverage(&inv);
     assert_eq!(org_cov.len(), 1, "{org_cov:#?}");
     assert_eq!(org_cov[0]["status"], "partial");
     assert!(org_cov[0]["detail"]
