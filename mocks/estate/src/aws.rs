@@ -1125,6 +1125,16 @@ fn org_id(spec: &Spec) -> String {
     format!("o-estate{:04}", spec.seed % 10_000)
 }
 
+/// The summaries of the policies `ids` whose type is `kind` (the `Filter` of `ListPolicies` and
+/// `ListPoliciesForTarget`).
+fn summaries_of_type(spec: &Spec, ids: &[&str], kind: &str) -> Vec<Value> {
+    ids.iter()
+        .filter_map(|id| policy_summary(spec, id))
+        .map(|(v, _)| v)
+        .filter(|v| v["Type"] == kind)
+        .collect()
+}
+
 fn policy_summary(spec: &Spec, id: &str) -> Option<(Value, &'static str)> {
     let mgmt = spec.account_id(0);
     let org = org_id(spec);
@@ -1266,15 +1276,9 @@ fn organizations(spec: &Spec, c: &Caller, name: &str, body: &Value) -> Resp {
             }
             Resp::amz_json(&v)
         }
-        "ListPolicies" => {
-            let list: Vec<Value> = ORG_POLICIES
-                .iter()
-                .filter_map(|id| policy_summary(spec, id))
-                .map(|(v, _)| v)
-                .filter(|v| v["Type"] == json!(s("Filter")))
-                .collect();
-            Resp::amz_json(&json!({"Policies": list}))
-        }
+        "ListPolicies" => Resp::amz_json(
+            &json!({"Policies": summaries_of_type(spec, &ORG_POLICIES, &s("Filter"))}),
+        ),
         "ListTargetsForPolicy" => {
             let id = s("PolicyId");
             let target = match id.as_str() {
@@ -1328,13 +1332,7 @@ fn organizations(spec: &Spec, c: &Caller, name: &str, body: &Value) -> Resp {
             } else if target == format!("ou-est0-{:08}", 0) {
                 ids.push("p-estatedeny");
             }
-            let list: Vec<Value> = ids
-                .iter()
-                .filter_map(|id| policy_summary(spec, id))
-                .map(|(v, _)| v)
-                .filter(|v| v["Type"] == json!(s("Filter")))
-                .collect();
-            Resp::amz_json(&json!({"Policies": list}))
+            Resp::amz_json(&json!({"Policies": summaries_of_type(spec, &ids, &s("Filter"))}))
         }
         "DescribePolicy" => match policy_summary(spec, &s("PolicyId")) {
             Some((summary, content)) => {
