@@ -135,25 +135,20 @@ fn profile_holds(p: &AccessProfile, cap: &str) -> bool {
     p.capabilities.iter().any(|c| c.id == cap) || p.escalation_paths.iter().any(|e| e.id == cap)
 }
 
-/// The users of an identity that get the grant `cap` (described), and those a readable session
-/// policy keeps from it (with the policy). A user whose session policy could not be read is
-/// credited with the identity's grant, and says so.
+/// The users of an identity that get the grant `cap` (described; one whose session policy could
+/// not be read says so), and those a readable session policy keeps from it (with the policy).
 fn users_of(f: &IdentityFacts, cap: &str) -> (Vec<String>, Vec<String>) {
-    let mut used = Vec::new();
+    let (kept, notes) = f.split_users(|p| profile_holds(p, cap));
+    let mut used: Vec<String> = kept.iter().map(|(e, _)| describe(e)).collect();
     let mut kept_out = Vec::new();
-    for e in &f.exposures {
-        match e.session.as_deref() {
-            Some(SessionPolicy {
-                source,
-                policy: Ok(_),
-            }) if !profile_holds(f.profile_of(e), cap) => {
-                kept_out.push(format!("{}: {source} does not allow it", describe(e)));
+    for n in notes {
+        match &n.unreadable {
+            Some(why) => {
+                if let Some(u) = used.iter_mut().find(|u| **u == n.user) {
+                    u.push_str(&format!(" ({} not evaluated: {why})", n.session));
+                }
             }
-            Some(SessionPolicy {
-                source,
-                policy: Err(why),
-            }) => used.push(format!("{} ({source} not evaluated: {why})", describe(e))),
-            _ => used.push(describe(e)),
+            None => kept_out.push(format!("{}: {} does not allow it", n.user, n.session)),
         }
     }
     (used, kept_out)

@@ -95,21 +95,17 @@ impl IdentityFacts {
         }
     }
 
-    /// The facts as seen by the users for whom `holds` is true of the profile they act with:
-    /// None when no user gets the access. Users that a session policy keeps from it are left
-    /// out and named in `session_notes`, as are users whose session policy could not be read
-    /// (credited with the role's access). Without session policies, the facts themselves.
-    pub fn narrowed(
+    /// Each user of the identity judged by `holds` on the profile it acts with: the users that
+    /// get the access (with that profile), and notes on the users a readable session policy
+    /// keeps from an access the role has, and on the users whose session policy could not be
+    /// read (credited with the role's access).
+    pub fn split_users(
         &self,
         holds: impl Fn(&AccessProfile) -> bool,
-    ) -> Option<Cow<'_, IdentityFacts>> {
-        if self.exposures.iter().all(|e| e.session.is_none()) {
-            return holds(&self.profile).then_some(Cow::Borrowed(self));
-        }
+    ) -> (Vec<(&Exposure, &AccessProfile)>, Vec<SessionNote>) {
         let role_holds = holds(&self.profile);
         let mut kept = Vec::new();
         let mut notes = Vec::new();
-        let mut profile: Option<&AccessProfile> = None;
         for e in &self.exposures {
             let acting = self.profile_of(e);
             let session = e.session.as_deref();
@@ -125,11 +121,7 @@ impl IdentityFacts {
                         unreadable: Some(why.clone()),
                     });
                 }
-                // The role's own profile when any user acts with it; else the first session's.
-                if profile.is_none() || std::ptr::eq(acting, &self.profile) {
-                    profile = Some(acting);
-                }
-                kept.push(e.clone());
+                kept.push((e, acting));
             } else if let (Some(s), true) = (session, role_holds) {
                 notes.push(SessionNote {
                     user: crate::chain::describe(e),
@@ -138,11 +130,30 @@ impl IdentityFacts {
                 });
             }
         }
-        let profile = profile?;
+        (kept, notes)
+    }
+
+    /// The facts as seen by the users for whom `holds` is true of the profile they act with
+    /// ([`IdentityFacts::split_users`]): None when no user gets the access; the notes go to
+    /// `session_notes`. Without session policies, the facts themselves.
+    pub fn narrowed(
+        &self,
+        holds: impl Fn(&AccessProfile) -> bool,
+    ) -> Option<Cow<'_, IdentityFacts>> {
+        if self.exposures.iter().all(|e| e.session.is_none()) {
+            return holds(&self.profile).then_some(Cow::Borrowed(self));
+        }
+        let (kept, notes) = self.split_users(holds);
+        // The role's own profile when any user acts with it; else the first session's.
+        let profile = kept
+            .iter()
+            .map(|(_, p)| *p)
+            .find(|p| std::ptr::eq(*p, &self.profile))
+            .or_else(|| kept.first().map(|(_, p)| *p))?;
         Some(Cow::Owned(IdentityFacts {
             profile: profile.clone(),
             basis: self.basis,
-            exposures: kept,
+            exposures: kept.iter().map(|(e, _)| (*e).clone()).collect(),
             unreadable: self.unreadable.clone(),
             sessions: BTreeMap::new(),
             session_notes: notes,
